@@ -1,0 +1,103 @@
+# profiled: a per-user daemon that keeps a Nix profile equal to a package file.
+#
+#   make          build daemon/profiled and client/profilectl
+#   make deps     install the build and test dependencies (Debian)
+#   make check    build and run every test (unit and end-to-end, real Nix)
+#   make demo     run profiled for real in a throw-away home
+#   make install  install the binaries and systemd user units under $(PREFIX)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+CC ?= cc
+
+PACKAGES = libevent libprotobuf-c sqlite3 libsystemd
+TEST_PACKAGES = criterion
+DEBIAN_PACKAGES = build-essential pkg-config libevent-dev libprotobuf-c-dev \
+	protobuf-c-compiler libsqlite3-dev libsystemd-dev libcriterion-dev nix-bin
+
+# Fail early, with the fix, when a library is missing.
+PKG_CHECK = $(shell pkg-config --exists $(1) 2>/dev/null || echo missing)
+ifneq ($(filter-out deps clean,$(MAKECMDGOALS)),)
+NEED_LIBS = 1
+endif
+ifeq ($(MAKECMDGOALS),)
+NEED_LIBS = 1
+endif
+ifdef NEED_LIBS
+ifneq ($(call PKG_CHECK,$(PACKAGES)),)
+$(error missing libraries: pkg-config cannot find one of '$(PACKAGES)'; run 'make deps')
+endif
+ifeq ($(shell command -v protoc-c 2>/dev/null),)
+$(error protoc-c not found; run 'make deps')
+endif
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+	-Wmissing-prototypes -Wstrict-prototypes -Iproto -Idaemon \
+	$(shell pkg-config --cflags $(PACKAGES) 2>/dev/null)
+LDLIBS = $(shell pkg-config --libs $(PACKAGES) 2>/dev/null)
+
+PROTO_GEN = proto/profiled.pb-c.c proto/profiled.pb-c.h
+PROTO_OBJS = proto/profiled.pb-c.o proto/frame.o
+
+# Modules both binaries use; the rest of daemon/ is the daemon's alone.
+SHARED_OBJS = daemon/log.o daemon/xmalloc.o daemon/config.o daemon/json.o
+DAEMON_OBJS = $(filter-out $(SHARED_OBJS) daemon/profiled.o, \
+	$(patsubst %.c,%.o,$(wildcard daemon/*.c))) $(SHARED_OBJS)
+CLIENT_OBJS = $(patsubst %.c,%.o,$(wildcard client/*.c))
+
+UNIT_OBJS = $(patsubst %.c,%.o,$(wildcard tests/unit/*.c))
+E2E_OBJS = $(patsubst %.c,%.o,$(wildcard tests/e2e/*.c))
+
+all: daemon/profiled client/profilectl
+
+# Generated code first: every object may include the generated header.
+$(DAEMON_OBJS) $(CLIENT_OBJS) $(UNIT_OBJS) $(E2E_OBJS) daemon/profiled.o \
+	proto/frame.o: proto/profiled.pb-c.h
+
+$(PROTO_GEN): proto/profiled.proto
+	protoc-c --c_out=. $<
+
+# The user-environment wrapper is compiled in, so an installed profiled
+# never looks for data files.
+daemon/user-env.c: daemon/user-env.nix daemon/embed.sh
+	sh daemon/embed.sh user_env_nix $< > $@.tmp && mv $@.tmp $@
+
+daemon/profiled: daemon/profiled.o $(DAEMON_OBJS) $(PROTO_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+client/profilectl: $(CLIENT_OBJS) $(SHARED_OBJS) $(PROTO_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests/unit/unit-tests: $(UNIT_OBJS) $(DAEMON_OBJS) $(PROTO_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
+
+tests/e2e/e2e-tests: $(E2E_OBJS) $(SHARED_OBJS) $(PROTO_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
+
+check: all tests/unit/unit-tests tests/e2e/e2e-tests
+	tests/unit/unit-tests
+	tests/e2e/e2e-tests --jobs 2
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends $(DEBIAN_PACKAGES); \
+	else \
+		echo "run as root: apt-get install $(DEBIAN_PACKAGES)"; \
+	fi
+
+demo: all
+	sh etc/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 daemon/profiled client/profilectl $(DESTDIR)$(BINDIR)
+
+clean:
+	rm -f daemon/*.o client/*.o proto/*.o tests/unit/*.o tests/e2e/*.o \
+		$(PROTO_GEN) daemon/user-env.c daemon/profiled client/profilectl \
+		tests/unit/unit-tests tests/e2e/e2e-tests
+
+.PHONY: all check deps demo install clean
