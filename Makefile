@@ -43,8 +43,9 @@ PROTO_OBJS = proto/profiled.pb-c.o proto/frame.o
 
 # Modules both binaries use; the rest of daemon/ is the daemon's alone.
 SHARED_OBJS = daemon/log.o daemon/xmalloc.o daemon/config.o daemon/json.o
-DAEMON_OBJS = $(filter-out $(SHARED_OBJS) daemon/profiled.o, \
-	$(patsubst %.c,%.o,$(wildcard daemon/*.c))) $(SHARED_OBJS)
+DAEMON_OBJS = $(filter-out $(SHARED_OBJS) daemon/profiled.o daemon/user-env.o, \
+	$(patsubst %.c,%.o,$(wildcard daemon/*.c))) $(SHARED_OBJS) \
+	daemon/user-env.o
 CLIENT_OBJS = $(patsubst %.c,%.o,$(wildcard client/*.c))
 
 UNIT_OBJS = $(patsubst %.c,%.o,$(wildcard tests/unit/*.c))
@@ -57,7 +58,7 @@ $(DAEMON_OBJS) $(CLIENT_OBJS) $(UNIT_OBJS) $(E2E_OBJS) daemon/profiled.o \
 	proto/frame.o: proto/profiled.pb-c.h
 
 $(PROTO_GEN): proto/profiled.proto
-	protoc-c --c_out=. $<
+	protoc-c --proto_path=proto --c_out=proto $<
 
 # The user-environment wrapper is compiled in, so an installed profiled
 # never looks for data files.
@@ -73,7 +74,7 @@ client/profilectl: $(CLIENT_OBJS) $(SHARED_OBJS) $(PROTO_OBJS)
 tests/unit/unit-tests: $(UNIT_OBJS) $(DAEMON_OBJS) $(PROTO_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
 
-tests/e2e/e2e-tests: $(E2E_OBJS) $(SHARED_OBJS) $(PROTO_OBJS)
+tests/e2e/e2e-tests: $(E2E_OBJS) $(SHARED_OBJS) daemon/sha256.o $(PROTO_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
 
 check: all tests/unit/unit-tests tests/e2e/e2e-tests

@@ -6,6 +6,8 @@
 #ifndef PROFILED_H
 #define PROFILED_H
 
+#include <sys/types.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,5 +82,149 @@ void		 json_write_string(FILE *, const char *);
 /* sha256.c */
 #define SHA256_HEX_SIZE	65
 void	 sha256_hex(const void *, size_t, char [SHA256_HEX_SIZE]);
+
+/* path.c */
+char	*path_dirname(const char *);
+char	*path_basename(const char *);
+int	 path_mkdir(const char *, mode_t, char **);
+
+/* proc.c */
+struct event_base;
+struct proc;
+typedef void (*proc_line_cb)(struct proc *, const char *, void *);
+typedef void (*proc_exit_cb)(struct proc *, int, void *);
+void	 proc_init(struct event_base *);
+void	 proc_shutdown(void);
+struct proc *proc_start(struct event_base *, char *const [], proc_line_cb,
+	     proc_exit_cb, void *, char **);
+const char *proc_stdout(struct proc *);
+const char *proc_stderr(struct proc *);
+void	 proc_free(struct proc *);
+void	 proc_kill(struct proc *);
+
+/* db.c */
+struct package {
+	char	*name;
+	char	*version;
+	char	*path;
+};
+struct generation {
+	unsigned	 id;		/* the profile's number */
+	unsigned	 parent;	/* 0: a root */
+	char		*store_path;
+	int64_t		 created;	/* unix seconds */
+	char		*reason;	/* save, switch, import */
+	char		*content_hash;	/* NULL if not built by profiled */
+	char		*content;	/* the package file as built, or NULL */
+	int64_t		 build_ms;	/* -1: unknown */
+	struct package	*packages;
+	size_t		 npackages;
+};
+struct build_record {
+	int64_t		 started;	/* unix seconds */
+	uint64_t	 duration_ms;
+	char		*trigger;	/* save, switch */
+	char		*content_hash;
+	int		 ok;
+	char		*error;		/* one line, NULL if ok */
+	char		*out_path;	/* NULL if it failed */
+	unsigned	 generation;	/* the one it made or equals; 0: none */
+	char		*log;
+};
+int	 db_open(const char *, char **);
+void	 db_close(void);
+int	 db_generation_put(const struct generation *, char **);
+struct generation *db_generation_get(unsigned);
+struct generation **db_generation_list(size_t *);
+void	 db_generation_free(struct generation *);
+void	 db_generation_list_free(struct generation **, size_t);
+int	 db_build_add(const struct build_record *, char **);
+struct build_record *db_build_last(void);
+void	 db_build_free(struct build_record *);
+
+/* profile.c */
+struct profile_link {
+	unsigned	 id;
+	char		*store_path;
+	int64_t		 created;
+};
+unsigned profile_parse_link_name(const char *, const char *);
+char	*profile_link_path(const char *, unsigned);
+int	 profile_current(const char *, unsigned *, char **, char **);
+struct profile_link *profile_list(const char *, size_t *);
+void	 profile_list_free(struct profile_link *, size_t);
+int	 profile_switch(const char *, unsigned, char **);
+
+/* build.c */
+struct build_result {
+	int		 ok;
+	char		*error;		/* one line, for status */
+	char		*drv_path;
+	char		*out_path;
+	struct package	*packages;
+	size_t		 npackages;
+	char		*log;		/* Nix's stderr */
+	uint64_t	 duration_ms;
+};
+typedef void (*build_done_cb)(struct build_result *, void *);
+int	 build_install_wrapper(const char *, char **);
+int	 build_start(struct event_base *, const struct config *, build_done_cb,
+	     void *, char **);
+int	 build_running(void);
+void	 build_cancel(void);
+void	 build_result_free(struct build_result *);
+char	*build_error_summary(const char *);
+
+/* generation.c */
+typedef void (*generation_created_cb)(unsigned, const char *, void *);
+void	 generation_sync(const struct config *);
+unsigned generation_rollback_target(const struct config *, unsigned, char **);
+int	 generation_switch(const struct config *, unsigned, char **);
+int	 generation_create(struct event_base *, const struct config *,
+	     struct generation *, generation_created_cb, void *, char **);
+
+/* queue.c */
+enum queue_state {
+	QUEUE_IDLE,
+	QUEUE_WAITING,		/* a save is being debounced */
+	QUEUE_BUILDING,
+	QUEUE_SWITCHING		/* nix-env is making the new generation */
+};
+void	 queue_init(struct event_base *, const struct config *);
+void	 queue_shutdown(void);
+void	 queue_file_changed(void);
+void	 queue_switch_build(uint64_t);
+void	 queue_switch_to(uint64_t, int, unsigned);
+void	 queue_run_deferred(void);
+enum queue_state queue_state(void);
+const char *queue_state_name(void);
+int	 queue_pending(void);
+int	 queue_file_exists(void);
+const char *queue_file_hash(void);
+const struct build_record *queue_last_build(void);
+
+/* watch.c */
+int	 watch_start(struct event_base *, const char *, char **);
+void	 watch_stop(void);
+
+/* server.c */
+struct Profiled__Response;
+int	 server_start(struct event_base *, int, const char *, char **);
+void	 server_stop(void);
+void	 server_send(uint64_t, const struct Profiled__Response *);
+
+/* rpc.c */
+struct Profiled__Request;
+void	 rpc_init(const struct config *);
+void	 rpc_dispatch(uint64_t, const struct Profiled__Request *);
+void	 rpc_reply_error(uint64_t, const char *);
+void	 rpc_reply_switched(uint64_t, unsigned, unsigned, int, int);
+
+/* systemd.c */
+void	 systemd_init(const struct config *);
+int	 systemd_listen_fd(char **);
+void	 systemd_ready(void);
+void	 systemd_status(void);
+void	 systemd_stopping(void);
 
 #endif

@@ -1,0 +1,212 @@
+/*
+ * Talking to profiled: connect to its Unix socket, send one framed Request,
+ * read one framed Response.  The I/O blocks and has no timeout, because a
+ * switch answers only when its build is done and a build takes as long as
+ * Nix takes; the user's ^C is the timeout.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profiled.h"
+#include "frame.h"
+#include "client.h"
+
+#define CLIENT_LOST	"lost connection to profiled"
+#define CLIENT_BAD	"bad response from profiled"
+
+/*
+ * The socket path: --socket, else the config file's, which defaults under
+ * $XDG_RUNTIME_DIR.  NULL and *cause if the config cannot be read.
+ */
+static char *
+client_socket_path(const struct client_options *opts, char **cause)
+{
+	struct config	 config;
+	char		*file, *path = NULL;
+
+	if (opts->socket_path != NULL)
+		return xstrdup(opts->socket_path);
+	if (config_init(&config, cause) != 0)
+		return NULL;
+	file = config_default_file();
+	if (file == NULL || config_read(&config, file, 1, cause) == 0)
+		path = xstrdup(config.socket_path);
+	free(file);
+	config_free(&config);
+	return path;
+}
+
+/* Connect to the daemon's socket; the fd, or -1 and *cause. */
+int
+client_connect(const char *path, char **cause)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, saved_errno;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(cause, "socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return -1;
+	}
+	while (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		if (errno == EINTR)
+			continue;
+		saved_errno = errno;
+		close(fd);
+		if (saved_errno == ENOENT || saved_errno == ECONNREFUSED) {
+			xasprintf(cause, "profiled is not running "
+			    "(socket %s: %s)", path, strerror(saved_errno));
+		} else {
+			xasprintf(cause, "cannot connect to profiled "
+			    "(socket %s: %s)", path, strerror(saved_errno));
+		}
+		return -1;
+	}
+	return fd;
+}
+
+/* Write all of buf; -1 and *cause on failure.  No SIGPIPE if it closed. */
+static int
+client_write(int fd, const unsigned char *buf, size_t len, char **cause)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = send(fd, buf, len, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			xasprintf(cause, CLIENT_LOST ": %s", strerror(errno));
+			return -1;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read exactly len bytes into buf; -1 and *cause on error or early EOF. */
+static int
+client_read(int fd, unsigned char *buf, size_t len, char **cause)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = read(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			xasprintf(cause, CLIENT_LOST ": %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			*cause = xstrdup(CLIENT_LOST);
+			return -1;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read one framed Response; NULL and *cause if it is not one. */
+static Profiled__Response *
+client_read_response(int fd, char **cause)
+{
+	Profiled__Response	*response;
+	unsigned char		 header[FRAME_HEADER_SIZE], *body;
+	uint32_t		 len;
+
+	if (client_read(fd, header, sizeof header, cause) != 0)
+		return NULL;
+	if (frame_header_decode(header, &len) != 0) {
+		*cause = xstrdup(CLIENT_BAD);
+		return NULL;
+	}
+	body = xmalloc(len);
+	if (client_read(fd, body, len, cause) != 0) {
+		free(body);
+		return NULL;
+	}
+	response = profiled__response__unpack(NULL, len, body);
+	free(body);
+	if (response == NULL)
+		*cause = xstrdup(CLIENT_BAD);
+	return response;
+}
+
+/*
+ * Send request to the daemon at path and return its response, which the
+ * caller frees with profiled__response__free_unpacked; NULL and *cause on
+ * failure.
+ */
+Profiled__Response *
+client_call(const char *path, const Profiled__Request *request, char **cause)
+{
+	Profiled__Response	*response = NULL;
+	unsigned char		*frame;
+	size_t			 size;
+	int			 fd;
+
+	if ((frame = frame_pack(&request->base, &size)) == NULL) {
+		*cause = xstrdup("request too large");
+		return NULL;
+	}
+	if ((fd = client_connect(path, cause)) != -1) {
+		if (client_write(fd, frame, size, cause) == 0)
+			response = client_read_response(fd, cause);
+		close(fd);
+	}
+	free(frame);
+	return response;
+}
+
+/*
+ * Send request and return the response if it is of kind want.  Otherwise
+ * print the one line saying why (the daemon's error, or what went wrong on
+ * the way) and return NULL, so the command just exits 1.
+ */
+Profiled__Response *
+client_request(const struct client_options *opts,
+    const Profiled__Request *request, Profiled__Response__ResultCase want)
+{
+	Profiled__Response	*response;
+	char			*path, *cause = NULL, *message;
+	size_t			 len;
+
+	if ((path = client_socket_path(opts, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return NULL;
+	}
+	response = client_call(path, request, &cause);
+	free(path);
+	if (response == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return NULL;
+	}
+	if (response->result_case == want)
+		return response;
+
+	if (response->result_case == PROFILED__RESPONSE__RESULT_ERROR) {
+		message = response->error->message;
+		len = strlen(message);
+		while (len > 0 && message[len - 1] == '\n')
+			len--;
+		log_warnx("%.*s", (int)len, message);
+	} else
+		log_warnx("%s", CLIENT_BAD);
+	profiled__response__free_unpacked(response, NULL);
+	return NULL;
+}

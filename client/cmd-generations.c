@@ -1,0 +1,124 @@
+/*
+ * profilectl generations: the history of the profile, one generation a
+ * row in the order the daemon sends them (by id), the current one marked.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "profiled.h"
+#include "client.h"
+
+static int	cmd_generations_exec(int, char **, struct client_options *);
+
+const struct cmd_entry cmd_generations_entry = {
+	"generations", "generations", cmd_generations_exec
+};
+
+/* The narrowest REASON column; a longer reason widens it for every row. */
+#define CMD_GENERATIONS_REASON_WIDTH	8
+
+static void
+cmd_generations_json_one(const Profiled__Generation *generation)
+{
+	const Profiled__Package	*package;
+	size_t			 i;
+
+	printf("{\"id\": %" PRIu32 ", \"parent\": ", generation->id);
+	output_json_number(generation->has_parent, generation->parent);
+	fputs(", \"store_path\": ", stdout);
+	output_json_string(generation->store_path);
+	fputs(", \"created\": ", stdout);
+	output_json_time(generation->created);
+	fputs(", \"reason\": ", stdout);
+	output_json_string(generation->reason);
+	fputs(", \"current\": ", stdout);
+	output_json_bool(generation->current);
+	fputs(", \"content_hash\": ", stdout);
+	output_json_string(generation->content_hash);
+	fputs(", \"build_ms\": ", stdout);
+	output_json_number(generation->has_build_ms, generation->build_ms);
+	fputs(", \"packages\": [", stdout);
+	for (i = 0; i < generation->n_packages; i++) {
+		package = generation->packages[i];
+		fputs(i == 0 ? "{\"name\": " : ", {\"name\": ", stdout);
+		output_json_string(package->name);
+		fputs(", \"version\": ", stdout);
+		output_json_string(package->version);
+		fputs(", \"path\": ", stdout);
+		output_json_string(package->path);
+		fputs("}", stdout);
+	}
+	fputs("]}", stdout);
+}
+
+static void
+cmd_generations_json(const Profiled__Generations *generations)
+{
+	size_t	i;
+
+	fputs("[", stdout);
+	for (i = 0; i < generations->n_generations; i++) {
+		if (i != 0)
+			fputs(", ", stdout);
+		cmd_generations_json_one(generations->generations[i]);
+	}
+	fputs("]\n", stdout);
+}
+
+static void
+cmd_generations_print(const Profiled__Generations *generations)
+{
+	const Profiled__Generation	*generation;
+	char				 parent[16], created[64];
+	size_t				 i;
+	int				 width = CMD_GENERATIONS_REASON_WIDTH;
+
+	for (i = 0; i < generations->n_generations; i++) {
+		generation = generations->generations[i];
+		if ((int)strlen(generation->reason) > width)
+			width = strlen(generation->reason);
+	}
+
+	printf("%c%4s  %6s  %-19s  %-*s %8s  %s\n", ' ', "ID", "PARENT",
+	    "CREATED", width, "REASON", "PACKAGES", "STORE PATH");
+	for (i = 0; i < generations->n_generations; i++) {
+		generation = generations->generations[i];
+		if (generation->has_parent) {
+			snprintf(parent, sizeof parent, "%" PRIu32,
+			    generation->parent);
+		} else
+			snprintf(parent, sizeof parent, "-");
+		output_local_time(generation->created, created, sizeof created);
+		printf("%c%4" PRIu32 "  %6s  %-19s  %-*s %8zu  %s\n",
+		    generation->current ? '*' : ' ', generation->id, parent,
+		    created, width, generation->reason, generation->n_packages,
+		    generation->store_path);
+	}
+}
+
+static int
+cmd_generations_exec(int argc, char **argv, struct client_options *opts)
+{
+	Profiled__Request		 request = PROFILED__REQUEST__INIT;
+	Profiled__GenerationsRequest	 generations =
+	    PROFILED__GENERATIONS_REQUEST__INIT;
+	Profiled__Response		*response;
+
+	if (cmd_parse_flags(argc, argv, opts, &cmd_generations_entry, 0) == -1)
+		return CLIENT_EXIT_USAGE;
+
+	request.call_case = PROFILED__REQUEST__CALL_GENERATIONS;
+	request.generations = &generations;
+	response = client_request(opts, &request,
+	    PROFILED__RESPONSE__RESULT_GENERATIONS);
+	if (response == NULL)
+		return CLIENT_EXIT_FAILURE;
+
+	if (opts->json)
+		cmd_generations_json(response->generations);
+	else
+		cmd_generations_print(response->generations);
+	profiled__response__free_unpacked(response, NULL);
+	return CLIENT_EXIT_OK;
+}

@@ -1,0 +1,84 @@
+/*
+ * profilectl switch: have the daemon build the package file now and
+ * activate the result, or with --to N activate existing generation N, which
+ * builds nothing.  A build can take minutes; the daemon answers when it is
+ * done, and we wait for it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "profiled.h"
+#include "client.h"
+
+static int	cmd_switch_exec(int, char **, struct client_options *);
+
+const struct cmd_entry cmd_switch_entry = {
+	"switch", "switch [--to N]", cmd_switch_exec
+};
+
+/* Parse a generation number (1 to UINT32_MAX); -1 if s is not one. */
+static int
+cmd_switch_parse_generation(const char *s, uint32_t *generation)
+{
+	unsigned long long	 n;
+	char			*end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*end != '\0' || errno != 0 || n == 0 || n > UINT32_MAX)
+		return -1;
+	*generation = n;
+	return 0;
+}
+
+static int
+cmd_switch_exec(int argc, char **argv, struct client_options *opts)
+{
+	static const struct option	 options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "to", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	Profiled__Request		 request = PROFILED__REQUEST__INIT;
+	Profiled__SwitchRequest		 switch_to =
+	    PROFILED__SWITCH_REQUEST__INIT;
+	Profiled__Response		*response;
+	int				 ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			opts->json = 1;
+			break;
+		case 't':
+			if (cmd_switch_parse_generation(optarg,
+			    &switch_to.generation) != 0) {
+				log_warnx("bad generation number: %s", optarg);
+				return cmd_usage(&cmd_switch_entry);
+			}
+			switch_to.has_generation = 1;
+			break;
+		default:
+			return cmd_bad_option(ch, argv, &cmd_switch_entry);
+		}
+	}
+	if (optind != argc) {
+		log_warnx("unexpected argument: %s", argv[optind]);
+		return cmd_usage(&cmd_switch_entry);
+	}
+
+	request.call_case = PROFILED__REQUEST__CALL_SWITCH_TO;
+	request.switch_to = &switch_to;
+	response = client_request(opts, &request,
+	    PROFILED__RESPONSE__RESULT_SWITCHED);
+	if (response == NULL)
+		return CLIENT_EXIT_FAILURE;
+	output_switched(response->switched, opts->json, 0);
+	profiled__response__free_unpacked(response, NULL);
+	return CLIENT_EXIT_OK;
+}

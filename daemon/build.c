@@ -1,0 +1,389 @@
+/*
+ * One build of the package file, as two Nix children run in turn:
+ *
+ *   nix-instantiate --eval --strict --json --read-write-mode user-env.nix
+ *       -A info --argstr packageFile FILE
+ *	evaluates the wrapper (user-env.nix, compiled into profiled and
+ *	written to the state directory) and prints the user environment's
+ *	derivation and the package list as JSON;
+ *   nix-store --realise DRV --add-root STATE/result
+ *	builds it, keeping the result alive as a GC root until it becomes a
+ *	generation.
+ *
+ * The file's path is passed with --argstr and never spliced into Nix text.
+ * Both children's stderr is the build log; on failure the error a user
+ * should read is taken from it by build_error_summary.
+ */
+#include <sys/time.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "profiled.h"
+
+extern const char user_env_nix[];
+
+struct build {
+	struct event_base	*base;
+	struct proc		*proc;
+	char			*package_file;
+	char			*wrapper;
+	char			*root;
+	char			**nix_flags;
+	struct build_result	*result;
+	struct timeval		 start;
+	build_done_cb		 done_cb;
+	void			*arg;
+};
+
+static struct build	*build_current;
+
+static void	build_eval_exit_cb(struct proc *, int, void *);
+static void	build_realise_exit_cb(struct proc *, int, void *);
+
+/*
+ * Write the wrapper expression into the state directory, if it is not
+ * already there as this profiled has it; -1 and *cause if it cannot.
+ */
+int
+build_install_wrapper(const char *state_dir, char **cause)
+{
+	char	*path, *tmp;
+	FILE	*f;
+	int	 rc = -1;
+
+	xasprintf(&path, "%s/user-env.nix", state_dir);
+	xasprintf(&tmp, "%s/user-env.nix.tmp", state_dir);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		xasprintf(cause, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fputs(user_env_nix, f) == EOF || fclose(f) == EOF) {
+		xasprintf(cause, "cannot write %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) == -1) {
+		xasprintf(cause, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+static char **
+build_argv(const char *const *head, char **flags)
+{
+	char	**argv;
+	size_t	  n = 0, i;
+
+	while (head[n] != NULL)
+		n++;
+	for (i = 0; flags[i] != NULL; i++)
+		;
+	argv = xcalloc(n + i + 1, sizeof *argv);
+	memcpy(argv, head, n * sizeof *argv);
+	memcpy(argv + n, flags, i * sizeof *argv);
+	return argv;
+}
+
+static void
+build_log_line_cb(struct proc *p, const char *line, void *arg)
+{
+	log_debug("nix: %s", line);
+}
+
+static uint64_t
+build_elapsed_ms(const struct timeval *start)
+{
+	struct timeval	now, diff;
+
+	gettimeofday(&now, NULL);
+	timersub(&now, start, &diff);
+	return (uint64_t)diff.tv_sec * 1000 + diff.tv_usec / 1000;
+}
+
+static void
+build_append_log(struct build_result *result, const char *text)
+{
+	char	*log;
+
+	if (*text == '\0')
+		return;
+	xasprintf(&log, "%s%s", result->log != NULL ? result->log : "", text);
+	free(result->log);
+	result->log = log;
+}
+
+static void
+build_finish(struct build *b, const char *error)
+{
+	struct build_result	*result = b->result;
+
+	result->ok = error == NULL;
+	if (error != NULL) {
+		free(result->error);
+		result->error = xstrdup(error);
+	}
+	result->duration_ms = build_elapsed_ms(&b->start);
+	build_current = NULL;
+	b->done_cb(result, b->arg);
+	free(b->package_file);
+	free(b->wrapper);
+	free(b->root);
+	free(b);
+}
+
+static void
+build_fail_from_log(struct build *b, const char *log)
+{
+	char	*summary;
+
+	summary = build_error_summary(log);
+	build_finish(b, summary);
+	free(summary);
+}
+
+/*
+ * Start building package_file with Nix; done_cb gets the result (which it
+ * must free with build_result_free) unless build_cancel comes first.
+ */
+int
+build_start(struct event_base *base, const struct config *cfg,
+    build_done_cb done_cb, void *arg, char **cause)
+{
+	struct build	 *b;
+	char		**argv;
+
+	assert(build_current == NULL);
+	b = xcalloc(1, sizeof *b);
+	b->base = base;
+	b->package_file = xstrdup(cfg->package_file);
+	xasprintf(&b->wrapper, "%s/user-env.nix", cfg->state_dir);
+	xasprintf(&b->root, "%s/result", cfg->state_dir);
+	b->nix_flags = cfg->nix_flags;
+	b->result = xcalloc(1, sizeof *b->result);
+	b->done_cb = done_cb;
+	b->arg = arg;
+	gettimeofday(&b->start, NULL);
+
+	argv = build_argv((const char *const[]){ "nix-instantiate", "--eval",
+	    "--strict", "--json", "--read-write-mode", b->wrapper, "-A", "info",
+	    "--argstr", "packageFile", b->package_file, NULL }, b->nix_flags);
+	b->proc = proc_start(base, argv, build_log_line_cb, build_eval_exit_cb,
+	    b, cause);
+	free(argv);
+	if (b->proc == NULL) {
+		build_result_free(b->result);
+		free(b->package_file);
+		free(b->wrapper);
+		free(b->root);
+		free(b);
+		return -1;
+	}
+	build_current = b;
+	return 0;
+}
+
+static int
+build_read_packages(struct build_result *result, const struct json *info)
+{
+	const struct json	*list, *item, *name, *version, *path;
+	size_t			 i;
+
+	list = json_get(info, "packages");
+	if (list == NULL || list->type != JSON_ARRAY)
+		return -1;
+	result->packages = xcalloc(list->count, sizeof *result->packages);
+	for (i = 0; i < list->count; i++) {
+		item = list->items[i];
+		name = json_get(item, "name");
+		version = json_get(item, "version");
+		path = json_get(item, "path");
+		if (name == NULL || name->type != JSON_STRING ||
+		    version == NULL || version->type != JSON_STRING ||
+		    path == NULL || path->type != JSON_STRING)
+			return -1;
+		result->packages[i].name = xstrdup(name->string);
+		result->packages[i].version = xstrdup(version->string);
+		result->packages[i].path = xstrdup(path->string);
+		result->npackages++;
+	}
+	return 0;
+}
+
+static void
+build_eval_exit_cb(struct proc *p, int status, void *arg)
+{
+	struct build		 *b = arg;
+	struct json		 *info;
+	const struct json	 *drv;
+	char			 *cause = NULL, **argv;
+
+	build_append_log(b->result, proc_stderr(p));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		proc_free(p);
+		b->proc = NULL;
+		build_fail_from_log(b, b->result->log);
+		return;
+	}
+	info = json_parse(proc_stdout(p), strlen(proc_stdout(p)), &cause);
+	proc_free(p);
+	b->proc = NULL;
+	drv = info != NULL ? json_get(info, "drvPath") : NULL;
+	if (drv == NULL || drv->type != JSON_STRING ||
+	    build_read_packages(b->result, info) == -1) {
+		log_warnx("unexpected output from nix-instantiate: %s",
+		    cause != NULL ? cause : "no drvPath or packages");
+		free(cause);
+		json_free(info);
+		build_finish(b, "error: unexpected output from nix-instantiate "
+		    "(see the build log)");
+		return;
+	}
+	b->result->drv_path = xstrdup(drv->string);
+	json_free(info);
+
+	argv = build_argv((const char *const[]){ "nix-store", "--realise",
+	    b->result->drv_path, "--add-root", b->root, NULL }, b->nix_flags);
+	b->proc = proc_start(b->base, argv, build_log_line_cb,
+	    build_realise_exit_cb, b, &cause);
+	free(argv);
+	if (b->proc == NULL) {
+		build_finish(b, cause);
+		free(cause);
+	}
+}
+
+static void
+build_realise_exit_cb(struct proc *p, int status, void *arg)
+{
+	struct build	*b = arg;
+	char		 target[PATH_MAX], *error;
+	ssize_t		 n;
+
+	build_append_log(b->result, proc_stderr(p));
+	proc_free(p);
+	b->proc = NULL;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		build_fail_from_log(b, b->result->log);
+		return;
+	}
+	if ((n = readlink(b->root, target, sizeof target - 1)) == -1) {
+		xasprintf(&error, "error: nix-store made no result at %s: %s",
+		    b->root, strerror(errno));
+		build_finish(b, error);
+		free(error);
+		return;
+	}
+	target[n] = '\0';
+	b->result->out_path = xstrdup(target);
+	build_finish(b, NULL);
+}
+
+/* Whether a build is running. */
+int
+build_running(void)
+{
+	return build_current != NULL;
+}
+
+/* Stop the running build, if any, killing Nix; its callback never runs. */
+void
+build_cancel(void)
+{
+	struct build	*b = build_current;
+
+	if (b == NULL)
+		return;
+	if (b->proc != NULL)
+		proc_kill(b->proc);
+	build_result_free(b->result);
+	free(b->package_file);
+	free(b->wrapper);
+	free(b->root);
+	free(b);
+	build_current = NULL;
+}
+
+void
+build_result_free(struct build_result *result)
+{
+	size_t	i;
+
+	if (result == NULL)
+		return;
+	for (i = 0; i < result->npackages; i++) {
+		free(result->packages[i].name);
+		free(result->packages[i].version);
+		free(result->packages[i].path);
+	}
+	free(result->packages);
+	free(result->error);
+	free(result->drv_path);
+	free(result->out_path);
+	free(result->log);
+	free(result);
+}
+
+/*
+ * The error a user should read in a Nix log: the first "error:" line,
+ * followed by the "at FILE:LINE:COL" location Nix prints under it, if any.
+ * Never NULL: a log without an error line gives its last non-empty line.
+ */
+char *
+build_error_summary(const char *log)
+{
+	const char	*line, *next, *error = NULL, *at = NULL, *last = NULL;
+	size_t		 error_len = 0, at_len = 0, last_len = 0, len;
+	char		*summary;
+
+	for (line = log; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		len = next != NULL ? (size_t)(next - line) : strlen(line);
+		if (next != NULL)
+			next++;
+		if (len > 0) {
+			last = line;
+			last_len = len;
+		}
+		if (error == NULL && strncmp(line, "error:", 6) == 0) {
+			error = line;
+			error_len = len;
+			continue;
+		}
+		if (error != NULL && at == NULL) {
+			while (len > 0 && (*line == ' ' || *line == '\t')) {
+				line++;
+				len--;
+			}
+			if (len > 3 && strncmp(line, "at ", 3) == 0) {
+				at = line + 3;
+				at_len = len - 3;
+				if (at_len > 0 && at[at_len - 1] == ':')
+					at_len--;
+			} else if (len > 0)
+				break;
+		}
+	}
+	if (error == NULL) {
+		if (last == NULL)
+			return xstrdup("error: Nix failed without a message");
+		return xstrndup(last, last_len);
+	}
+	if (at == NULL)
+		return xstrndup(error, error_len);
+	xasprintf(&summary, "%.*s: %.*s", (int)at_len, at, (int)error_len,
+	    error);
+	return summary;
+}

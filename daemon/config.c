@@ -1,0 +1,545 @@
+/*
+ * Settings for profiled and profilectl: defaults from the XDG environment,
+ * then the `key = value` config file, then command-line flags.  Both
+ * binaries link this file (profilectl needs it to find the socket), so it
+ * uses nothing of the daemon's but log.c and xmalloc.c.  config_set is the
+ * one place a key is checked and stored, so a value means the same thing
+ * in the file and on the command line.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "profiled.h"
+
+#define CONFIG_DEBOUNCE_MAX	60000
+#define CONFIG_SPACE		" \t\n\r\v\f"
+
+enum config_type {
+	CONFIG_PATH,
+	CONFIG_MILLISECONDS,
+	CONFIG_BOOLEAN,
+	CONFIG_WORDS
+};
+
+static const struct config_key {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;	/* of the field in struct config */
+} config_keys[] = {
+	{ "package_file", CONFIG_PATH, offsetof(struct config, package_file) },
+	{ "profile", CONFIG_PATH, offsetof(struct config, profile) },
+	{ "state_dir", CONFIG_PATH, offsetof(struct config, state_dir) },
+	{ "socket", CONFIG_PATH, offsetof(struct config, socket_path) },
+	{ "debounce_ms", CONFIG_MILLISECONDS,
+	    offsetof(struct config, debounce_ms) },
+	{ "auto_switch", CONFIG_BOOLEAN, offsetof(struct config, auto_switch) },
+	{ "notify", CONFIG_BOOLEAN, offsetof(struct config, notify) },
+	{ "nix_flags", CONFIG_WORDS, offsetof(struct config, nix_flags) },
+};
+#define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0])
+
+/* Return a new copy of $HOME, or the passwd entry's directory, or NULL. */
+static char *
+config_home(void)
+{
+	const char	*home;
+	struct passwd	*pw;
+
+	if ((home = getenv("HOME")) != NULL && *home != '\0')
+		return xstrdup(home);
+	if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL &&
+	    *pw->pw_dir != '\0')
+		return xstrdup(pw->pw_dir);
+	return NULL;
+}
+
+/* Return a new copy of $USER, or the passwd entry's name, or the user ID. */
+static char *
+config_user(void)
+{
+	const char	*user;
+	struct passwd	*pw;
+	char		*s;
+
+	if ((user = getenv("USER")) != NULL && *user != '\0')
+		return xstrdup(user);
+	if ((pw = getpwuid(getuid())) != NULL && pw->pw_name != NULL &&
+	    *pw->pw_name != '\0')
+		return xstrdup(pw->pw_name);
+	xasprintf(&s, "%u", (unsigned)getuid());
+	return s;
+}
+
+/* Return a new "dir/name", without doubling a slash dir ends with. */
+static char *
+config_join(const char *dir, const char *name)
+{
+	char	*s;
+	size_t	 len = strlen(dir);
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	if (len == 1 && dir[0] == '/')
+		len = 0;
+	xasprintf(&s, "%.*s/%s", (int)len, dir, name);
+	return s;
+}
+
+/*
+ * Return a new copy of the XDG variable if it holds an absolute path (the
+ * spec says to ignore anything else), or else of home/fallback.
+ */
+static char *
+config_xdg_dir(const char *variable, const char *home, const char *fallback)
+{
+	const char	*value;
+
+	if ((value = getenv(variable)) != NULL && *value == '/')
+		return xstrdup(value);
+	return config_join(home, fallback);
+}
+
+/* Return the default profile as Nix itself picks it, a new string. */
+static char *
+config_default_profile(const char *state_home)
+{
+	struct stat	 sb;
+	char		*profiles, *profile, *user;
+
+	profiles = config_join(state_home, "nix/profiles");
+	if (stat(profiles, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		profile = config_join(profiles, "profile");
+		free(profiles);
+		return profile;
+	}
+	free(profiles);
+	user = config_user();
+	xasprintf(&profile, "/nix/var/nix/profiles/per-user/%s/profile", user);
+	free(user);
+	return profile;
+}
+
+/* Fill cfg with the defaults; -1 only when there is no home directory. */
+int
+config_init(struct config *cfg, char **cause)
+{
+	const char	*runtime;
+	char		*home, *xdg_config, *xdg_state;
+
+	memset(cfg, 0, sizeof *cfg);
+	if ((home = config_home()) == NULL) {
+		xasprintf(cause, "cannot find the home directory: HOME is not "
+		    "set and user %u has no passwd entry", (unsigned)getuid());
+		return -1;
+	}
+	xdg_config = config_xdg_dir("XDG_CONFIG_HOME", home, ".config");
+	xdg_state = config_xdg_dir("XDG_STATE_HOME", home, ".local/state");
+
+	cfg->package_file = config_join(xdg_config, "profiled/packages.nix");
+	cfg->state_dir = config_join(xdg_state, "profiled");
+	if ((runtime = getenv("XDG_RUNTIME_DIR")) != NULL && *runtime == '/')
+		cfg->socket_path = config_join(runtime, "profiled.sock");
+	else {
+		xasprintf(&cfg->socket_path, "/tmp/profiled-%u/profiled.sock",
+		    (unsigned)getuid());
+	}
+	cfg->profile = config_default_profile(xdg_state);
+	cfg->debounce_ms = 200;
+	cfg->auto_switch = 1;
+	cfg->notify = 1;
+	cfg->nix_flags = xcalloc(1, sizeof *cfg->nix_flags);
+
+	free(xdg_state);
+	free(xdg_config);
+	free(home);
+	return 0;
+}
+
+/* Return the default config file as a new string, NULL without a home. */
+char *
+config_default_file(void)
+{
+	char	*home, *xdg_config, *file;
+
+	if ((home = config_home()) == NULL)
+		return NULL;
+	xdg_config = config_xdg_dir("XDG_CONFIG_HOME", home, ".config");
+	file = config_join(xdg_config, "profiled/profiled.conf");
+	free(xdg_config);
+	free(home);
+	return file;
+}
+
+/*
+ * Turn value into a new absolute path in *path: "~" and "~/" mean $HOME,
+ * and a relative path is taken from base, or the current directory if
+ * base is NULL.  The cause names the key.
+ */
+static int
+config_path(const char *key, const char *value, const char *base,
+    char **path, char **cause)
+{
+	char	*home, *cwd;
+
+	if (*value == '\0') {
+		xasprintf(cause, "%s: the path is empty", key);
+		return -1;
+	}
+	if (*value == '/') {
+		*path = xstrdup(value);
+		return 0;
+	}
+	if (value[0] == '~' && (value[1] == '\0' || value[1] == '/')) {
+		if ((home = config_home()) == NULL) {
+			xasprintf(cause, "%s: cannot expand '%s': no home "
+			    "directory", key, value);
+			return -1;
+		}
+		*path = value[1] == '\0' ? xstrdup(home) :
+		    config_join(home, value + 2);
+		free(home);
+		return 0;
+	}
+	if (base != NULL) {
+		*path = config_join(base, value);
+		return 0;
+	}
+	if ((cwd = getcwd(NULL, 0)) == NULL) {
+		xasprintf(cause, "%s: cannot find the current directory: %s",
+		    key, strerror(errno));
+		return -1;
+	}
+	*path = config_join(cwd, value);
+	free(cwd);
+	return 0;
+}
+
+/* Parse a whole number of milliseconds up to CONFIG_DEBOUNCE_MAX. */
+static int
+config_milliseconds(const char *key, const char *value, int *ms,
+    char **cause)
+{
+	const char	*p;
+	long		 n = 0;
+
+	for (p = value; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (*p - '0');
+		if (n > CONFIG_DEBOUNCE_MAX)
+			break;
+	}
+	if (p == value || *p != '\0' || n > CONFIG_DEBOUNCE_MAX) {
+		xasprintf(cause, "%s: '%s' is not a whole number from 0 to %d",
+		    key, value, CONFIG_DEBOUNCE_MAX);
+		return -1;
+	}
+	*ms = (int)n;
+	return 0;
+}
+
+/* Parse true/false, yes/no, on/off or 1/0, in any case. */
+static int
+config_boolean(const char *key, const char *value, int *flag, char **cause)
+{
+	static const char	*yes[] = { "true", "yes", "on", "1" };
+	static const char	*no[] = { "false", "no", "off", "0" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*flag = 1;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*flag = 0;
+			return 0;
+		}
+	}
+	xasprintf(cause, "%s: '%s' is not true or false (or yes/no, on/off, "
+	    "1/0)", key, value);
+	return -1;
+}
+
+/* Fill *cause with the unknown key and the list of known ones. */
+static void
+config_unknown_key(const char *key, char **cause)
+{
+	char	*known, *next;
+	size_t	 i;
+
+	known = xstrdup(config_keys[0].name);
+	for (i = 1; i < CONFIG_NKEYS; i++) {
+		xasprintf(&next, "%s, %s", known, config_keys[i].name);
+		free(known);
+		known = next;
+	}
+	xasprintf(cause, "unknown key '%s' (known keys: %s)", key, known);
+	free(known);
+}
+
+/*
+ * Check value for key and store it in cfg; paths are made absolute against
+ * base (NULL is the current directory).  On error cfg is unchanged.
+ */
+int
+config_set(struct config *cfg, const char *key, const char *value,
+    const char *base, char **cause)
+{
+	const struct config_key	 *k = NULL;
+	char			**field, *path, **words, *error;
+	size_t			  i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (strcmp(config_keys[i].name, key) == 0) {
+			k = &config_keys[i];
+			break;
+		}
+	}
+	if (k == NULL) {
+		config_unknown_key(key, cause);
+		return -1;
+	}
+
+	switch (k->type) {
+	case CONFIG_PATH:
+		if (config_path(key, value, base, &path, cause) != 0)
+			return -1;
+		field = (char **)((char *)cfg + k->offset);
+		free(*field);
+		*field = path;
+		return 0;
+	case CONFIG_MILLISECONDS:
+		return config_milliseconds(key, value,
+		    (int *)((char *)cfg + k->offset), cause);
+	case CONFIG_BOOLEAN:
+		return config_boolean(key, value,
+		    (int *)((char *)cfg + k->offset), cause);
+	case CONFIG_WORDS:
+		if (config_split_words(value, &words, &error) != 0) {
+			xasprintf(cause, "%s: %s", key, error);
+			free(error);
+			return -1;
+		}
+		config_free_words(cfg->nix_flags);
+		cfg->nix_flags = words;
+		return 0;
+	}
+	fatalx("config_set: bad type for %s", key);
+}
+
+/* Return s without the whitespace at either end, shortening it in place. */
+static char *
+config_trim(char *s)
+{
+	size_t	len;
+
+	s += strspn(s, CONFIG_SPACE);
+	len = strlen(s);
+	while (len > 0 && strchr(CONFIG_SPACE, s[len - 1]) != NULL)
+		s[--len] = '\0';
+	return s;
+}
+
+/*
+ * Split line (already trimmed, not blank or a comment) into key and value.
+ * A value that is one double-quoted string, "like this", loses the quotes
+ * so it can keep spaces at its ends; anything else is taken as written,
+ * so nix_flags = "a b" c still reaches config_split_words whole.
+ */
+static int
+config_parse_line(char *line, char **key, char **value)
+{
+	char	*equals, *v;
+	size_t	 len;
+
+	if ((equals = strchr(line, '=')) == NULL)
+		return -1;
+	*equals = '\0';
+	*key = config_trim(line);
+	if (**key == '\0')
+		return -1;
+	v = config_trim(equals + 1);
+	len = strlen(v);
+	if (len >= 2 && v[0] == '"' && strchr(v + 1, '"') == v + len - 1) {
+		v[len - 1] = '\0';
+		v++;
+	}
+	*value = v;
+	return 0;
+}
+
+/* Return a new copy of the absolute directory holding path. */
+static char *
+config_directory(const char *path, char **cause)
+{
+	const char	*slash;
+	char		*dir, *absolute;
+
+	if ((slash = strrchr(path, '/')) == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(path, slash - path);
+	if (*dir == '/')
+		return dir;
+	if (config_path("config file", dir, NULL, &absolute, cause) != 0)
+		absolute = NULL;
+	free(dir);
+	return absolute;
+}
+
+/*
+ * Read the config file at path into cfg, through config_set, with every
+ * error prefixed by "path:line: ".  A missing file is not an error when
+ * missing_ok is set, and then cfg is untouched.  After an error, keys
+ * from earlier lines may already be stored.
+ */
+int
+config_read(struct config *cfg, const char *path, int missing_ok,
+    char **cause)
+{
+	FILE		*f;
+	char		*line = NULL, *s, *key, *value, *base, *error;
+	size_t		 size = 0;
+	unsigned int	 number = 0;
+	int		 retval = -1;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && missing_ok)
+			return 0;
+		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((base = config_directory(path, cause)) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	free(cfg->file);
+	cfg->file = xstrdup(path);
+
+	while (getline(&line, &size, f) != -1) {
+		number++;
+		s = config_trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (config_parse_line(s, &key, &value) != 0) {
+			xasprintf(cause, "%s:%u: expected 'key = value'", path,
+			    number);
+			goto out;
+		}
+		if (config_set(cfg, key, value, base, &error) != 0) {
+			xasprintf(cause, "%s:%u: %s", path, number, error);
+			free(error);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	retval = 0;
+
+out:
+	free(line);
+	free(base);
+	fclose(f);
+	return retval;
+}
+
+/* Free everything cfg holds and zero it, so freeing twice is harmless. */
+void
+config_free(struct config *cfg)
+{
+	free(cfg->file);
+	free(cfg->package_file);
+	free(cfg->profile);
+	free(cfg->state_dir);
+	free(cfg->socket_path);
+	config_free_words(cfg->nix_flags);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+/* Append a copy of word to the NULL-terminated array *words of *count. */
+static void
+config_add_word(char ***words, size_t *count, const char *word)
+{
+	*words = xreallocarray(*words, *count + 2, sizeof **words);
+	(*words)[(*count)++] = xstrdup(word);
+	(*words)[*count] = NULL;
+}
+
+/*
+ * Split s into words as a shell would, but with no expansion of any kind:
+ * whitespace separates words, '...' is literal ('' is an empty word),
+ * "..." allows \" and \\, and a backslash outside quotes escapes the next
+ * character (at the very end it is kept, as sh does).  On success *words
+ * is a new NULL-terminated array for config_free_words.
+ */
+int
+config_split_words(const char *s, char ***words, char **cause)
+{
+	char		**list, *word;
+	size_t		  count = 0, len;
+	const char	 *p = s;
+	char		  quote;
+
+	list = xcalloc(1, sizeof *list);
+	word = xmalloc(strlen(s) + 1);
+	for (;;) {
+		p += strspn(p, CONFIG_SPACE);
+		if (*p == '\0')
+			break;
+		len = 0;
+		while (*p != '\0' && strchr(CONFIG_SPACE, *p) == NULL) {
+			if (*p != '\'' && *p != '"') {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				word[len++] = *p++;
+				continue;
+			}
+			quote = *p++;
+			while (*p != quote) {
+				if (*p == '\0')
+					goto unterminated;
+				if (quote == '"' && *p == '\\' &&
+				    (p[1] == '"' || p[1] == '\\'))
+					p++;
+				word[len++] = *p++;
+			}
+			p++;
+		}
+		word[len] = '\0';
+		config_add_word(&list, &count, word);
+	}
+	free(word);
+	*words = list;
+	return 0;
+
+unterminated:
+	free(word);
+	config_free_words(list);
+	*cause = xstrdup("unterminated quote");
+	return -1;
+}
+
+/* Free a word list from config_split_words; NULL is fine. */
+void
+config_free_words(char **words)
+{
+	char	**word;
+
+	if (words == NULL)
+		return;
+	for (word = words; *word != NULL; word++)
+		free(*word);
+	free(words);
+}

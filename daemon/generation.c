@@ -1,0 +1,181 @@
+/*
+ * Generations: the profile's numbered states, with the history Nix does not
+ * keep.  A generation's parent is the generation that was current when it
+ * was made, so rollback follows the path the user actually took rather than
+ * N-1 (NixOS/nix#311).  Numbers are always the profile's own; the database
+ * only adds to what the profile links say.
+ *
+ * Making a generation is nix-env --set, a child process; switching to an
+ * existing one is profile_switch, done in place.
+ */
+#include <sys/wait.h>
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "profiled.h"
+
+struct generation_create {
+	const struct config	*cfg;
+	struct generation	*gen;
+	generation_created_cb	 done_cb;
+	void			*arg;
+};
+
+/*
+ * Bring the database in line with the profile: record every generation
+ * link it has no record of (or a record for another store path) as an
+ * import whose parent is the generation numbered below it, since that is
+ * all Nix tells us.
+ */
+void
+generation_sync(const struct config *cfg)
+{
+	struct profile_link	*links;
+	struct generation	*known, import;
+	size_t			 count, i;
+	char			*cause = NULL;
+
+	links = profile_list(cfg->profile, &count);
+	for (i = 0; i < count; i++) {
+		known = db_generation_get(links[i].id);
+		if (known != NULL &&
+		    strcmp(known->store_path, links[i].store_path) == 0) {
+			db_generation_free(known);
+			continue;
+		}
+		db_generation_free(known);
+		memset(&import, 0, sizeof import);
+		import.id = links[i].id;
+		import.parent = i > 0 ? links[i - 1].id : 0;
+		import.store_path = links[i].store_path;
+		import.created = links[i].created;
+		import.reason = "import";
+		import.build_ms = -1;
+		if (db_generation_put(&import, &cause) == -1) {
+			log_warnx("cannot record generation %u: %s", import.id,
+			    cause);
+			free(cause);
+			cause = NULL;
+		} else
+			log_info("recorded existing generation %u (%s)",
+			    import.id, import.store_path);
+	}
+	profile_list_free(links, count);
+}
+
+/*
+ * The generation rollback should go to from current: its parent, which
+ * must still exist in the profile.  0 and *cause if there is none.
+ */
+unsigned
+generation_rollback_target(const struct config *cfg, unsigned current,
+    char **cause)
+{
+	struct generation	*gen;
+	struct profile_link	*links;
+	size_t			 count, i;
+	unsigned		 parent;
+
+	if (current == 0) {
+		xasprintf(cause, "the profile has no current generation");
+		return 0;
+	}
+	if ((gen = db_generation_get(current)) == NULL) {
+		xasprintf(cause, "generation %u has no record", current);
+		return 0;
+	}
+	parent = gen->parent;
+	db_generation_free(gen);
+	if (parent == 0) {
+		xasprintf(cause, "generation %u is the first; there is nothing "
+		    "to roll back to", current);
+		return 0;
+	}
+	links = profile_list(cfg->profile, &count);
+	for (i = 0; i < count && links[i].id != parent; i++)
+		;
+	profile_list_free(links, count);
+	if (i == count) {
+		xasprintf(cause, "generation %u's parent, %u, has been deleted "
+		    "from the profile", current, parent);
+		return 0;
+	}
+	return parent;
+}
+
+/* Switch the profile to existing generation id; -1 and *cause if not. */
+int
+generation_switch(const struct config *cfg, unsigned id, char **cause)
+{
+	if (profile_switch(cfg->profile, id, cause) == -1)
+		return -1;
+	log_info("switched to generation %u", id);
+	return 0;
+}
+
+static void
+generation_set_exit_cb(struct proc *p, int status, void *arg)
+{
+	struct generation_create	*gc = arg;
+	struct generation		*gen = gc->gen;
+	char				*cause = NULL, *store_path = NULL;
+	unsigned			 id;
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		cause = build_error_summary(proc_stderr(p));
+		goto done;
+	}
+	if (profile_current(gc->cfg->profile, &id, &store_path, &cause) == -1)
+		goto done;
+	if (id == 0 || store_path == NULL ||
+	    strcmp(store_path, gen->store_path) != 0) {
+		xasprintf(&cause, "nix-env --set left %s pointing elsewhere",
+		    gc->cfg->profile);
+		goto done;
+	}
+	gen->id = id;
+	if (db_generation_put(gen, &cause) == -1)
+		goto done;
+	log_info("generation %u is active (%s)", id, gen->store_path);
+done:
+	proc_free(p);
+	free(store_path);
+	gc->done_cb(cause == NULL ? gen->id : 0, cause, gc->arg);
+	free(cause);
+	db_generation_free(gen);
+	free(gc);
+}
+
+/*
+ * Make gen (all but its id filled in; taken over) a new generation of the
+ * profile with nix-env --set and record it.  done_cb gets the new number,
+ * or 0 and the error.
+ */
+int
+generation_create(struct event_base *base, const struct config *cfg,
+    struct generation *gen, generation_created_cb done_cb, void *arg,
+    char **cause)
+{
+	struct generation_create	*gc;
+	char				*argv[] = { "nix-env", "--profile",
+	    cfg->profile, "--set", gen->store_path, NULL };
+
+	assert(gen->store_path != NULL && gen->reason != NULL);
+	gc = xcalloc(1, sizeof *gc);
+	gc->cfg = cfg;
+	gc->gen = gen;
+	gc->done_cb = done_cb;
+	gc->arg = arg;
+	if (proc_start(base, argv, NULL, generation_set_exit_cb, gc,
+	    cause) == NULL) {
+		db_generation_free(gen);
+		free(gc);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,323 @@
+/*
+ * Child processes run from the event loop: Nix never runs in the daemon's
+ * own process, so a slow evaluation or build cannot stall the socket.
+ *
+ * A child gets /dev/null for stdin and a pipe each for stdout and stderr,
+ * read by libevent as data arrives.  stdout is kept whole (Nix prints the
+ * result there); stderr is kept as the log and handed on line by line.  The
+ * exit callback runs once the child has been reaped and both pipes are at
+ * end of file, so it always sees all the output.  Each child leads its own
+ * process group, so proc_kill() ends the builders Nix started as well.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "profiled.h"
+
+/* stderr kept beyond this is dropped from the start, keeping the end. */
+#define PROC_LOG_MAX	(256 * 1024)
+/* A child printing more than this on stdout is not the Nix we know. */
+#define PROC_OUTPUT_MAX	(16 * 1024 * 1024)
+
+struct proc {
+	pid_t		 pid;
+	int		 status;
+	int		 exited;
+	struct event	*out_event;
+	struct event	*err_event;
+	struct evbuffer	*out;
+	struct evbuffer	*err;
+	size_t		 line_start;	/* err offset of the unfinished line */
+	proc_line_cb	 line_cb;
+	proc_exit_cb	 exit_cb;
+	void		*arg;
+	struct proc	*next;
+};
+
+static struct proc	*proc_list;
+static struct event	*proc_sigchld_event;
+
+static void	proc_sigchld_cb(evutil_socket_t, short, void *);
+static void	proc_read_cb(evutil_socket_t, short, void *);
+static void	proc_check_done(struct proc *);
+
+/* Install the SIGCHLD handler that reaps children; call once at start. */
+void
+proc_init(struct event_base *base)
+{
+	proc_sigchld_event = evsignal_new(base, SIGCHLD, proc_sigchld_cb, NULL);
+	if (proc_sigchld_event == NULL || event_add(proc_sigchld_event, NULL))
+		fatalx("cannot watch SIGCHLD");
+}
+
+static void
+proc_sigchld_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct proc	*p, *next;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (p = proc_list; p != NULL; p = next) {
+			next = p->next;
+			if (p->pid == pid) {
+				p->exited = 1;
+				p->status = status;
+				proc_check_done(p);
+				break;
+			}
+		}
+	}
+}
+
+/* Hand each complete line of stderr read so far to the line callback. */
+static void
+proc_emit_lines(struct proc *p, int flush)
+{
+	struct evbuffer_ptr	 start, found;
+	size_t			 len, drop;
+	char			*line;
+
+	for (;;) {
+		if (evbuffer_ptr_set(p->err, &start, p->line_start,
+		    EVBUFFER_PTR_SET) == -1)
+			break;
+		found = evbuffer_search(p->err, "\n", 1, &start);
+		if (found.pos != -1)
+			len = found.pos - p->line_start;
+		else if (flush)
+			len = evbuffer_get_length(p->err) - p->line_start;
+		else
+			break;
+		if (found.pos == -1 && len == 0)
+			break;
+		line = xmalloc(len + 1);
+		evbuffer_copyout_from(p->err, &start, line, len);
+		line[len] = '\0';
+		p->line_start += len + (found.pos != -1);
+		if (p->line_cb != NULL)
+			p->line_cb(p, line, p->arg);
+		free(line);
+	}
+
+	/* Keep the end of a long log: that is where Nix says what failed. */
+	if (evbuffer_get_length(p->err) > PROC_LOG_MAX) {
+		drop = evbuffer_get_length(p->err) - PROC_LOG_MAX / 2;
+		if (drop > p->line_start)
+			drop = p->line_start;
+		evbuffer_drain(p->err, drop);
+		p->line_start -= drop;
+	}
+}
+
+static void
+proc_read_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct proc	*p = arg;
+	struct evbuffer	*buf;
+	struct event	**ev;
+	int		 n;
+
+	if (fd == event_get_fd(p->out_event)) {
+		buf = p->out;
+		ev = &p->out_event;
+	} else {
+		buf = p->err;
+		ev = &p->err_event;
+	}
+	n = evbuffer_read(buf, fd, 65536);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0) {
+		if (buf == p->err)
+			proc_emit_lines(p, 0);
+		else if (evbuffer_get_length(buf) > PROC_OUTPUT_MAX) {
+			log_warnx("child %ld printed too much; killing it",
+			    (long)p->pid);
+			kill(-p->pid, SIGKILL);
+			evbuffer_drain(buf, evbuffer_get_length(buf));
+		}
+		return;
+	}
+	/* End of file, or an error that ends the stream all the same. */
+	if (buf == p->err)
+		proc_emit_lines(p, 1);
+	close(fd);
+	event_free(*ev);
+	*ev = NULL;
+	proc_check_done(p);
+}
+
+static void
+proc_check_done(struct proc *p)
+{
+	if (!p->exited || p->out_event != NULL || p->err_event != NULL)
+		return;
+	p->exit_cb(p, p->status, p->arg);
+}
+
+/*
+ * Start argv[0] (found in PATH) with argv, without a shell; NULL and *cause
+ * if it cannot start.  exit_cb runs once, after exit and end of output, and
+ * must call proc_free.
+ */
+struct proc *
+proc_start(struct event_base *base, char *const argv[], proc_line_cb line_cb,
+    proc_exit_cb exit_cb, void *arg, char **cause)
+{
+	struct proc	*p;
+	int		 out[2], err[2], report[2], child_errno, null_fd;
+	ssize_t		 n;
+
+	if (pipe2(out, O_CLOEXEC) == -1)
+		goto fail0;
+	if (pipe2(err, O_CLOEXEC) == -1)
+		goto fail1;
+	if (pipe2(report, O_CLOEXEC) == -1)
+		goto fail2;
+
+	p = xcalloc(1, sizeof *p);
+	switch (p->pid = fork()) {
+	case -1:
+		free(p);
+		goto fail3;
+	case 0:
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		if ((null_fd = open("/dev/null", O_RDONLY)) == -1 ||
+		    dup2(null_fd, STDIN_FILENO) == -1 ||
+		    dup2(out[1], STDOUT_FILENO) == -1 ||
+		    dup2(err[1], STDERR_FILENO) == -1)
+			_exit(127);
+		execvp(argv[0], argv);
+		child_errno = errno;
+		(void)write(report[1], &child_errno, sizeof child_errno);
+		_exit(127);
+	}
+	/* Both sides set the group, so a kill right after fork still lands. */
+	setpgid(p->pid, p->pid);
+	close(out[1]);
+	close(err[1]);
+	close(report[1]);
+
+	/* The report pipe closes on exec; anything read is exec's errno. */
+	do
+		n = read(report[0], &child_errno, sizeof child_errno);
+	while (n == -1 && errno == EINTR);
+	close(report[0]);
+	if (n == sizeof child_errno) {
+		xasprintf(cause, "cannot run %s: %s", argv[0],
+		    strerror(child_errno));
+		close(out[0]);
+		close(err[0]);
+		/* SIGCHLD reaps it; it is not on the list, so nobody waits. */
+		free(p);
+		return NULL;
+	}
+
+	evutil_make_socket_nonblocking(out[0]);
+	evutil_make_socket_nonblocking(err[0]);
+	p->out = evbuffer_new();
+	p->err = evbuffer_new();
+	p->out_event = event_new(base, out[0], EV_READ|EV_PERSIST,
+	    proc_read_cb, p);
+	p->err_event = event_new(base, err[0], EV_READ|EV_PERSIST,
+	    proc_read_cb, p);
+	if (p->out == NULL || p->err == NULL || p->out_event == NULL ||
+	    p->err_event == NULL)
+		fatalx("cannot set up child process events");
+	event_add(p->out_event, NULL);
+	event_add(p->err_event, NULL);
+	p->line_cb = line_cb;
+	p->exit_cb = exit_cb;
+	p->arg = arg;
+	p->next = proc_list;
+	proc_list = p;
+	log_debug("started %s as pid %ld", argv[0], (long)p->pid);
+	return p;
+
+fail3:
+	close(report[0]);
+	close(report[1]);
+fail2:
+	close(err[0]);
+	close(err[1]);
+fail1:
+	close(out[0]);
+	close(out[1]);
+fail0:
+	xasprintf(cause, "cannot run %s: %s", argv[0], strerror(errno));
+	return NULL;
+}
+
+/* Everything the child printed on stdout, NUL-terminated. */
+const char *
+proc_stdout(struct proc *p)
+{
+	evbuffer_add(p->out, "", 1);
+	return (const char *)evbuffer_pullup(p->out, -1);
+}
+
+/* The child's stderr (its last PROC_LOG_MAX bytes at most), NUL-terminated. */
+const char *
+proc_stderr(struct proc *p)
+{
+	evbuffer_add(p->err, "", 1);
+	return (const char *)evbuffer_pullup(p->err, -1);
+}
+
+/* Forget p: after its exit callback, or to abandon it after proc_kill. */
+void
+proc_free(struct proc *p)
+{
+	struct proc	**pp;
+
+	for (pp = &proc_list; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	if (p->out_event != NULL) {
+		close(event_get_fd(p->out_event));
+		event_free(p->out_event);
+	}
+	if (p->err_event != NULL) {
+		close(event_get_fd(p->err_event));
+		event_free(p->err_event);
+	}
+	evbuffer_free(p->out);
+	evbuffer_free(p->err);
+	free(p);
+}
+
+/* Kill p's whole process group and forget it without calling back. */
+void
+proc_kill(struct proc *p)
+{
+	if (!p->exited)
+		kill(-p->pid, SIGKILL);
+	proc_free(p);
+}
+
+/* Kill every child still running and stop reaping; used on shutdown. */
+void
+proc_shutdown(void)
+{
+	while (proc_list != NULL)
+		proc_kill(proc_list);
+	if (proc_sigchld_event != NULL) {
+		event_free(proc_sigchld_event);
+		proc_sigchld_event = NULL;
+	}
+}

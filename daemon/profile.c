@@ -1,0 +1,212 @@
+/*
+ * The user's Nix profile, read and switched the way Nix itself does it.
+ *
+ * A profile P is a symlink to a generation link P-N-link in the same
+ * directory, which points at a user environment in the store.  Reading the
+ * current generation and listing generations are a readlink and a readdir.
+ * Switching to an existing generation is Nix's switchLink: a new symlink
+ * renamed over P, under the lock nix-env takes (an flock on P.lock), so it is
+ * atomic and cannot interleave with a nix-env run.  Creating a generation
+ * needs Nix (it registers the GC root), so that one is nix-env --set, run by
+ * generation.c as a child.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profiled.h"
+
+/* The number in NAME-N-link, or 0 if entry is not a link of that profile. */
+unsigned
+profile_parse_link_name(const char *name, const char *entry)
+{
+	size_t		 len = strlen(name);
+	const char	*p;
+	char		*end;
+	unsigned long	 n;
+
+	if (strncmp(entry, name, len) != 0 || entry[len] != '-')
+		return 0;
+	p = entry + len + 1;
+	if (*p < '1' || *p > '9')
+		return 0;
+	errno = 0;
+	n = strtoul(p, &end, 10);
+	if (errno != 0 || n > UINT_MAX || strcmp(end, "-link") != 0)
+		return 0;
+	return n;
+}
+
+/* The path of generation id's link: P-N-link beside P. */
+char *
+profile_link_path(const char *profile, unsigned id)
+{
+	char	*path;
+
+	xasprintf(&path, "%s-%u-link", profile, id);
+	return path;
+}
+
+static char *
+profile_readlink(const char *path)
+{
+	char	 buf[PATH_MAX];
+	ssize_t	 n;
+
+	if ((n = readlink(path, buf, sizeof buf - 1)) == -1)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/*
+ * The current generation's number in *id (0 if there is no profile yet, or
+ * it does not point at a generation link) and its store path in
+ * *store_path (NULL if none).  -1 and *cause only if P cannot be read.
+ */
+int
+profile_current(const char *profile, unsigned *id, char **store_path,
+    char **cause)
+{
+	char	*target, *name, *slash, *link;
+
+	*id = 0;
+	*store_path = NULL;
+	if ((target = profile_readlink(profile)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		xasprintf(cause, "cannot read profile %s: %s", profile,
+		    strerror(errno));
+		return -1;
+	}
+	name = path_basename(profile);
+	slash = strrchr(target, '/');
+	*id = profile_parse_link_name(name, slash != NULL ? slash + 1 : target);
+	free(name);
+	if (*id == 0) {
+		*store_path = target;
+		return 0;
+	}
+	free(target);
+	link = profile_link_path(profile, *id);
+	*store_path = profile_readlink(link);
+	free(link);
+	return 0;
+}
+
+static int
+profile_compare_links(const void *a, const void *b)
+{
+	const struct profile_link	*la = a, *lb = b;
+
+	return la->id < lb->id ? -1 : la->id > lb->id;
+}
+
+/* Every generation link of the profile, by number; NULL if none. */
+struct profile_link *
+profile_list(const char *profile, size_t *count)
+{
+	struct profile_link	*links = NULL;
+	struct dirent		*entry;
+	struct stat		 st;
+	DIR			*dir;
+	char			*dirname, *name, *path;
+	unsigned		 id;
+
+	*count = 0;
+	dirname = path_dirname(profile);
+	name = path_basename(profile);
+	if ((dir = opendir(dirname)) == NULL) {
+		free(dirname);
+		free(name);
+		return NULL;
+	}
+	while ((entry = readdir(dir)) != NULL) {
+		if ((id = profile_parse_link_name(name, entry->d_name)) == 0)
+			continue;
+		path = profile_link_path(profile, id);
+		links = xreallocarray(links, *count + 1, sizeof *links);
+		links[*count].id = id;
+		links[*count].store_path = profile_readlink(path);
+		links[*count].created = lstat(path, &st) == 0 ? st.st_mtime : 0;
+		if (links[*count].store_path != NULL)
+			(*count)++;
+		free(path);
+	}
+	closedir(dir);
+	free(dirname);
+	free(name);
+	if (*count > 1)
+		qsort(links, *count, sizeof *links, profile_compare_links);
+	return links;
+}
+
+void
+profile_list_free(struct profile_link *links, size_t count)
+{
+	size_t	i;
+
+	for (i = 0; i < count; i++)
+		free(links[i].store_path);
+	free(links);
+}
+
+/*
+ * Make generation id current: point a fresh symlink at P-id-link and rename
+ * it over P, holding nix-env's profile lock.  The link must exist.
+ */
+int
+profile_switch(const char *profile, unsigned id, char **cause)
+{
+	char		*link, *target, *tmp, *lock;
+	struct stat	 st;
+	int		 fd, rc = -1;
+
+	link = profile_link_path(profile, id);
+	if (lstat(link, &st) == -1) {
+		xasprintf(cause, "generation %u does not exist (%s: %s)", id,
+		    link, strerror(errno));
+		free(link);
+		return -1;
+	}
+	target = path_basename(link);
+	xasprintf(&lock, "%s.lock", profile);
+	xasprintf(&tmp, "%s.profiled-tmp", profile);
+
+	if ((fd = open(lock, O_RDWR|O_CREAT|O_CLOEXEC, 0600)) == -1) {
+		xasprintf(cause, "cannot open %s: %s", lock, strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX|LOCK_NB) == -1) {
+		xasprintf(cause, "profile %s is locked by another Nix command; "
+		    "try again", profile);
+		goto out;
+	}
+	unlink(tmp);
+	if (symlink(target, tmp) == -1) {
+		xasprintf(cause, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, profile) == -1) {
+		xasprintf(cause, "cannot switch %s: %s", profile,
+		    strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(link);
+	free(target);
+	free(lock);
+	free(tmp);
+	return rc;
+}

@@ -1,0 +1,634 @@
+/*
+ * The build queue: what turns saves and requests into builds and switches.
+ *
+ * At most one build runs and at most one waits.  A save while a build runs
+ * only marks the waiting build wanted; when it starts it reads the file
+ * anew, so it always builds the newest content, and the running build's
+ * result, already superseded, is recorded but not activated.  A save whose
+ * content hash equals the last build's builds nothing, which is also what
+ * makes a rollback stick: the daemon rebuilds only when the file changes.
+ *
+ * Clients waiting on a result (profilectl switch) are kept by id, so a
+ * client that hangs up simply misses its reply.
+ */
+#include <sys/stat.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "profiled.h"
+
+/* A package file larger than this is surely not one. */
+#define QUEUE_FILE_MAX	(1024 * 1024)
+
+struct queue_waiters {
+	uint64_t	*ids;
+	size_t		 count;
+};
+
+/* A switch --to or rollback that arrived while nix-env was switching. */
+struct queue_deferred {
+	uint64_t		 client;
+	int			 rollback;
+	unsigned		 id;
+	struct queue_deferred	*next;
+};
+
+static struct {
+	struct event_base	*base;
+	const struct config	*cfg;
+	enum queue_state	 state;
+	struct event		*debounce;
+
+	int			 file_exists;
+	char			 file_hash[SHA256_HEX_SIZE];
+
+	/* The running build. */
+	char			*content;
+	char			 hash[SHA256_HEX_SIZE];
+	const char		*trigger;
+	time_t			 started;
+	int			 manual_switch_since;
+	struct queue_waiters	 waiters;
+	struct build_result	*result;
+
+	/* The build wanted after it. */
+	int			 pending;
+	int			 pending_forced;
+	struct queue_waiters	 pending_waiters;
+
+	struct queue_deferred	*deferred;
+	struct build_record	*last_build;
+} queue;
+
+static void	queue_debounce_cb(evutil_socket_t, short, void *);
+static void	queue_start(const char *, int);
+static void	queue_next(void);
+
+static void
+queue_set_state(enum queue_state state)
+{
+	queue.state = state;
+	systemd_status();
+}
+
+/* Nothing to build: idle, or waiting if a save is being debounced. */
+static void
+queue_settle(void)
+{
+	if (evtimer_pending(queue.debounce, NULL))
+		queue_set_state(QUEUE_WAITING);
+	else
+		queue_set_state(QUEUE_IDLE);
+}
+
+static void
+queue_waiters_add(struct queue_waiters *w, uint64_t client)
+{
+	if (client == 0)
+		return;
+	w->ids = xreallocarray(w->ids, w->count + 1, sizeof *w->ids);
+	w->ids[w->count++] = client;
+}
+
+static void
+queue_waiters_move(struct queue_waiters *to, struct queue_waiters *from)
+{
+	size_t	i;
+
+	for (i = 0; i < from->count; i++)
+		queue_waiters_add(to, from->ids[i]);
+	free(from->ids);
+	from->ids = NULL;
+	from->count = 0;
+}
+
+static void
+queue_reply_error(struct queue_waiters *w, const char *error)
+{
+	size_t	i;
+
+	for (i = 0; i < w->count; i++)
+		rpc_reply_error(w->ids[i], error);
+	free(w->ids);
+	w->ids = NULL;
+	w->count = 0;
+}
+
+static void
+queue_reply_switched(struct queue_waiters *w, unsigned previous,
+    unsigned generation, int created)
+{
+	size_t	i;
+
+	for (i = 0; i < w->count; i++)
+		rpc_reply_switched(w->ids[i], previous, generation, created,
+		    previous != generation);
+	free(w->ids);
+	w->ids = NULL;
+	w->count = 0;
+}
+
+/*
+ * Read the package file into *content (NUL-terminated); 1 if it does not
+ * exist, -1 and *cause if it cannot be read.
+ */
+static int
+queue_read_file(char **content, char **cause)
+{
+	const char	*path = queue.cfg->package_file;
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 done = 0;
+	int		 fd;
+	char		*buf;
+
+	if ((fd = open(path, O_RDONLY|O_CLOEXEC)) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > QUEUE_FILE_MAX) {
+		xasprintf(cause, "%s: %s", path, !S_ISREG(st.st_mode) ?
+		    "not a regular file" : "larger than 1 MiB");
+		close(fd);
+		return -1;
+	}
+	buf = xmalloc(st.st_size + 1);
+	while (done < (size_t)st.st_size) {
+		n = read(fd, buf + done, st.st_size - done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	close(fd);
+	buf[done] = '\0';
+	*content = buf;
+	return 0;
+}
+
+/* Hash the file as it is now into queue.file_hash; 0 if it is there. */
+static int
+queue_refresh_file(char **content)
+{
+	char	*text = NULL, *cause = NULL;
+	int	 rc;
+
+	rc = queue_read_file(&text, &cause);
+	queue.file_exists = rc != 1;
+	if (rc != 0) {
+		queue.file_hash[0] = '\0';
+		if (cause != NULL) {
+			log_warnx("%s", cause);
+			free(cause);
+		}
+		return -1;
+	}
+	sha256_hex(text, strlen(text), queue.file_hash);
+	if (content != NULL)
+		*content = text;
+	else
+		free(text);
+	return 0;
+}
+
+static void
+queue_record_build(const struct build_result *result, unsigned generation)
+{
+	struct build_record	*record;
+	char			*cause = NULL;
+
+	record = xcalloc(1, sizeof *record);
+	record->started = queue.started;
+	record->duration_ms = result != NULL ? result->duration_ms : 0;
+	record->trigger = xstrdup(queue.trigger);
+	record->content_hash = xstrdup(queue.hash);
+	record->ok = result != NULL && result->ok;
+	if (result != NULL && result->error != NULL)
+		record->error = xstrdup(result->error);
+	if (result != NULL && result->out_path != NULL)
+		record->out_path = xstrdup(result->out_path);
+	record->generation = generation;
+	if (result != NULL && result->log != NULL)
+		record->log = xstrdup(result->log);
+	if (db_build_add(record, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+	db_build_free(queue.last_build);
+	queue.last_build = record;
+}
+
+static void
+queue_end_build(void)
+{
+	build_result_free(queue.result);
+	queue.result = NULL;
+	free(queue.content);
+	queue.content = NULL;
+	queue_next();
+}
+
+static void
+queue_created_cb(unsigned id, const char *error, void *arg)
+{
+	unsigned	previous = (unsigned)(uintptr_t)arg;
+
+	if (id == 0) {
+		free(queue.result->error);
+		xasprintf(&queue.result->error, "cannot make a generation: %s",
+		    error);
+		queue.result->ok = 0;
+		log_warnx("%s", queue.result->error);
+		queue_record_build(queue.result, 0);
+		queue_reply_error(&queue.waiters, queue.result->error);
+	} else {
+		queue_record_build(queue.result, id);
+		queue_reply_switched(&queue.waiters, previous, id, 1);
+	}
+	queue_end_build();
+	queue_run_deferred();
+}
+
+static struct generation *
+queue_new_generation(unsigned parent)
+{
+	struct generation	*gen;
+	struct build_result	*result = queue.result;
+	size_t			 i;
+
+	gen = xcalloc(1, sizeof *gen);
+	gen->parent = parent;
+	gen->store_path = xstrdup(result->out_path);
+	gen->created = time(NULL);
+	gen->reason = xstrdup(queue.trigger);
+	gen->content_hash = xstrdup(queue.hash);
+	gen->content = xstrdup(queue.content);
+	gen->build_ms = result->duration_ms;
+	gen->packages = xcalloc(result->npackages, sizeof *gen->packages);
+	for (i = 0; i < result->npackages; i++) {
+		gen->packages[i].name = xstrdup(result->packages[i].name);
+		gen->packages[i].version = xstrdup(result->packages[i].version);
+		gen->packages[i].path = xstrdup(result->packages[i].path);
+	}
+	gen->npackages = result->npackages;
+	return gen;
+}
+
+/* Make a successful build's result the current generation. */
+static void
+queue_activate(void)
+{
+	struct build_result	*result = queue.result;
+	unsigned		 current;
+	char			*store_path = NULL, *cause = NULL;
+
+	if (profile_current(queue.cfg->profile, &current, &store_path,
+	    &cause) == -1)
+		goto fail;
+	if (store_path != NULL && strcmp(store_path, result->out_path) == 0) {
+		log_info("build of %s equals generation %u; nothing to switch",
+		    queue.cfg->package_file, current);
+		free(store_path);
+		queue_record_build(result, current);
+		queue_reply_switched(&queue.waiters, current, current, 0);
+		queue_end_build();
+		return;
+	}
+	free(store_path);
+	queue_set_state(QUEUE_SWITCHING);
+	if (generation_create(queue.base, queue.cfg,
+	    queue_new_generation(current), queue_created_cb,
+	    (void *)(uintptr_t)current, &cause) == 0)
+		return;
+fail:
+	result->ok = 0;
+	free(result->error);
+	result->error = cause;
+	queue_record_build(result, 0);
+	queue_reply_error(&queue.waiters, cause);
+	queue_end_build();
+}
+
+static void
+queue_build_done_cb(struct build_result *result, void *arg)
+{
+	char	*error;
+
+	queue.result = result;
+	if (!result->ok) {
+		log_warnx("build of %s failed: %s", queue.cfg->package_file,
+		    result->error);
+		queue_record_build(result, 0);
+		queue_reply_error(&queue.waiters, result->error);
+		queue_end_build();
+		return;
+	}
+	log_info("built %s: %s (%llu ms)", queue.cfg->package_file,
+	    result->out_path, (unsigned long long)result->duration_ms);
+
+	if (queue.pending) {
+		/* Superseded: its waiters get the newer content's result. */
+		queue_record_build(result, 0);
+		queue_waiters_move(&queue.pending_waiters, &queue.waiters);
+		queue_end_build();
+		return;
+	}
+	if (queue.manual_switch_since != 0) {
+		xasprintf(&error, "not activated: generation %u was chosen "
+		    "while the build ran", queue.manual_switch_since);
+		queue_record_build(result, 0);
+		queue_reply_error(&queue.waiters, error);
+		free(error);
+		queue_end_build();
+		return;
+	}
+	if (strcmp(queue.trigger, "save") == 0 && !queue.cfg->auto_switch) {
+		queue_record_build(result, 0);
+		queue_end_build();
+		return;
+	}
+	queue_activate();
+}
+
+/* Start a build of the file as it is now, unless nothing needs building. */
+static void
+queue_start(const char *trigger, int forced)
+{
+	char	*content = NULL, *cause = NULL, *error;
+
+	assert(!build_running());
+	if (queue_refresh_file(&content) == -1) {
+		if (queue.file_exists)
+			error = xstrdup("the package file cannot be read");
+		else
+			xasprintf(&error, "%s does not exist",
+			    queue.cfg->package_file);
+		queue_reply_error(&queue.waiters, error);
+		free(error);
+		queue_settle();
+		return;
+	}
+	if (!forced && queue.last_build != NULL &&
+	    queue.last_build->content_hash != NULL &&
+	    strcmp(queue.last_build->content_hash, queue.file_hash) == 0) {
+		log_debug("%s unchanged since the last build",
+		    queue.cfg->package_file);
+		free(content);
+		queue_settle();
+		return;
+	}
+
+	queue.content = content;
+	memcpy(queue.hash, queue.file_hash, sizeof queue.hash);
+	queue.trigger = trigger;
+	queue.started = time(NULL);
+	queue.manual_switch_since = 0;
+	log_info("building %s (%s)", queue.cfg->package_file, trigger);
+	if (build_start(queue.base, queue.cfg, queue_build_done_cb, NULL,
+	    &cause) == -1) {
+		queue.result = xcalloc(1, sizeof *queue.result);
+		queue.result->error = cause;
+		log_warnx("%s", cause);
+		queue_record_build(queue.result, 0);
+		queue_reply_error(&queue.waiters, cause);
+		queue_end_build();
+		return;
+	}
+	queue_set_state(QUEUE_BUILDING);
+}
+
+/* After a build: start the one that waits, or go idle. */
+static void
+queue_next(void)
+{
+	int	forced;
+
+	if (queue.pending) {
+		forced = queue.pending_forced;
+		queue.pending = queue.pending_forced = 0;
+		queue_waiters_move(&queue.waiters, &queue.pending_waiters);
+		queue_start(forced ? "switch" : "save", forced);
+		return;
+	}
+	queue_settle();
+}
+
+/* Ask for a build: now if none runs, else as the one waiting. */
+static void
+queue_request(const char *trigger, int forced, uint64_t client)
+{
+	if (queue.state == QUEUE_BUILDING || queue.state == QUEUE_SWITCHING) {
+		queue.pending = 1;
+		queue.pending_forced |= forced;
+		queue_waiters_add(&queue.pending_waiters, client);
+		return;
+	}
+	queue_waiters_add(&queue.waiters, client);
+	queue_start(trigger, forced);
+}
+
+static void
+queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
+{
+	if (queue_refresh_file(NULL) == -1) {
+		log_info("%s is %s; waiting for it", queue.cfg->package_file,
+		    queue.file_exists ? "unreadable" : "missing");
+		if (queue.state == QUEUE_WAITING)
+			queue_set_state(QUEUE_IDLE);
+		return;
+	}
+	if (queue.state == QUEUE_BUILDING || queue.state == QUEUE_SWITCHING) {
+		if (strcmp(queue.file_hash, queue.hash) != 0)
+			queue.pending = 1;
+		return;
+	}
+	queue_request("save", 0, 0);
+}
+
+/* The package file (or its directory entry) changed: debounce, then build. */
+void
+queue_file_changed(void)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = queue.cfg->debounce_ms / 1000;
+	tv.tv_usec = (queue.cfg->debounce_ms % 1000) * 1000;
+	evtimer_add(queue.debounce, &tv);
+	if (queue.state == QUEUE_IDLE)
+		queue_set_state(QUEUE_WAITING);
+}
+
+/* profilectl switch: build the file now, activate, and reply to client. */
+void
+queue_switch_build(uint64_t client)
+{
+	if (queue.state == QUEUE_WAITING)
+		evtimer_del(queue.debounce);
+	queue_request("switch", 1, client);
+}
+
+static void
+queue_switch_existing(uint64_t client, int rollback, unsigned id)
+{
+	unsigned	 current;
+	char		*store_path = NULL, *cause = NULL;
+
+	if (profile_current(queue.cfg->profile, &current, &store_path,
+	    &cause) == -1)
+		goto fail;
+	free(store_path);
+	if (rollback &&
+	    (id = generation_rollback_target(queue.cfg, current, &cause)) == 0)
+		goto fail;
+	if (id == current) {
+		rpc_reply_switched(client, current, current, 0, 0);
+		return;
+	}
+	generation_sync(queue.cfg);
+	if (generation_switch(queue.cfg, id, &cause) == -1)
+		goto fail;
+	if (queue.state == QUEUE_BUILDING)
+		queue.manual_switch_since = id;
+	systemd_status();
+	rpc_reply_switched(client, current, id, 0, 1);
+	return;
+fail:
+	rpc_reply_error(client, cause);
+	free(cause);
+}
+
+/*
+ * profilectl switch --to N (rollback 0) or rollback (rollback 1): done at
+ * once, or after the generation being made, if nix-env is making one.
+ */
+void
+queue_switch_to(uint64_t client, int rollback, unsigned id)
+{
+	struct queue_deferred	*d, **dp;
+
+	if (queue.state != QUEUE_SWITCHING) {
+		queue_switch_existing(client, rollback, id);
+		return;
+	}
+	d = xcalloc(1, sizeof *d);
+	d->client = client;
+	d->rollback = rollback;
+	d->id = id;
+	for (dp = &queue.deferred; *dp != NULL; dp = &(*dp)->next)
+		;
+	*dp = d;
+}
+
+/* Run the switches that waited for nix-env, in the order they came. */
+void
+queue_run_deferred(void)
+{
+	struct queue_deferred	*d;
+
+	while (queue.state != QUEUE_SWITCHING &&
+	    (d = queue.deferred) != NULL) {
+		queue.deferred = d->next;
+		queue_switch_existing(d->client, d->rollback, d->id);
+		free(d);
+	}
+}
+
+/*
+ * Set up the queue and build at once if the file changed while the daemon
+ * was down (its hash differs from the last build's).
+ */
+void
+queue_init(struct event_base *base, const struct config *cfg)
+{
+	queue.base = base;
+	queue.cfg = cfg;
+	queue.debounce = evtimer_new(base, queue_debounce_cb, NULL);
+	if (queue.debounce == NULL)
+		fatalx("cannot create the debounce timer");
+	queue.last_build = db_build_last();
+	queue.state = QUEUE_IDLE;
+	if (queue_refresh_file(NULL) == -1) {
+		log_info("%s does not exist yet; waiting for it",
+		    cfg->package_file);
+		return;
+	}
+	queue_request("save", 0, 0);
+}
+
+/* Stop any build, dropping waiters; used on shutdown. */
+void
+queue_shutdown(void)
+{
+	struct queue_deferred	*d;
+
+	build_cancel();
+	free(queue.waiters.ids);
+	free(queue.pending_waiters.ids);
+	while ((d = queue.deferred) != NULL) {
+		queue.deferred = d->next;
+		free(d);
+	}
+	free(queue.content);
+	build_result_free(queue.result);
+	db_build_free(queue.last_build);
+	if (queue.debounce != NULL)
+		event_free(queue.debounce);
+	memset(&queue, 0, sizeof queue);
+}
+
+enum queue_state
+queue_state(void)
+{
+	return queue.state;
+}
+
+const char *
+queue_state_name(void)
+{
+	static const char *const names[] = {
+		[QUEUE_IDLE] = "idle",
+		[QUEUE_WAITING] = "waiting",
+		[QUEUE_BUILDING] = "building",
+		[QUEUE_SWITCHING] = "switching",
+	};
+
+	return names[queue.state];
+}
+
+int
+queue_pending(void)
+{
+	return queue.pending;
+}
+
+int
+queue_file_exists(void)
+{
+	return queue.file_exists;
+}
+
+/* The hash of the file as last read; "" when it is missing. */
+const char *
+queue_file_hash(void)
+{
+	return queue.file_hash;
+}
+
+/* The last build attempt, or NULL if there has been none. */
+const struct build_record *
+queue_last_build(void)
+{
+	return queue.last_build;
+}

@@ -1,0 +1,214 @@
+/*
+ * The RPC calls: one function per Request, each answering with one
+ * Response.  status and generations answer at once from memory and the
+ * database; switch and rollback hand the request to the queue, which
+ * answers through rpc_reply_* when the work is done.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profiled.h"
+#include "profiled.pb-c.h"
+
+static const struct config	*rpc_config;
+
+void
+rpc_init(const struct config *cfg)
+{
+	rpc_config = cfg;
+}
+
+/* Answer client with an error message. */
+void
+rpc_reply_error(uint64_t client, const char *message)
+{
+	Profiled__Response	response = PROFILED__RESPONSE__INIT;
+	Profiled__Error		error = PROFILED__ERROR__INIT;
+
+	error.message = (char *)message;
+	response.result_case = PROFILED__RESPONSE__RESULT_ERROR;
+	response.error = &error;
+	server_send(client, &response);
+}
+
+/* Answer client with what a switch did. */
+void
+rpc_reply_switched(uint64_t client, unsigned previous, unsigned generation,
+    int created, int changed)
+{
+	Profiled__Response	response = PROFILED__RESPONSE__INIT;
+	Profiled__Switched	switched = PROFILED__SWITCHED__INIT;
+
+	switched.has_previous = previous != 0;
+	switched.previous = previous;
+	switched.generation = generation;
+	switched.created = created;
+	switched.changed = changed;
+	response.result_case = PROFILED__RESPONSE__RESULT_SWITCHED;
+	response.switched = &switched;
+	server_send(client, &response);
+}
+
+/*
+ * Whether the profile is what the package file builds to: the last build
+ * was of the file as it is now, succeeded, and is the current generation.
+ */
+static int
+rpc_in_sync(const char *current_path)
+{
+	const struct build_record	*last = queue_last_build();
+
+	if (queue_state() != QUEUE_IDLE || queue_pending() ||
+	    !queue_file_exists() || last == NULL || !last->ok ||
+	    last->content_hash == NULL || last->out_path == NULL ||
+	    current_path == NULL)
+		return 0;
+	return strcmp(last->content_hash, queue_file_hash()) == 0 &&
+	    strcmp(last->out_path, current_path) == 0;
+}
+
+static void
+rpc_status(uint64_t client)
+{
+	Profiled__Response		 response = PROFILED__RESPONSE__INIT;
+	Profiled__Status		 status = PROFILED__STATUS__INIT;
+	Profiled__Build			 build = PROFILED__BUILD__INIT;
+	const struct build_record	*last = queue_last_build();
+	unsigned			 current;
+	char				*store_path = NULL, *cause = NULL;
+
+	if (profile_current(rpc_config->profile, &current, &store_path,
+	    &cause) == -1) {
+		rpc_reply_error(client, cause);
+		free(cause);
+		return;
+	}
+	status.state = (char *)queue_state_name();
+	status.has_current_generation = current != 0;
+	status.current_generation = current;
+	status.package_file = rpc_config->package_file;
+	status.profile = rpc_config->profile;
+	status.in_sync = rpc_in_sync(store_path);
+	status.package_file_exists = queue_file_exists();
+	status.pid = getpid();
+	status.build_pending = queue_pending();
+	if (last != NULL) {
+		build.ok = last->ok;
+		build.error = last->error;
+		build.started = last->started;
+		build.duration_ms = last->duration_ms;
+		build.has_generation = last->generation != 0;
+		build.generation = last->generation;
+		build.content_hash = last->content_hash;
+		build.trigger = last->trigger;
+		status.last_build = &build;
+	}
+	response.result_case = PROFILED__RESPONSE__RESULT_STATUS;
+	response.status = &status;
+	server_send(client, &response);
+	free(store_path);
+}
+
+static void
+rpc_generations(uint64_t client)
+{
+	Profiled__Response	  response = PROFILED__RESPONSE__INIT;
+	Profiled__Generations	  list = PROFILED__GENERATIONS__INIT;
+	Profiled__Generation	 *items = NULL;
+	Profiled__Package	**packages;
+	struct generation	**gens;
+	struct profile_link	 *links;
+	size_t			  count, nlinks, i, j, k;
+	unsigned		  current;
+	char			 *store_path = NULL, *cause = NULL;
+
+	if (profile_current(rpc_config->profile, &current, &store_path,
+	    &cause) == -1) {
+		rpc_reply_error(client, cause);
+		free(cause);
+		return;
+	}
+	free(store_path);
+	generation_sync(rpc_config);
+	gens = db_generation_list(&count);
+	links = profile_list(rpc_config->profile, &nlinks);
+
+	/* Only generations the profile still has: the list nix-env shows. */
+	list.generations = xcalloc(count, sizeof *list.generations);
+	items = xcalloc(count, sizeof *items);
+	for (i = 0, k = 0; i < count; i++) {
+		for (j = 0; j < nlinks && links[j].id != gens[i]->id; j++)
+			;
+		if (j == nlinks)
+			continue;
+		profiled__generation__init(&items[k]);
+		items[k].id = gens[i]->id;
+		items[k].has_parent = gens[i]->parent != 0;
+		items[k].parent = gens[i]->parent;
+		items[k].store_path = gens[i]->store_path;
+		items[k].created = gens[i]->created;
+		items[k].reason = gens[i]->reason;
+		items[k].current = gens[i]->id == current;
+		items[k].content_hash = gens[i]->content_hash;
+		items[k].has_build_ms = gens[i]->build_ms >= 0;
+		items[k].build_ms = gens[i]->build_ms;
+		packages = xcalloc(gens[i]->npackages, sizeof *packages);
+		for (j = 0; j < gens[i]->npackages; j++) {
+			packages[j] = xmalloc(sizeof *packages[j]);
+			profiled__package__init(packages[j]);
+			packages[j]->name = gens[i]->packages[j].name;
+			packages[j]->version = gens[i]->packages[j].version;
+			packages[j]->path = gens[i]->packages[j].path;
+		}
+		items[k].n_packages = gens[i]->npackages;
+		items[k].packages = packages;
+		list.generations[k] = &items[k];
+		k++;
+	}
+	list.n_generations = k;
+	response.result_case = PROFILED__RESPONSE__RESULT_GENERATIONS;
+	response.generations = &list;
+	server_send(client, &response);
+
+	for (i = 0; i < k; i++) {
+		for (j = 0; j < items[i].n_packages; j++)
+			free(items[i].packages[j]);
+		free(items[i].packages);
+	}
+	free(items);
+	free(list.generations);
+	profile_list_free(links, nlinks);
+	db_generation_list_free(gens, count);
+}
+
+/* Answer one request from client. */
+void
+rpc_dispatch(uint64_t client, const Profiled__Request *request)
+{
+	switch (request->call_case) {
+	case PROFILED__REQUEST__CALL_STATUS:
+		rpc_status(client);
+		break;
+	case PROFILED__REQUEST__CALL_SWITCH_TO:
+		if (request->switch_to->has_generation) {
+			if (request->switch_to->generation == 0)
+				rpc_reply_error(client, "there is no "
+				    "generation 0");
+			else
+				queue_switch_to(client, 0,
+				    request->switch_to->generation);
+		} else
+			queue_switch_build(client);
+		break;
+	case PROFILED__REQUEST__CALL_ROLLBACK:
+		queue_switch_to(client, 1, 0);
+		break;
+	case PROFILED__REQUEST__CALL_GENERATIONS:
+		rpc_generations(client);
+		break;
+	default:
+		rpc_reply_error(client, "unknown request");
+		break;
+	}
+}

@@ -1,0 +1,914 @@
+/*
+ * The end-to-end harness: private directories, the real binaries run as
+ * child processes with deadlines, and waits that poll the daemon's status.
+ *
+ * Tests run in Criterion's forked workers, so a failed assertion ends the
+ * worker's test but still runs .fini, which stops the daemon and removes the
+ * directory.  The daemon's log lives beside the directory rather than in it,
+ * so that the runner (a report hook below) can print it after any failure,
+ * a timeout included, and then delete it.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/hooks.h>
+
+#include "harness.h"
+
+#define HARNESS_POLL_MS		20
+#define HARNESS_MAX_ARGS	32
+
+struct harness harness = { .daemon = -1 };
+
+/* The log's path, from the runner's pid and the test's names. */
+static char *
+harness_log_path(pid_t runner, const char *suite, const char *test)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		*path;
+
+	xasprintf(&path, "%s/profiled-e2e.%ld.%s.%s.log",
+	    tmp != NULL ? tmp : "/tmp", (long)runner, suite, test);
+	return path;
+}
+
+/* Milliseconds on the monotonic clock. */
+static long long
+harness_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The interval between two polls of a condition. */
+static void
+harness_pause(void)
+{
+	struct timespec	ts = { 0, HARNESS_POLL_MS * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Write all of text to path, replacing its content in place. */
+static void
+harness_write(const char *path, const char *text)
+{
+	size_t	len = strlen(text), done = 0;
+	ssize_t	n;
+	int	fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cr_assert(fd != -1, "open %s: %s", path, strerror(errno));
+	while (done < len) {
+		n = write(fd, text + done, len - done);
+		cr_assert(n > 0, "write %s: %s", path, strerror(errno));
+		done += n;
+	}
+	cr_assert(close(fd) == 0, "close %s: %s", path, strerror(errno));
+}
+
+/* The repository root: this binary is ROOT/tests/e2e/e2e-tests. */
+static char *
+harness_find_root(void)
+{
+	char	 exe[PATH_MAX], *slash;
+	int	 i;
+
+	cr_assert(realpath("/proc/self/exe", exe) != NULL,
+	    "realpath /proc/self/exe: %s", strerror(errno));
+	for (i = 0; i < 3; i++) {
+		slash = strrchr(exe, '/');
+		cr_assert(slash != NULL && slash != exe, "odd binary path %s", exe);
+		*slash = '\0';
+	}
+	return xstrdup(exe);
+}
+
+/* Create the test's directory, config and a package file listing hello. */
+void
+harness_init(void)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		*template, *profiles, *config;
+
+	harness.root = harness_find_root();
+	xasprintf(&template, "%s/profiled-e2e.XXXXXX",
+	    tmp != NULL ? tmp : "/tmp");
+	cr_assert(mkdtemp(template) != NULL, "mkdtemp: %s", strerror(errno));
+	harness.dir = template;
+	xasprintf(&harness.package_file, "%s/packages.nix", harness.dir);
+	xasprintf(&harness.config, "%s/profiled.conf", harness.dir);
+	xasprintf(&harness.state_dir, "%s/state", harness.dir);
+	xasprintf(&harness.socket, "%s/profiled.sock", harness.dir);
+	xasprintf(&harness.profile, "%s/profiles/profile", harness.dir);
+	harness.log = harness_log_path(getppid(), criterion_current_suite->name,
+	    criterion_current_test->name);
+	harness.daemon = -1;
+	cr_assert(strlen(harness.socket) < sizeof(((struct sockaddr_un *)0)->sun_path),
+	    "socket path %s too long; set a shorter TMPDIR", harness.socket);
+
+	xasprintf(&profiles, "%s/profiles", harness.dir);
+	cr_assert(mkdir(profiles, 0755) == 0, "mkdir %s: %s", profiles,
+	    strerror(errno));
+	free(profiles);
+
+	/* Whatever the daemon or client defaults to stays in DIR too. */
+	setenv("XDG_CONFIG_HOME", harness.dir, 1);
+	setenv("XDG_STATE_HOME", harness.dir, 1);
+	setenv("XDG_RUNTIME_DIR", harness.dir, 1);
+
+	xasprintf(&config,
+	    "# profiled.conf for one end-to-end test\n"
+	    "package_file = %s\n"
+	    "profile = %s\n"
+	    "state_dir = %s\n"
+	    "socket = %s\n"
+	    "debounce_ms = 50\n"
+	    "notify = false\n"
+	    "nix_flags = --option substituters ''\n",
+	    harness.package_file, harness.profile, harness.state_dir,
+	    harness.socket);
+	harness_write(harness.config, config);
+	free(config);
+	harness_save_packages("hello");
+}
+
+/* Wait up to ms for pid to exit; its wait status, or -1 if it did not. */
+static int
+harness_reap(pid_t pid, long long ms)
+{
+	long long	deadline = harness_now() + ms;
+	int		status;
+	pid_t		r;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (harness_now() > deadline)
+			return -1;
+		harness_pause();
+	}
+}
+
+static int
+harness_remove_cb(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+/* Stop the daemon if it runs and remove the directory. */
+void
+harness_fini(void)
+{
+	if (harness.daemon != -1) {
+		kill(harness.daemon, SIGTERM);
+		if (harness_reap(harness.daemon, 10000) == -1) {
+			kill(harness.daemon, SIGKILL);
+			harness_reap(harness.daemon, 10000);
+		}
+		harness.daemon = -1;
+	}
+	if (harness.dir != NULL)
+		nftw(harness.dir, harness_remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * In the runner, after each test's .fini: print the daemon's log if the
+ * test failed or timed out, then delete it.
+ */
+static void
+harness_report(const struct criterion_test *test, int failed)
+{
+	char	*path, buf[8192];
+	FILE	*f;
+	size_t	 n;
+
+	path = harness_log_path(getpid(), test->category, test->name);
+	if (failed && (f = fopen(path, "r")) != NULL) {
+		fprintf(stderr, "---- profiled's log for %s::%s ----\n",
+		    test->category, test->name);
+		while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+			fwrite(buf, 1, n, stderr);
+		fprintf(stderr, "---- end of profiled's log ----\n");
+		fclose(f);
+	}
+	unlink(path);
+	free(path);
+}
+
+ReportHook(POST_FINI)(struct criterion_test_stats *stats)
+{
+	harness_report(stats->test, stats->test_status == CR_STATUS_FAILED);
+}
+
+ReportHook(TEST_CRASH)(struct criterion_test_stats *stats)
+{
+	harness_report(stats->test, 1);
+}
+
+/* The text of a package file listing names from the test package set. */
+char *
+harness_packages(const char *names)
+{
+	char	*text;
+
+	xasprintf(&text, "{ pkgs ? import %s/tests/fixtures/pkgs.nix { } }:\n"
+	    "with pkgs; [ %s ]\n", harness.root, names);
+	return text;
+}
+
+/* Save text as the package file in place (truncate, then write). */
+void
+harness_save(const char *text)
+{
+	harness_write(harness.package_file, text);
+}
+
+/* Save text as an editor does: a temporary file renamed over the old. */
+void
+harness_save_by_rename(const char *text)
+{
+	char	*tmp;
+
+	xasprintf(&tmp, "%s/.packages.nix.swp", harness.dir);
+	harness_write(tmp, text);
+	cr_assert(rename(tmp, harness.package_file) == 0, "rename: %s",
+	    strerror(errno));
+	free(tmp);
+}
+
+/* Save a package file listing names, in place. */
+void
+harness_save_packages(const char *names)
+{
+	char	*text = harness_packages(names);
+
+	harness_save(text);
+	free(text);
+}
+
+/* The SHA-256 of text, in hex, as last_build.content_hash reports it. */
+char *
+harness_hash(const char *text)
+{
+	char	hex[SHA256_HEX_SIZE];
+
+	sha256_hex(text, strlen(text), hex);
+	return xstrdup(hex);
+}
+
+/* Append what fd has to read to *buf; 0 at end of file. */
+static int
+harness_drain(int fd, char **buf, size_t *len)
+{
+	char	chunk[4096];
+	ssize_t	n;
+
+	n = read(fd, chunk, sizeof chunk);
+	if (n == -1 && errno == EINTR)
+		return 1;
+	if (n <= 0)
+		return 0;
+	*buf = xreallocarray(*buf, *len + n + 1, 1);
+	memcpy(*buf + *len, chunk, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 1;
+}
+
+/* argv as one line, for messages. */
+static char *
+harness_join(char *const argv[])
+{
+	char	*line = xstrdup(""), *next;
+	int	 i;
+
+	for (i = 0; argv[i] != NULL; i++) {
+		xasprintf(&next, "%s%s%s", line, i == 0 ? "" : " ", argv[i]);
+		free(line);
+		line = next;
+	}
+	return line;
+}
+
+/*
+ * Run argv to completion, its output in r; fail the test if it is still
+ * running at the deadline.  Children die with the test's worker.
+ */
+static void
+harness_runv(struct run *r, char *const argv[])
+{
+	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS, left;
+	struct pollfd	 pfd[2];
+	size_t		 len[2] = { 0, 0 };
+	char		*buf[2];
+	int		 out[2], err[2], open_fds, status, i;
+	pid_t		 pid;
+
+	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0,
+	    "pipe: %s", strerror(errno));
+	pid = fork();
+	cr_assert(pid != -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(open("/dev/null", O_RDONLY), 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execvp(argv[0], argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+
+	buf[0] = xstrdup("");
+	buf[1] = xstrdup("");
+	pfd[0] = (struct pollfd){ .fd = out[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = err[0], .events = POLLIN };
+	for (open_fds = 2; open_fds > 0;) {
+		left = deadline - harness_now();
+		if (left <= 0)
+			break;
+		if (poll(pfd, 2, left) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			if (!harness_drain(pfd[i].fd, &buf[i], &len[i])) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (pfd[i].fd != -1)
+			close(pfd[i].fd);
+	}
+
+	status = harness_reap(pid, open_fds > 0 ? 0 : deadline - harness_now());
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		harness_reap(pid, HARNESS_DEADLINE_MS);
+		cr_assert_fail("`%s` still running after %d s; stdout: %s; "
+		    "stderr: %s", harness_join(argv), HARNESS_DEADLINE_MS / 1000,
+		    buf[0], buf[1]);
+	}
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+	r->out = buf[0];
+	r->err = buf[1];
+}
+
+/* Collect a NULL-terminated argument list after first into argv. */
+static void
+harness_collect(char *argv[], int n, va_list ap)
+{
+	char	*arg;
+
+	while ((arg = va_arg(ap, char *)) != NULL) {
+		cr_assert(n < HARNESS_MAX_ARGS - 1, "too many arguments");
+		argv[n++] = arg;
+	}
+	argv[n] = NULL;
+}
+
+/* Run program with the NULL-terminated arguments that follow. */
+void
+harness_run(struct run *r, const char *program, ...)
+{
+	char	*argv[HARNESS_MAX_ARGS];
+	va_list	 ap;
+
+	argv[0] = (char *)program;
+	va_start(ap, program);
+	harness_collect(argv, 1, ap);
+	va_end(ap);
+	harness_runv(r, argv);
+}
+
+/* Run profilectl on the test's socket with the arguments that follow. */
+void
+harness_ctl(struct run *r, ...)
+{
+	char	*argv[HARNESS_MAX_ARGS], *ctl;
+	va_list	 ap;
+
+	xasprintf(&ctl, "%s/client/profilectl", harness.root);
+	argv[0] = ctl;
+	argv[1] = "--socket";
+	argv[2] = harness.socket;
+	va_start(ap, r);
+	harness_collect(argv, 3, ap);
+	va_end(ap);
+	harness_runv(r, argv);
+	free(ctl);
+}
+
+/* Parse text as JSON, failing the test if it is not. */
+static struct json *
+harness_parse(const char *text, const char *what)
+{
+	struct json	*j;
+	char		*cause = NULL;
+
+	j = json_parse(text, strlen(text), &cause);
+	cr_assert(j != NULL, "%s: not JSON (%s): %s", what, cause, text);
+	return j;
+}
+
+/* Run `profilectl --json` with the arguments that follow; it must succeed. */
+struct json *
+harness_ctl_json(const char *command, ...)
+{
+	char		*argv[HARNESS_MAX_ARGS], *ctl, *line;
+	struct run	 r;
+	struct json	*j;
+	va_list		 ap;
+
+	xasprintf(&ctl, "%s/client/profilectl", harness.root);
+	argv[0] = ctl;
+	argv[1] = "--socket";
+	argv[2] = harness.socket;
+	argv[3] = "--json";
+	argv[4] = (char *)command;
+	va_start(ap, command);
+	harness_collect(argv, 5, ap);
+	va_end(ap);
+	harness_runv(&r, argv);
+	line = harness_join(argv);
+	cr_assert(r.status == 0, "`%s` exited %d: %s", line, r.status, r.err);
+	j = harness_parse(r.out, line);
+	free(line);
+	free(ctl);
+	harness_run_free(&r);
+	return j;
+}
+
+void
+harness_run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* r failed as a command should: non-zero, one line on stderr naming what. */
+void
+harness_assert_error(const struct run *r, const char *what)
+{
+	size_t	len = strlen(r->err);
+
+	cr_assert(r->status != 0, "exited 0, expected failure; stdout: %s",
+	    r->out);
+	cr_assert(len > 0 && r->err[len - 1] == '\n' &&
+	    strchr(r->err, '\n') == r->err + len - 1,
+	    "stderr is not exactly one line: \"%s\"", r->err);
+	if (what != NULL)
+		cr_assert(strstr(r->err, what) != NULL,
+		    "stderr \"%s\" does not mention \"%s\"", r->err, what);
+}
+
+/* Start profiled on the test's config and wait until it answers. */
+void
+harness_start(void)
+{
+	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS;
+	char		*daemon;
+	struct run	 r;
+	int		 fd, status;
+	pid_t		 pid;
+
+	cr_assert(harness.daemon == -1, "profiled already started");
+	xasprintf(&daemon, "%s/daemon/profiled", harness.root);
+	pid = fork();
+	cr_assert(pid != -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		fd = open(harness.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(open("/dev/null", O_RDONLY), 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(daemon, "profiled", "--config", harness.config, "-v",
+		    (char *)NULL);
+		dprintf(2, "exec %s: %s\n", daemon, strerror(errno));
+		_exit(127);
+	}
+	harness.daemon = pid;
+	free(daemon);
+
+	for (;;) {
+		harness_ctl(&r, "--json", "status", NULL);
+		if (r.status == 0)
+			break;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			harness.daemon = -1;
+			cr_assert_fail("profiled exited (status %d) before "
+			    "answering; see its log", status);
+		}
+		cr_assert(harness_now() < deadline, "profiled not answering "
+		    "after %d s: %s", HARNESS_DEADLINE_MS / 1000, r.err);
+		harness_run_free(&r);
+		harness_pause();
+	}
+	harness_run_free(&r);
+}
+
+/* Stop profiled with SIGTERM; it must exit 0. */
+void
+harness_stop(void)
+{
+	int	status;
+
+	cr_assert(harness.daemon != -1, "profiled is not running");
+	kill(harness.daemon, SIGTERM);
+	status = harness_reap(harness.daemon, HARNESS_DEADLINE_MS);
+	cr_assert(status != -1, "profiled still running %d s after SIGTERM",
+	    HARNESS_DEADLINE_MS / 1000);
+	harness.daemon = -1;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "profiled ended with wait status %d after SIGTERM, expected exit 0",
+	    status);
+}
+
+struct json *
+harness_status(void)
+{
+	return harness_ctl_json("status", NULL);
+}
+
+/*
+ * Poll status until predicate holds and return that status; fail with the
+ * last status seen if the deadline passes or the daemon exits first.
+ */
+struct json *
+harness_wait(harness_predicate predicate, const void *arg, const char *what)
+{
+	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS;
+	struct json	*status;
+	struct run	 r;
+	char		*cause;
+	int		 wstatus;
+
+	for (;;) {
+		harness_ctl(&r, "--json", "status", NULL);
+		if (r.status == 0) {
+			cause = NULL;
+			status = json_parse(r.out, strlen(r.out), &cause);
+			free(cause);
+			if (status != NULL && predicate(status, arg)) {
+				harness_run_free(&r);
+				return status;
+			}
+			json_free(status);
+		}
+		if (harness.daemon != -1 &&
+		    waitpid(harness.daemon, &wstatus, WNOHANG) == harness.daemon) {
+			harness.daemon = -1;
+			cr_assert_fail("profiled exited (wait status %d) while "
+			    "waiting for %s", wstatus, what);
+		}
+		if (harness_now() > deadline)
+			cr_assert_fail("timed out after %d s waiting for %s; last "
+			    "status (exit %d): %s%s", HARNESS_DEADLINE_MS / 1000,
+			    what, r.status, r.out, r.err);
+		harness_run_free(&r);
+		harness_pause();
+	}
+}
+
+/* status says idle with nothing pending. */
+int
+harness_idle(const struct json *status)
+{
+	const char	*state = harness_string(status, "state");
+
+	return state != NULL && strcmp(state, "idle") == 0 &&
+	    harness_bool(status, "build_pending") == 0;
+}
+
+static int
+harness_is_at_generation(const struct json *status, const void *arg)
+{
+	return harness_idle(status) &&
+	    harness_number(status, "current_generation") == *(const long *)arg &&
+	    harness_bool(status, "in_sync") == 1;
+}
+
+static int
+harness_has_built(const struct json *status, const void *arg)
+{
+	const char	*hash;
+
+	hash = harness_string(json_get(status, "last_build"), "content_hash");
+	return harness_idle(status) && hash != NULL &&
+	    strcmp(hash, arg) == 0;
+}
+
+/* Wait until profiled is idle, nothing pending. */
+static int
+harness_is_idle(const struct json *status, const void *arg)
+{
+	return harness_idle(status);
+}
+
+struct json *
+harness_wait_idle(void)
+{
+	return harness_wait(harness_is_idle, NULL, "state idle");
+}
+
+/* Wait until profiled is idle and in sync at generation n. */
+struct json *
+harness_wait_generation(long n)
+{
+	char		*what;
+	struct json	*status;
+
+	xasprintf(&what, "idle and in sync at generation %ld", n);
+	status = harness_wait(harness_is_at_generation, &n, what);
+	free(what);
+	return status;
+}
+
+/* Wait until profiled is idle and its last build was of exactly text. */
+struct json *
+harness_wait_built(const char *text)
+{
+	char		*hash, *what;
+	struct json	*status;
+
+	hash = harness_hash(text);
+	xasprintf(&what, "idle with last_build.content_hash %s", hash);
+	status = harness_wait(harness_has_built, hash, what);
+	free(what);
+	free(hash);
+	return status;
+}
+
+/* Member key of object as a whole number; -1 if missing or not a number. */
+long
+harness_number(const struct json *object, const char *key)
+{
+	const struct json	*v = json_get(object, key);
+
+	return v != NULL && v->type == JSON_NUMBER ? (long)v->number : -1;
+}
+
+/* Member key of object as a string; NULL if missing or not a string. */
+const char *
+harness_string(const struct json *object, const char *key)
+{
+	const struct json	*v = json_get(object, key);
+
+	return v != NULL && v->type == JSON_STRING ? v->string : NULL;
+}
+
+/* Member key of object as 0 or 1; -1 if missing or not a boolean. */
+int
+harness_bool(const struct json *object, const char *key)
+{
+	const struct json	*v = json_get(object, key);
+
+	return v != NULL && v->type == JSON_BOOL ? v->boolean : -1;
+}
+
+/* last_build, as a string that changes whenever a new build is recorded. */
+char *
+harness_last_build(const struct json *status)
+{
+	const struct json	*build = json_get(status, "last_build");
+	char			*line;
+
+	cr_assert(build != NULL && build->type == JSON_OBJECT,
+	    "no last_build in status");
+	xasprintf(&line, "started %s, took %ld ms, trigger %s, generation %ld, "
+	    "content_hash %s, ok %d", harness_string(build, "started"),
+	    harness_number(build, "duration_ms"), harness_string(build, "trigger"),
+	    harness_number(build, "generation"),
+	    harness_string(build, "content_hash"), harness_bool(build, "ok"));
+	return line;
+}
+
+/* The generation numbered id in a `generations --json` array, or NULL. */
+const struct json *
+harness_generation(const struct json *generations, long id)
+{
+	size_t	i;
+
+	cr_assert(generations->type == JSON_ARRAY, "generations: not an array");
+	for (i = 0; i < generations->count; i++) {
+		if (harness_number(generations->items[i], "id") == id)
+			return generations->items[i];
+	}
+	return NULL;
+}
+
+static int
+harness_compare_words_cb(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* words (a malloc'd array of n strings) sorted and joined by spaces. */
+static char *
+harness_sorted(char **words, size_t n)
+{
+	char	*line = xstrdup(""), *next;
+	size_t	 i;
+
+	qsort(words, n, sizeof *words, harness_compare_words_cb);
+	for (i = 0; i < n; i++) {
+		xasprintf(&next, "%s%s%s", line, i == 0 ? "" : " ", words[i]);
+		free(line);
+		line = next;
+		free(words[i]);
+	}
+	free(words);
+	return line;
+}
+
+/* The whitespace-separated words of text, sorted, joined by spaces. */
+static char *
+harness_sorted_words(const char *text)
+{
+	char	**words = NULL, *copy = xstrdup(text), *word, *last;
+	size_t	  n = 0;
+
+	for (word = strtok_r(copy, " \t\n", &last); word != NULL;
+	    word = strtok_r(NULL, " \t\n", &last)) {
+		words = xreallocarray(words, n + 1, sizeof *words);
+		words[n++] = xstrdup(word);
+	}
+	free(copy);
+	return harness_sorted(words, n);
+}
+
+/* A generation's packages as sorted "name-version" words. */
+static char *
+harness_package_names(const struct json *generation)
+{
+	const struct json	*packages = json_get(generation, "packages");
+	char			**words;
+	size_t			  i;
+
+	cr_assert(packages != NULL && packages->type == JSON_ARRAY,
+	    "generation %ld has no packages array",
+	    harness_number(generation, "id"));
+	words = xcalloc(packages->count + 1, sizeof *words);
+	for (i = 0; i < packages->count; i++) {
+		xasprintf(&words[i], "%s-%s",
+		    harness_string(packages->items[i], "name"),
+		    harness_string(packages->items[i], "version"));
+	}
+	return harness_sorted(words, packages->count);
+}
+
+/* generation lists exactly the packages in expected ("hello-2.12 ..."). */
+void
+harness_assert_packages(const struct json *generation, const char *expected)
+{
+	char	*want = harness_sorted_words(expected);
+	char	*have = harness_package_names(generation);
+
+	cr_assert_str_eq(have, want, "generation %ld has packages \"%s\", "
+	    "expected \"%s\"", harness_number(generation, "id"), have, want);
+	free(want);
+	free(have);
+}
+
+/* The N of the profile-N-link the profile points at; -1 if none. */
+long
+harness_profile_generation(void)
+{
+	char	 target[PATH_MAX], *base;
+	ssize_t	 n;
+	long	 generation;
+
+	n = readlink(harness.profile, target, sizeof target - 1);
+	if (n == -1)
+		return -1;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base != NULL ? base + 1 : target;
+	if (sscanf(base, "profile-%ld-link", &generation) != 1)
+		return -1;
+	return generation;
+}
+
+/* PROFILE/bin runs and prints exactly output. */
+void
+harness_assert_runs(const char *bin, const char *output)
+{
+	struct run	 r;
+	char		*path;
+
+	xasprintf(&path, "%s/%s", harness.profile, bin);
+	harness_run(&r, path, NULL);
+	cr_assert(r.status == 0, "%s exited %d: %s", path, r.status, r.err);
+	cr_assert_str_eq(r.out, output, "%s printed \"%s\", expected \"%s\"",
+	    path, r.out, output);
+	harness_run_free(&r);
+	free(path);
+}
+
+/*
+ * Nix and profiled tell the same story: the same generation numbers, the
+ * same current one (which the profile link names), and the current
+ * generation's packages and store path are what the profile holds.
+ */
+void
+harness_assert_nix_agrees(void)
+{
+	struct json		*generations, *status;
+	const struct json	*current = NULL, *g;
+	struct run		 r;
+	char			**ids, *ours, *theirs, *line, *last, *nix_pkgs;
+	char			*listed, real[PATH_MAX];
+	long			 id, nix_current = -1;
+	size_t			 i, n = 0;
+
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert(generations->type == JSON_ARRAY, "generations: not an array");
+	ids = xcalloc(generations->count + 1, sizeof *ids);
+	for (i = 0; i < generations->count; i++) {
+		g = generations->items[i];
+		xasprintf(&ids[i], "%ld", harness_number(g, "id"));
+		if (harness_bool(g, "current") == 1) {
+			cr_assert(current == NULL, "two current generations");
+			current = g;
+		}
+	}
+	ours = harness_sorted(ids, generations->count);
+	cr_assert(current != NULL, "no generation is current");
+
+	harness_run(&r, "nix-env", "--profile", harness.profile,
+	    "--list-generations", NULL);
+	cr_assert(r.status == 0, "nix-env --list-generations: %s", r.err);
+	ids = NULL;
+	for (line = strtok_r(r.out, "\n", &last); line != NULL;
+	    line = strtok_r(NULL, "\n", &last)) {
+		if (sscanf(line, "%ld", &id) != 1)
+			continue;
+		ids = xreallocarray(ids, n + 1, sizeof *ids);
+		xasprintf(&ids[n++], "%ld", id);
+		if (strstr(line, "(current)") != NULL)
+			nix_current = id;
+	}
+	theirs = harness_sorted(ids, n);
+	harness_run_free(&r);
+	cr_assert_str_eq(ours, theirs, "profilectl generations [%s], nix-env "
+	    "--list-generations [%s]", ours, theirs);
+	cr_assert_eq(harness_number(current, "id"), nix_current,
+	    "profilectl's current generation %ld, nix-env's %ld",
+	    harness_number(current, "id"), nix_current);
+	cr_assert_eq(harness_profile_generation(), nix_current,
+	    "profile link names generation %ld, nix-env says %ld",
+	    harness_profile_generation(), nix_current);
+	status = harness_status();
+	cr_assert_eq(harness_number(status, "current_generation"), nix_current,
+	    "status.current_generation %ld, nix-env's current %ld",
+	    harness_number(status, "current_generation"), nix_current);
+
+	cr_assert(realpath(harness.profile, real) != NULL, "realpath %s: %s",
+	    harness.profile, strerror(errno));
+	cr_assert_str_eq(harness_string(current, "store_path"), real,
+	    "current generation's store_path %s, the profile holds %s",
+	    harness_string(current, "store_path"), real);
+
+	harness_run(&r, "nix-env", "--profile", harness.profile, "-q", NULL);
+	cr_assert(r.status == 0, "nix-env -q: %s", r.err);
+	nix_pkgs = harness_sorted_words(r.out);
+	listed = harness_package_names(current);
+	cr_assert_str_eq(listed, nix_pkgs, "generation %ld lists \"%s\", "
+	    "nix-env -q \"%s\"", nix_current, listed, nix_pkgs);
+	harness_run_free(&r);
+
+	free(ours);
+	free(theirs);
+	free(nix_pkgs);
+	free(listed);
+	json_free(status);
+	json_free(generations);
+}

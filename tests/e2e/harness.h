@@ -1,0 +1,87 @@
+/*
+ * The end-to-end harness.  Each test gets a private mkdtemp directory
+ * holding its package file, config, state, socket and Nix profile, runs the
+ * real daemon/profiled and client/profilectl there, and synchronises by
+ * polling `profilectl --json status`, never by sleeping.  The daemon's
+ * stderr goes to a log file that is printed when the test fails.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <sys/types.h>
+
+#include <criterion/criterion.h>
+
+#include "profiled.h"
+
+/* How long any one wait may take before the test fails, in milliseconds. */
+#define HARNESS_DEADLINE_MS	30000
+
+/* Every Test's .timeout, in seconds: a backstop well above the waits. */
+#define HARNESS_TIMEOUT		180
+
+struct harness {
+	char	*root;		/* the repository, found from /proc/self/exe */
+	char	*dir;		/* this test's mkdtemp directory */
+	char	*package_file;	/* DIR/packages.nix */
+	char	*config;	/* DIR/profiled.conf */
+	char	*state_dir;	/* DIR/state */
+	char	*socket;	/* DIR/profiled.sock */
+	char	*profile;	/* DIR/profiles/profile */
+	char	*log;		/* the daemon's stderr, beside DIR */
+	pid_t	 daemon;	/* -1 when not running */
+};
+extern struct harness harness;
+
+/* A finished child process. */
+struct run {
+	int	 status;	/* exit code, or 128 + signal number */
+	char	*out;
+	char	*err;
+};
+
+typedef int (*harness_predicate)(const struct json *, const void *);
+
+/* Setup and teardown, for TestSuite(.init, .fini). */
+void		 harness_init(void);
+void		 harness_fini(void);
+
+/* The package file. */
+char		*harness_packages(const char *);
+void		 harness_save(const char *);
+void		 harness_save_by_rename(const char *);
+void		 harness_save_packages(const char *);
+char		*harness_hash(const char *);
+
+/* Child processes, each killed and failed if it outlives the deadline. */
+void		 harness_run(struct run *, const char *, ...)
+		     __attribute__((sentinel));
+void		 harness_ctl(struct run *, ...) __attribute__((sentinel));
+struct json	*harness_ctl_json(const char *, ...) __attribute__((sentinel));
+void		 harness_run_free(struct run *);
+void		 harness_assert_error(const struct run *, const char *);
+
+/* The daemon. */
+void		 harness_start(void);
+void		 harness_stop(void);
+
+/* Waiting on `profilectl --json status`. */
+struct json	*harness_status(void);
+struct json	*harness_wait(harness_predicate, const void *, const char *);
+struct json	*harness_wait_generation(long);
+struct json	*harness_wait_built(const char *);
+struct json	*harness_wait_idle(void);
+int		 harness_idle(const struct json *);
+
+/* Reading JSON and the profile. */
+long		 harness_number(const struct json *, const char *);
+const char	*harness_string(const struct json *, const char *);
+int		 harness_bool(const struct json *, const char *);
+const struct json *harness_generation(const struct json *, long);
+char		*harness_last_build(const struct json *);
+void		 harness_assert_packages(const struct json *, const char *);
+long		 harness_profile_generation(void);
+void		 harness_assert_runs(const char *, const char *);
+void		 harness_assert_nix_agrees(void);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * Saving the package file makes generations: the first at start, one per
+ * save however the editor saves, none for a file that is briefly missing
+ * or whose build equals the current generation.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+TestSuite(generations, .init = harness_init, .fini = harness_fini,
+    .timeout = HARNESS_TIMEOUT);
+
+/* No generation in a `generations --json` array has zero packages. */
+static void
+assert_no_empty_generation(void)
+{
+	struct json	*generations = harness_ctl_json("generations", NULL);
+	const struct json *packages;
+	size_t		 i;
+
+	for (i = 0; i < generations->count; i++) {
+		packages = json_get(generations->items[i], "packages");
+		cr_assert(packages != NULL && packages->count > 0,
+		    "generation %ld has no packages",
+		    harness_number(generations->items[i], "id"));
+	}
+	json_free(generations);
+}
+
+/* The daemon has seen the file go and has settled. */
+static int
+is_idle_without_file(const struct json *status, const void *arg)
+{
+	return harness_idle(status) &&
+	    harness_bool(status, "package_file_exists") == 0;
+}
+
+Test(generations, first_at_start)
+{
+	struct json		*status, *generations;
+	const struct json	*g;
+
+	harness_start();
+	status = harness_wait_generation(1);
+	cr_assert_str_eq(harness_string(status, "package_file"),
+	    harness.package_file);
+	cr_assert_eq(harness_bool(status, "package_file_exists"), 1);
+	cr_assert_str_eq(harness_string(status, "profile"), harness.profile);
+	cr_assert_eq(harness_number(status, "pid"), harness.daemon);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1);
+	cr_assert_eq(harness_number(json_get(status, "last_build"),
+	    "generation"), 1);
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 1);
+	g = harness_generation(generations, 1);
+	cr_assert_not_null(g);
+	cr_assert_eq(json_get(g, "parent")->type, JSON_NULL,
+	    "the first generation has a parent");
+	cr_assert_str_eq(harness_string(g, "reason"), "save");
+	cr_assert_str_eq(harness_string(g, "content_hash"),
+	    harness_hash(harness_packages("hello")));
+	harness_assert_packages(g, "hello-2.12");
+	harness_assert_nix_agrees();
+}
+
+Test(generations, save_in_place)
+{
+	struct json		*generations;
+	const struct json	*g;
+
+	harness_start();
+	harness_wait_generation(1);
+	harness_save_packages("hello cowsay");
+	harness_wait_generation(2);
+
+	generations = harness_ctl_json("generations", NULL);
+	g = harness_generation(generations, 2);
+	cr_assert_not_null(g);
+	cr_assert_eq(harness_number(g, "parent"), 1);
+	cr_assert_eq(harness_bool(g, "current"), 1);
+	cr_assert_str_eq(harness_string(g, "reason"), "save");
+	harness_assert_packages(g, "hello-2.12 cowsay-3.7");
+	harness_assert_runs("bin/cowsay", "cowsay 3.7\n");
+	harness_assert_nix_agrees();
+}
+
+Test(generations, save_by_rename)
+{
+	struct json		*generations;
+	const struct json	*g;
+
+	harness_start();
+	harness_wait_generation(1);
+	harness_save_by_rename(harness_packages("hello ripgrep"));
+	harness_wait_generation(2);
+	harness_save_by_rename(harness_packages("ripgrep"));
+	harness_wait_generation(3);
+
+	generations = harness_ctl_json("generations", NULL);
+	g = harness_generation(generations, 3);
+	cr_assert_not_null(g);
+	cr_assert_eq(harness_number(g, "parent"), 2);
+	harness_assert_packages(g, "ripgrep-14.1");
+	harness_assert_runs("bin/rg", "ripgrep 14.1\n");
+	harness_assert_nix_agrees();
+}
+
+Test(generations, missing_file_is_not_an_empty_set)
+{
+	static const char	*names = "hello cowsay";
+	struct json		*status;
+
+	harness_start();
+	harness_wait_generation(1);
+	cr_assert(unlink(harness.package_file) == 0, "unlink: %s",
+	    strerror(errno));
+	status = harness_wait(is_idle_without_file, NULL,
+	    "idle with package_file_exists false");
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	cr_assert_eq(harness_profile_generation(), 1);
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+	assert_no_empty_generation();
+
+	harness_save_packages(names);
+	status = harness_wait_generation(2);
+	cr_assert_eq(harness_bool(status, "package_file_exists"), 1);
+	assert_no_empty_generation();
+	harness_assert_runs("bin/cowsay", "cowsay 3.7\n");
+	harness_assert_nix_agrees();
+}
+
+Test(generations, same_output_makes_no_generation)
+{
+	struct json	*status, *generations;
+	char		*text;
+
+	harness_start();
+	harness_wait_generation(1);
+	xasprintf(&text, "# only a comment changed\n%s",
+	    harness_packages("hello"));
+	harness_save(text);
+	status = harness_wait_built(text);
+
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1);
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	cr_assert_eq(harness_bool(status, "in_sync"), 1);
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 1, "%zu generations, expected 1",
+	    generations->count);
+	cr_assert_eq(harness_profile_generation(), 1);
+	harness_assert_nix_agrees();
+}
+
+Test(generations, rapid_saves_build_the_newest)
+{
+	static const char	*versions[] = {
+		"hello cowsay", "cowsay", "cowsay ripgrep", "hello ripgrep",
+		"ripgrep",
+	};
+	struct json		*status, *generations;
+	const struct json	*current;
+	char			*last = NULL;
+	size_t			 i;
+
+	harness_start();
+	harness_wait_generation(1);
+	for (i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+		last = harness_packages(versions[i]);
+		harness_save(last);
+	}
+	status = harness_wait_built(last);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1);
+	cr_assert_eq(harness_bool(status, "in_sync"), 1);
+
+	generations = harness_ctl_json("generations", NULL);
+	current = harness_generation(generations,
+	    harness_number(status, "current_generation"));
+	cr_assert_not_null(current);
+	harness_assert_packages(current, "ripgrep-14.1");
+	assert_no_empty_generation();
+	harness_assert_nix_agrees();
+}

@@ -1,0 +1,762 @@
+/*
+ * Unit tests for config.c: defaults under a controlled environment, the
+ * config file's syntax and its exact error messages, path expansion and
+ * nix_flags word splitting.  Each test runs in its own process (Criterion
+ * forks), so setenv and chdir cannot leak into other tests; every test gets
+ * a fresh mkdtemp directory holding its HOME, removed afterwards.
+ */
+#include <sys/stat.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profiled.h"
+
+#define CONFIG_TEST_KNOWN_KEYS	"(known keys: package_file, profile, " \
+	"state_dir, socket, debounce_ms, auto_switch, notify, nix_flags)"
+
+static char	config_test_dir[64];	/* the test's mkdtemp dir */
+static char	config_test_home[PATH_MAX];	/* $HOME, inside it */
+
+/* Make path, and any missing parents, or fail the test. */
+static void
+config_test_mkdir(const char *path)
+{
+	char	buf[PATH_MAX], *p;
+
+	cr_assert_lt(strlen(path), sizeof buf);
+	strcpy(buf, path);
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		cr_assert(mkdir(buf, 0700) == 0 || errno == EEXIST,
+		    "mkdir %s: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	cr_assert(mkdir(buf, 0700) == 0 || errno == EEXIST, "mkdir %s: %s",
+	    buf, strerror(errno));
+}
+
+/* Write text to the file at path, or fail the test. */
+static void
+config_test_write(const char *path, const char *text)
+{
+	FILE	*f;
+
+	cr_assert_not_null(f = fopen(path, "w"), "fopen %s: %s", path,
+	    strerror(errno));
+	cr_assert_eq(fputs(text, f) >= 0, 1);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* Return a new path: the test directory joined with name. */
+static char *
+config_test_path(const char *name)
+{
+	char	*path;
+
+	xasprintf(&path, "%s/%s", config_test_dir, name);
+	return path;
+}
+
+/*
+ * A private environment for each test: HOME in the temporary directory,
+ * and no XDG variable or USER from whoever runs the tests.
+ */
+static void
+config_test_setup(void)
+{
+	strcpy(config_test_dir, "/tmp/test-config-XXXXXX");
+	cr_assert_not_null(mkdtemp(config_test_dir), "mkdtemp: %s",
+	    strerror(errno));
+	snprintf(config_test_home, sizeof config_test_home, "%s/home",
+	    config_test_dir);
+	config_test_mkdir(config_test_home);
+	setenv("HOME", config_test_home, 1);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("XDG_STATE_HOME");
+	unsetenv("XDG_RUNTIME_DIR");
+	setenv("USER", "tester", 1);
+}
+
+static int
+config_test_remove_cb(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+config_test_teardown(void)
+{
+	if (config_test_dir[0] != '\0')
+		nftw(config_test_dir, config_test_remove_cb, 16,
+		    FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(config, .init = config_test_setup, .fini = config_test_teardown,
+    .timeout = 10);
+
+/* Return a new string showing a word list as [a|b|c]. */
+static char *
+config_test_words(char **words)
+{
+	char	*s, *next;
+	size_t	 i;
+
+	s = xstrdup("[");
+	for (i = 0; words[i] != NULL; i++) {
+		xasprintf(&next, "%s%s%s", s, i == 0 ? "" : "|", words[i]);
+		free(s);
+		s = next;
+	}
+	xasprintf(&next, "%s]", s);
+	free(s);
+	return next;
+}
+
+/* Return a new string showing one setting of cfg, by its config key. */
+static char *
+config_test_field(const struct config *cfg, const char *key)
+{
+	char	*s;
+
+	if (strcmp(key, "package_file") == 0)
+		return xstrdup(cfg->package_file);
+	if (strcmp(key, "profile") == 0)
+		return xstrdup(cfg->profile);
+	if (strcmp(key, "state_dir") == 0)
+		return xstrdup(cfg->state_dir);
+	if (strcmp(key, "socket") == 0)
+		return xstrdup(cfg->socket_path);
+	if (strcmp(key, "nix_flags") == 0)
+		return config_test_words(cfg->nix_flags);
+	if (strcmp(key, "debounce_ms") == 0)
+		xasprintf(&s, "%d", cfg->debounce_ms);
+	else if (strcmp(key, "auto_switch") == 0)
+		xasprintf(&s, "%d", cfg->auto_switch);
+	else if (strcmp(key, "notify") == 0)
+		xasprintf(&s, "%d", cfg->notify);
+	else
+		cr_assert_fail("no field for key %s", key);
+	return s;
+}
+
+/*
+ * Return a new copy of pattern with @DIR@ replaced by the test directory
+ * (where config files go) and @HOME@ by $HOME.
+ */
+static char *
+config_test_expand(const char *pattern)
+{
+	char		*s, *next;
+	const char	*at;
+	size_t		 i;
+	static const char *names[] = { "@DIR@", "@HOME@" };
+	const char	*values[] = { config_test_dir, config_test_home };
+
+	s = xstrdup(pattern);
+	for (i = 0; i < 2; i++) {
+		while ((at = strstr(s, names[i])) != NULL) {
+			xasprintf(&next, "%.*s%s%s", (int)(at - s), s,
+			    values[i], at + strlen(names[i]));
+			free(s);
+			s = next;
+		}
+	}
+	return s;
+}
+
+/* config_split_words */
+
+struct config_words_case {
+	char	input[64];
+	char	want[64];		/* the words as [a|b] */
+	char	error[32];		/* the cause, if it must fail */
+};
+
+ParameterizedTestParameters(config, split_words)
+{
+	static struct config_words_case cases[] = {
+		{ "", "[]", "" },
+		{ "   \t\n ", "[]", "" },
+		{ "one", "[one]", "" },
+		{ "  one   two\tthree\n", "[one|two|three]", "" },
+		{ "--option substituters '' --max-jobs 2",
+		    "[--option|substituters||--max-jobs|2]", "" },
+		{ "'a b' c", "[a b|c]", "" },
+		{ "'a \\ \"b\"'", "[a \\ \"b\"]", "" },
+		{ "\"a b\" \"\"", "[a b|]", "" },
+		{ "\"say \\\"hi\\\" \\\\ \\n\"", "[say \"hi\" \\ \\n]", "" },
+		{ "a\\ b c", "[a b|c]", "" },
+		{ "\\'x\\'", "['x']", "" },
+		{ "ab'cd'\"ef\"gh", "[abcdefgh]", "" },
+		{ "$HOME ~ *", "[$HOME|~|*]", "" },
+		{ "end\\", "[end\\]", "" },
+		{ "'open", "", "unterminated quote" },
+		{ "a \"open", "", "unterminated quote" },
+		{ "\"a\\\"", "", "unterminated quote" },
+	};
+
+	return cr_make_param_array(struct config_words_case, cases,
+	    sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct config_words_case *c, config, split_words)
+{
+	char	**words = NULL, *cause = NULL, *got;
+	int	  r;
+
+	r = config_split_words(c->input, &words, &cause);
+	if (c->error[0] != '\0') {
+		cr_assert_eq(r, -1, "split <%s> succeeded", c->input);
+		cr_assert_str_eq(cause, c->error);
+		free(cause);
+		return;
+	}
+	cr_assert_eq(r, 0, "split <%s>: %s", c->input, cause);
+	got = config_test_words(words);
+	cr_assert_str_eq(got, c->want, "split <%s>", c->input);
+	free(got);
+	config_free_words(words);
+}
+
+Test(config, free_words_null)
+{
+	config_free_words(NULL);
+}
+
+/* Good config files: what one setting ends up as. */
+
+struct config_good_case {
+	char	text[128];		/* the config file */
+	char	key[16];		/* the setting to look at */
+	char	want[64];		/* as config_test_field shows it */
+};
+
+ParameterizedTestParameters(config, good_files)
+{
+	static struct config_good_case cases[] = {
+		{ "debounce_ms = 500\n", "debounce_ms", "500" },
+		{ "debounce_ms=0", "debounce_ms", "0" },
+		{ "  debounce_ms\t=\t60000  \r\n", "debounce_ms", "60000" },
+		{ "debounce_ms = \"7\"\n", "debounce_ms", "7" },
+		{ "# a comment\n\n   # indented comment\ndebounce_ms = 9\n",
+		    "debounce_ms", "9" },
+		{ "debounce_ms = 1\ndebounce_ms = 2\n", "debounce_ms", "2" },
+		{ "notify = off\nnotify = on\n", "notify", "1" },
+		{ "auto_switch = no\n", "auto_switch", "0" },
+		{ "package_file = /etc/pkgs#1.nix\n", "package_file",
+		    "/etc/pkgs#1.nix" },
+		{ "package_file = \"/x/y \"\n", "package_file", "/x/y " },
+		{ "package_file = pkgs.nix\n", "package_file", "@DIR@/pkgs.nix" },
+		{ "package_file = sub/pkgs.nix\n", "package_file",
+		    "@DIR@/sub/pkgs.nix" },
+		{ "package_file = ~/p.nix\n", "package_file", "@HOME@/p.nix" },
+		{ "profile = ~\n", "profile", "@HOME@" },
+		{ "profile = ~/.nix-profile\n", "profile",
+		    "@HOME@/.nix-profile" },
+		{ "profile = ~x/p\n", "profile", "@DIR@/~x/p" },
+		{ "state_dir = /var/lib/p\n", "state_dir", "/var/lib/p" },
+		{ "state_dir = state\n", "state_dir", "@DIR@/state" },
+		{ "socket = /run/user/1/p.sock\n", "socket",
+		    "/run/user/1/p.sock" },
+		{ "socket = p.sock\n", "socket", "@DIR@/p.sock" },
+		{ "nix_flags = --option substituters ''\n", "nix_flags",
+		    "[--option|substituters|]" },
+		{ "nix_flags = \"--max-jobs 2\"\n", "nix_flags",
+		    "[--max-jobs|2]" },
+		{ "nix_flags = \"a b\" c\n", "nix_flags", "[a b|c]" },
+		{ "nix_flags = \"a\" \"b\"\n", "nix_flags", "[a|b]" },
+		{ "nix_flags = --foo\nnix_flags =\n", "nix_flags", "[]" },
+		{ "nix_flags = --arg x #1\n", "nix_flags", "[--arg|x|#1]" },
+	};
+
+	return cr_make_param_array(struct config_good_case, cases,
+	    sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct config_good_case *c, config, good_files)
+{
+	struct config	 cfg;
+	char		*path, *cause = NULL, *got, *want;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	path = config_test_path("profiled.conf");
+	config_test_write(path, c->text);
+	cr_assert_eq(config_read(&cfg, path, 0, &cause), 0, "<%s>: %s",
+	    c->text, cause);
+	cr_assert_str_eq(cfg.file, path);
+
+	got = config_test_field(&cfg, c->key);
+	want = config_test_expand(c->want);
+	cr_assert_str_eq(got, want, "<%s>", c->text);
+	free(want);
+	free(got);
+	free(path);
+	config_free(&cfg);
+}
+
+/* Bad config files: the exact message, naming the file and line. */
+
+struct config_bad_case {
+	char	text[64];
+	char	error[256];		/* @FILE@ is the config file */
+};
+
+ParameterizedTestParameters(config, bad_files)
+{
+	static struct config_bad_case cases[] = {
+		{ "# c\n\ndebounce = 3\n",
+		    "@FILE@:3: unknown key 'debounce' " CONFIG_TEST_KNOWN_KEYS },
+		{ "Notify = on\n",
+		    "@FILE@:1: unknown key 'Notify' " CONFIG_TEST_KNOWN_KEYS },
+		{ "\n\n\n\ndebounce_ms = abc\n",
+		    "@FILE@:5: debounce_ms: 'abc' is not a whole number from 0 "
+		    "to 60000" },
+		{ "debounce_ms = 60001\n",
+		    "@FILE@:1: debounce_ms: '60001' is not a whole number from "
+		    "0 to 60000" },
+		{ "debounce_ms = -1\n",
+		    "@FILE@:1: debounce_ms: '-1' is not a whole number from 0 "
+		    "to 60000" },
+		{ "debounce_ms = 1.5\n",
+		    "@FILE@:1: debounce_ms: '1.5' is not a whole number from 0 "
+		    "to 60000" },
+		{ "debounce_ms = 99999999999999999999\n",
+		    "@FILE@:1: debounce_ms: '99999999999999999999' is not a "
+		    "whole number from 0 to 60000" },
+		{ "debounce_ms =\n",
+		    "@FILE@:1: debounce_ms: '' is not a whole number from 0 to "
+		    "60000" },
+		{ "notify = on\n\n#\nauto_switch = maybe\n",
+		    "@FILE@:4: auto_switch: 'maybe' is not true or false "
+		    "(or yes/no, on/off, 1/0)" },
+		{ "a\nb\nc\n\n\n\njust words\n", "@FILE@:1: expected 'key = "
+		    "value'" },
+		{ "# ok\nnotify = 1\n\n\n\n\njust words\n",
+		    "@FILE@:7: expected 'key = value'" },
+		{ " = 3\n", "@FILE@:1: expected 'key = value'" },
+		{ "package_file =\n",
+		    "@FILE@:1: package_file: the path is empty" },
+		{ "socket = \"\"\n", "@FILE@:1: socket: the path is empty" },
+		{ "nix_flags = --option 'x\n",
+		    "@FILE@:1: nix_flags: unterminated quote" },
+	};
+
+	return cr_make_param_array(struct config_bad_case, cases,
+	    sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct config_bad_case *c, config, bad_files)
+{
+	struct config	 cfg;
+	char		*path, *cause = NULL, *want, *at;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	path = config_test_path("profiled.conf");
+	config_test_write(path, c->text);
+	cr_assert_eq(config_read(&cfg, path, 0, &cause), -1,
+	    "<%s> was accepted", c->text);
+
+	at = strstr(c->error, "@FILE@");
+	cr_assert_not_null(at);
+	xasprintf(&want, "%.*s%s%s", (int)(at - c->error), c->error, path,
+	    at + strlen("@FILE@"));
+	cr_assert_str_eq(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+	config_free(&cfg);
+}
+
+/* config_set directly: the cause carries no file or line. */
+
+struct config_set_case {
+	char	key[16];
+	char	value[16];
+	char	want[8];		/* as config_test_field shows it */
+	char	error[256];		/* the cause, if it must fail */
+};
+
+ParameterizedTestParameters(config, set)
+{
+	static struct config_set_case cases[] = {
+		{ "auto_switch", "true", "1", "" },
+		{ "auto_switch", "FALSE", "0", "" },
+		{ "auto_switch", "Yes", "1", "" },
+		{ "auto_switch", "no", "0", "" },
+		{ "auto_switch", "ON", "1", "" },
+		{ "auto_switch", "off", "0", "" },
+		{ "auto_switch", "1", "1", "" },
+		{ "auto_switch", "0", "0", "" },
+		{ "notify", "oFf", "0", "" },
+		{ "notify", "yes", "1", "" },
+		{ "notify", "2", "",
+		    "notify: '2' is not true or false (or yes/no, on/off, 1/0)" },
+		{ "notify", "", "",
+		    "notify: '' is not true or false (or yes/no, on/off, 1/0)" },
+		{ "notify", "y", "",
+		    "notify: 'y' is not true or false (or yes/no, on/off, 1/0)" },
+		{ "debounce_ms", "abc", "",
+		    "debounce_ms: 'abc' is not a whole number from 0 to 60000" },
+		{ "debounce_ms", " 5", "",
+		    "debounce_ms: ' 5' is not a whole number from 0 to 60000" },
+		{ "debounce_ms", "+5", "",
+		    "debounce_ms: '+5' is not a whole number from 0 to 60000" },
+		{ "debounce_ms", "0012", "12", "" },
+		{ "debounce", "5", "",
+		    "unknown key 'debounce' " CONFIG_TEST_KNOWN_KEYS },
+		{ "", "5", "", "unknown key '' " CONFIG_TEST_KNOWN_KEYS },
+		{ "profile", "", "", "profile: the path is empty" },
+		{ "nix_flags", "\"", "", "nix_flags: unterminated quote" },
+	};
+
+	return cr_make_param_array(struct config_set_case, cases,
+	    sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct config_set_case *c, config, set)
+{
+	struct config	 cfg, before;
+	char		*cause = NULL, *got;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	/* Start from values none of the cases sets, to see a change. */
+	cfg.auto_switch = cfg.notify = -1;
+	cfg.debounce_ms = 4;
+	before = cfg;
+	if (c->error[0] != '\0') {
+		cr_assert_eq(config_set(&cfg, c->key, c->value, NULL, &cause),
+		    -1, "%s = <%s> was accepted", c->key, c->value);
+		cr_assert_str_eq(cause, c->error);
+		cr_assert_eq(memcmp(&cfg, &before, sizeof cfg), 0,
+		    "a failed config_set changed the config");
+		free(cause);
+	} else {
+		cr_assert_eq(config_set(&cfg, c->key, c->value, NULL, &cause),
+		    0, "%s = <%s>: %s", c->key, c->value, cause);
+		got = config_test_field(&cfg, c->key);
+		cr_assert_str_eq(got, c->want, "%s = <%s>", c->key, c->value);
+		free(got);
+	}
+	config_free(&cfg);
+}
+
+/* Paths from the command line (base NULL) are relative to the cwd. */
+Test(config, set_relative_to_cwd)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *want;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	cr_assert_eq(chdir(config_test_home), 0);
+	cr_assert_eq(config_set(&cfg, "package_file", "a/p.nix", NULL,
+	    &cause), 0, "%s", cause);
+	xasprintf(&want, "%s/a/p.nix", config_test_home);
+	cr_assert_str_eq(cfg.package_file, want);
+	free(want);
+
+	cr_assert_eq(config_set(&cfg, "socket", "s", "/run/x/", &cause), 0,
+	    "%s", cause);
+	cr_assert_str_eq(cfg.socket_path, "/run/x/s");
+	config_free(&cfg);
+}
+
+/* A config file named by a relative path resolves paths from its dir. */
+Test(config, read_relative_file)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *dir, *path, *want;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	dir = config_test_path("etc");
+	config_test_mkdir(dir);
+	path = config_test_path("etc/p.conf");
+	config_test_write(path, "state_dir = state\n");
+	cr_assert_eq(chdir(config_test_dir), 0);
+
+	cr_assert_eq(config_read(&cfg, "etc/p.conf", 0, &cause), 0, "%s",
+	    cause);
+	cr_assert_str_eq(cfg.file, "etc/p.conf");
+	xasprintf(&want, "%s/state", dir);
+	cr_assert_str_eq(cfg.state_dir, want);
+	free(want);
+
+	cr_assert_eq(config_read(&cfg, "p.conf", 1, &cause), 0, "%s", cause);
+	cr_assert_str_eq(cfg.file, "etc/p.conf");
+	cr_assert_eq(chdir(dir), 0);
+	cr_assert_eq(config_read(&cfg, "p.conf", 0, &cause), 0, "%s", cause);
+	cr_assert_str_eq(cfg.file, "p.conf");
+	free(path);
+	free(dir);
+	config_free(&cfg);
+}
+
+/* Setting nix_flags twice replaces the list (valgrind sees the old one). */
+Test(config, nix_flags_replaced)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *got;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	cr_assert_eq(config_set(&cfg, "nix_flags", "-j 2", NULL, &cause), 0);
+	cr_assert_eq(config_set(&cfg, "nix_flags", "--keep-going", NULL,
+	    &cause), 0);
+	got = config_test_words(cfg.nix_flags);
+	cr_assert_str_eq(got, "[--keep-going]");
+	free(got);
+	config_free(&cfg);
+	config_free(&cfg);
+}
+
+/* Defaults */
+
+/* Every default, with each XDG variable set to its own directory. */
+Test(config, defaults_from_xdg)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *want;
+
+	setenv("XDG_CONFIG_HOME", "/xdg/config", 1);
+	setenv("XDG_STATE_HOME", "/xdg/state", 1);
+	setenv("XDG_RUNTIME_DIR", "/run/user/4242", 1);
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+
+	cr_assert_null(cfg.file);
+	cr_assert_str_eq(cfg.package_file, "/xdg/config/profiled/packages.nix");
+	cr_assert_str_eq(cfg.state_dir, "/xdg/state/profiled");
+	cr_assert_str_eq(cfg.socket_path, "/run/user/4242/profiled.sock");
+	cr_assert_str_eq(cfg.profile,
+	    "/nix/var/nix/profiles/per-user/tester/profile");
+	cr_assert_eq(cfg.debounce_ms, 200);
+	cr_assert_eq(cfg.auto_switch, 1);
+	cr_assert_eq(cfg.notify, 1);
+	cr_assert_not_null(cfg.nix_flags);
+	cr_assert_null(cfg.nix_flags[0]);
+
+	want = config_default_file();
+	cr_assert_str_eq(want, "/xdg/config/profiled/profiled.conf");
+	free(want);
+	config_free(&cfg);
+}
+
+/* Unset, empty and relative XDG variables all fall back to HOME. */
+struct config_fallback_case {
+	int	unset;			/* or set every XDG variable to value */
+	char	value[16];
+};
+
+ParameterizedTestParameters(config, defaults_fallback)
+{
+	static struct config_fallback_case cases[] = {
+		{ 1, "" }, { 0, "" }, { 0, "relative/dir" },
+	};
+
+	return cr_make_param_array(struct config_fallback_case, cases,
+	    sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct config_fallback_case *c, config, defaults_fallback)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *want;
+
+	if (!c->unset) {
+		setenv("XDG_CONFIG_HOME", c->value, 1);
+		setenv("XDG_STATE_HOME", c->value, 1);
+		setenv("XDG_RUNTIME_DIR", c->value, 1);
+	}
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+
+	want = config_test_expand("@HOME@/.config/profiled/packages.nix");
+	cr_assert_str_eq(cfg.package_file, want);
+	free(want);
+	want = config_test_expand("@HOME@/.local/state/profiled");
+	cr_assert_str_eq(cfg.state_dir, want);
+	free(want);
+	xasprintf(&want, "/tmp/profiled-%u/profiled.sock", (unsigned)getuid());
+	cr_assert_str_eq(cfg.socket_path, want);
+	free(want);
+	want = config_test_expand("@HOME@/.config/profiled/profiled.conf");
+	free(cfg.file);
+	cfg.file = config_default_file();
+	cr_assert_str_eq(cfg.file, want);
+	free(want);
+	config_free(&cfg);
+}
+
+/* The profile Nix would pick: the XDG one once its directory exists. */
+Test(config, profile_default_xdg)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *profiles, *want;
+
+	profiles = config_test_expand("@HOME@/.local/state/nix/profiles");
+	config_test_mkdir(profiles);
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	xasprintf(&want, "%s/profile", profiles);
+	cr_assert_str_eq(cfg.profile, want);
+	free(want);
+	free(profiles);
+	config_free(&cfg);
+
+	setenv("XDG_STATE_HOME", config_test_dir, 1);
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	cr_assert_str_eq(cfg.profile,
+	    "/nix/var/nix/profiles/per-user/tester/profile");
+	config_free(&cfg);
+
+	profiles = config_test_path("nix/profiles");
+	config_test_mkdir(profiles);
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	xasprintf(&want, "%s/profile", profiles);
+	cr_assert_str_eq(cfg.profile, want);
+	free(want);
+	free(profiles);
+	config_free(&cfg);
+}
+
+/* A file, not a directory, at nix/profiles does not count. */
+Test(config, profile_default_not_a_directory)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *path;
+
+	path = config_test_expand("@HOME@/.local/state/nix");
+	config_test_mkdir(path);
+	free(path);
+	path = config_test_expand("@HOME@/.local/state/nix/profiles");
+	config_test_write(path, "");
+	free(path);
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	cr_assert_str_eq(cfg.profile,
+	    "/nix/var/nix/profiles/per-user/tester/profile");
+	config_free(&cfg);
+}
+
+/* Without USER or HOME the passwd entry answers. */
+Test(config, defaults_from_passwd)
+{
+	struct config	 cfg;
+	struct passwd	*pw;
+	char		*cause = NULL, *want;
+
+	cr_assert_not_null(pw = getpwuid(getuid()));
+	unsetenv("USER");
+	unsetenv("HOME");
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+
+	xasprintf(&want, "%s/.config/profiled/packages.nix", pw->pw_dir);
+	cr_assert_str_eq(cfg.package_file, want);
+	free(want);
+	xasprintf(&want, "%s/.local/state/nix/profiles", pw->pw_dir);
+	if (access(want, F_OK) != 0) {
+		free(want);
+		xasprintf(&want, "/nix/var/nix/profiles/per-user/%s/profile",
+		    pw->pw_name);
+		cr_assert_str_eq(cfg.profile, want);
+	}
+	free(want);
+	config_free(&cfg);
+}
+
+/* ~/ in a value follows $HOME at the time it is read. */
+Test(config, tilde_uses_home)
+{
+	struct config	 cfg;
+	char		*cause = NULL;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	setenv("HOME", "/elsewhere/", 1);
+	cr_assert_eq(config_set(&cfg, "state_dir", "~/s", "/base", &cause), 0,
+	    "%s", cause);
+	cr_assert_str_eq(cfg.state_dir, "/elsewhere/s");
+	config_free(&cfg);
+}
+
+/* config_read */
+
+Test(config, read_missing)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *path, *want;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	cfg.debounce_ms = 7;
+	path = config_test_path("none.conf");
+	cr_assert_eq(config_read(&cfg, path, 1, &cause), 0, "%s", cause);
+	cr_assert_null(cfg.file);
+	cr_assert_eq(cfg.debounce_ms, 7);
+
+	cr_assert_eq(config_read(&cfg, path, 0, &cause), -1);
+	xasprintf(&want, "cannot read %s: No such file or directory", path);
+	cr_assert_str_eq(cause, want);
+	cr_assert_null(cfg.file);
+	free(want);
+	free(cause);
+	free(path);
+	config_free(&cfg);
+}
+
+/* Something that exists but cannot be read is an error even if optional. */
+Test(config, read_unreadable)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *want;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	cr_assert_eq(config_read(&cfg, config_test_home, 1, &cause), -1);
+	xasprintf(&want, "cannot read %s: Is a directory", config_test_home);
+	cr_assert_str_eq(cause, want);
+	free(want);
+	free(cause);
+	config_free(&cfg);
+}
+
+/* A whole file: every key, comments, and keys left alone keep defaults. */
+Test(config, read_whole_file)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *path, *want, *got;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	path = config_test_path("profiled.conf");
+	config_test_write(path,
+	    "# profiled settings\n"
+	    "package_file = ~/nix/packages.nix\n"
+	    "  # state lives next to this file\n"
+	    "state_dir = state\n"
+	    "debounce_ms = 50\n"
+	    "auto_switch = false\n"
+	    "nix_flags = --option substituters '' --max-jobs 2\n");
+	cr_assert_eq(config_read(&cfg, path, 0, &cause), 0, "%s", cause);
+
+	cr_assert_str_eq(cfg.file, path);
+	want = config_test_expand("@HOME@/nix/packages.nix");
+	cr_assert_str_eq(cfg.package_file, want);
+	free(want);
+	want = config_test_expand("@DIR@/state");
+	cr_assert_str_eq(cfg.state_dir, want);
+	free(want);
+	cr_assert_eq(cfg.debounce_ms, 50);
+	cr_assert_eq(cfg.auto_switch, 0);
+	cr_assert_eq(cfg.notify, 1);
+	xasprintf(&want, "/tmp/profiled-%u/profiled.sock", (unsigned)getuid());
+	cr_assert_str_eq(cfg.socket_path, want);
+	free(want);
+	got = config_test_words(cfg.nix_flags);
+	cr_assert_str_eq(got, "[--option|substituters||--max-jobs|2]");
+	free(got);
+	free(path);
+	config_free(&cfg);
+}
