@@ -67,7 +67,7 @@ harness_pause(void)
 }
 
 /* Write all of text to path, replacing its content in place. */
-static void
+void
 harness_write(const char *path, const char *text)
 {
 	size_t	len = strlen(text), done = 0;

@@ -46,7 +46,8 @@ typedef int (*harness_predicate)(const struct json *, const void *);
 void		 harness_init(void);
 void		 harness_fini(void);
 
-/* The package file. */
+/* The package file, and other files. */
+void		 harness_write(const char *, const char *);
 char		*harness_packages(const char *);
 void		 harness_save(const char *);
 void		 harness_save_by_rename(const char *);

@@ -23,7 +23,6 @@ Test(switch, builds_now_and_answers)
 	harness_save(text);
 	answer = harness_ctl_json("switch", NULL);
 	generation = harness_number(answer, "generation");
-	cr_assert_eq(harness_number(answer, "previous"), 1);
 	cr_assert_gt(generation, 1, "switch answered generation %ld",
 	    generation);
 	json_free(answer);

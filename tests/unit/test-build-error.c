@@ -1,0 +1,69 @@
+/*
+ * build_error_summary on the texts Nix 2.8 really prints: the user should
+ * read Nix's first error line, with the file:line:column it points at.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "profiled.h"
+
+TestSuite(build_error);
+
+/* Arrays, not pointers: Criterion copies parameters into another process. */
+struct summary_case {
+	char	log[512];
+	char	summary[160];
+};
+
+ParameterizedTestParameters(build_error, summary)
+{
+	static struct summary_case cases[] = {
+		{ "error: undefined variable 'nonexistent'\n"
+		  "\n"
+		  "       at /home/u/.config/profiled/packages.nix:3:3:\n"
+		  "\n"
+		  "            2| with pkgs; [ hello\n"
+		  "            3|   nonexistent ]\n"
+		  "             |   ^\n"
+		  "(use '--show-trace' to show detailed location information)\n",
+		  "/home/u/.config/profiled/packages.nix:3:3: "
+		  "error: undefined variable 'nonexistent'" },
+		{ "error: syntax error, unexpected ']'\n"
+		  "\n"
+		  "       at /tmp/p/packages.nix:3:5:\n"
+		  "\n"
+		  "            2| with pkgs; [ hello\n",
+		  "/tmp/p/packages.nix:3:5: error: syntax error, "
+		  "unexpected ']'" },
+		{ "these 2 derivations will be built:\n"
+		  "  /nix/store/g5ry-broken-1.0.drv\n"
+		  "building '/nix/store/g5ry-broken-1.0.drv'...\n"
+		  "broken: deliberate failure\n"
+		  "error: builder for '/nix/store/g5ry-broken-1.0.drv' failed "
+		  "with exit code 1\n"
+		  "error: 1 dependencies of derivation '/nix/store/bcv2-user-"
+		  "environment.drv' failed to build\n",
+		  "error: builder for '/nix/store/g5ry-broken-1.0.drv' failed "
+		  "with exit code 1" },
+		{ "error: /tmp/p/packages.nix must evaluate to a list of "
+		  "derivations (or a function returning one), not a set\n"
+		  "(use '--show-trace' to show detailed location information)\n",
+		  "error: /tmp/p/packages.nix must evaluate to a list of "
+		  "derivations (or a function returning one), not a set" },
+		{ "warning: something odd\nSegmentation fault\n",
+		  "Segmentation fault" },
+		{ "", "error: Nix failed without a message" },
+	};
+
+	return cr_make_param_array(struct summary_case, cases,
+	    sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct summary_case *c, build_error, summary)
+{
+	char	*summary;
+
+	summary = build_error_summary(c->log);
+	cr_assert_str_eq(summary, c->summary);
+	free(summary);
+}

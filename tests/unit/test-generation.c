@@ -1,0 +1,200 @@
+/*
+ * Generations against a profile made of real symlinks (the store paths they
+ * name need not exist): rollback follows parents, not N-1; links the
+ * database does not know are imported; switching is Nix's atomic rename.
+ */
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "profiled.h"
+
+static char		 gen_dir[] = "/tmp/profiled-test-gen.XXXXXX";
+static struct config	 cfg;
+
+static void
+gen_setup(void)
+{
+	char	*path, *cause = NULL;
+
+	cr_assert_not_null(mkdtemp(gen_dir));
+	xasprintf(&path, "%s/profiled.db", gen_dir);
+	cr_assert_eq(db_open(path, &cause), 0, "%s", cause);
+	free(path);
+	memset(&cfg, 0, sizeof cfg);
+	xasprintf(&cfg.profile, "%s/profile", gen_dir);
+}
+
+static void
+gen_teardown(void)
+{
+	char	*cmd;
+
+	db_close();
+	xasprintf(&cmd, "rm -rf '%s'", gen_dir);
+	cr_assert_eq(system(cmd), 0);
+	free(cmd);
+	free(cfg.profile);
+}
+
+TestSuite(generation, .init = gen_setup, .fini = gen_teardown);
+
+/* A generation link as nix-env makes it, and its record with parent. */
+static void
+make_generation(unsigned id, unsigned parent, int record)
+{
+	struct generation	 gen = { .id = id, .parent = parent,
+	    .created = 1, .reason = "save", .build_ms = -1 };
+	char			*link, *cause = NULL;
+
+	xasprintf(&gen.store_path, "/nix/store/%u-user-environment", id);
+	link = profile_link_path(cfg.profile, id);
+	cr_assert_eq(symlink(gen.store_path, link), 0);
+	if (record)
+		cr_assert_eq(db_generation_put(&gen, &cause), 0, "%s", cause);
+	free(link);
+	free(gen.store_path);
+}
+
+static unsigned
+current(void)
+{
+	unsigned	 id;
+	char		*store_path, *cause = NULL;
+
+	cr_assert_eq(profile_current(cfg.profile, &id, &store_path, &cause), 0);
+	free(store_path);
+	return id;
+}
+
+Test(generation, rollback_follows_parent_not_number)
+{
+	char	*cause = NULL;
+
+	/* 1 <- 2 <- 3, then a rollback to 1 and a save made 4 from 1. */
+	make_generation(1, 0, 1);
+	make_generation(2, 1, 1);
+	make_generation(3, 2, 1);
+	make_generation(4, 1, 1);
+	cr_assert_eq(generation_rollback_target(&cfg, 4, &cause), 1);
+	cr_assert_eq(generation_rollback_target(&cfg, 3, &cause), 2);
+	cr_assert_eq(generation_rollback_target(&cfg, 2, &cause), 1);
+}
+
+Test(generation, rollback_from_a_root_fails)
+{
+	char	*cause = NULL;
+
+	make_generation(1, 0, 1);
+	cr_assert_eq(generation_rollback_target(&cfg, 1, &cause), 0);
+	cr_assert_not_null(strstr(cause, "nothing to roll back to"), "%s",
+	    cause);
+	free(cause);
+}
+
+Test(generation, rollback_to_a_deleted_parent_fails)
+{
+	char	*link, *cause = NULL;
+
+	make_generation(1, 0, 1);
+	make_generation(2, 1, 1);
+	link = profile_link_path(cfg.profile, 1);
+	cr_assert_eq(unlink(link), 0);
+	free(link);
+	cr_assert_eq(generation_rollback_target(&cfg, 2, &cause), 0);
+	cr_assert_not_null(strstr(cause, "deleted"), "%s", cause);
+	free(cause);
+}
+
+Test(generation, sync_imports_unknown_links)
+{
+	struct generation	*gen;
+
+	make_generation(1, 0, 1);
+	make_generation(2, 0, 0);
+	make_generation(5, 0, 0);
+	generation_sync(&cfg);
+	gen = db_generation_get(5);
+	cr_assert_not_null(gen);
+	cr_assert_str_eq(gen->reason, "import");
+	cr_assert_eq(gen->parent, 2, "an import's parent is the link below it");
+	cr_assert_str_eq(gen->store_path, "/nix/store/5-user-environment");
+	db_generation_free(gen);
+	gen = db_generation_get(1);
+	cr_assert_str_eq(gen->reason, "save", "known records are kept");
+	db_generation_free(gen);
+}
+
+Test(generation, switch_is_atomic_and_relative)
+{
+	char	 target[PATH_MAX], *cause = NULL;
+	ssize_t	 n;
+
+	make_generation(1, 0, 1);
+	make_generation(2, 1, 1);
+	cr_assert_eq(current(), 0);
+	cr_assert_eq(generation_switch(&cfg, 2, &cause), 0, "%s", cause);
+	cr_assert_eq(current(), 2);
+	n = readlink(cfg.profile, target, sizeof target - 1);
+	cr_assert_gt(n, 0);
+	target[n] = '\0';
+	cr_assert_str_eq(target, "profile-2-link");
+	cr_assert_eq(generation_switch(&cfg, 1, &cause), 0, "%s", cause);
+	cr_assert_eq(current(), 1);
+	cr_assert_eq(generation_switch(&cfg, 7, &cause), -1);
+	cr_assert_not_null(strstr(cause, "generation 7 does not exist"), "%s",
+	    cause);
+	free(cause);
+	cr_assert_eq(current(), 1, "a failed switch leaves the profile alone");
+}
+
+Test(generation, list_is_numeric_order)
+{
+	struct profile_link	*links;
+	size_t			 count;
+
+	make_generation(10, 0, 0);
+	make_generation(9, 0, 0);
+	make_generation(100, 0, 0);
+	links = profile_list(cfg.profile, &count);
+	cr_assert_eq(count, 3);
+	cr_assert_eq(links[0].id, 9);
+	cr_assert_eq(links[1].id, 10);
+	cr_assert_eq(links[2].id, 100);
+	profile_list_free(links, count);
+}
+
+struct link_name {
+	char		entry[40];
+	unsigned	id;
+};
+
+ParameterizedTestParameters(generation, link_names)
+{
+	static struct link_name cases[] = {
+		{ "profile-1-link", 1 },
+		{ "profile-42-link", 42 },
+		{ "profile-0-link", 0 },
+		{ "profile-01-link", 0 },
+		{ "profile--1-link", 0 },
+		{ "profile-1-link.tmp", 0 },
+		{ "profile-x-link", 0 },
+		{ "other-1-link", 0 },
+		{ "profile", 0 },
+		{ "profile-99999999999-link", 0 },
+	};
+
+	return cr_make_param_array(struct link_name, cases,
+	    sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct link_name *c, generation, link_names)
+{
+	cr_assert_eq(profile_parse_link_name("profile", c->entry), c->id,
+	    "%s", c->entry);
+}
