@@ -128,7 +128,7 @@ proc_read_cb(evutil_socket_t fd, short events, void *arg)
 	struct event	**ev;
 	int		 n;
 
-	if (fd == event_get_fd(p->out_event)) {
+	if (p->out_event != NULL && fd == event_get_fd(p->out_event)) {
 		buf = p->out;
 		ev = &p->out_event;
 	} else {
