@@ -376,22 +376,26 @@ config_parse_line(char *line, char **key, char **value)
 	return 0;
 }
 
-/* Return a new copy of the absolute directory holding path. */
+/* Return a new copy of the absolute directory holding path, or NULL. */
 static char *
 config_directory(const char *path, char **cause)
 {
 	const char	*slash;
 	char		*dir, *absolute;
 
-	if ((slash = strrchr(path, '/')) == NULL)
-		dir = xstrdup(".");
-	else if (slash == path)
-		dir = xstrdup("/");
-	else
-		dir = xstrndup(path, slash - path);
+	if ((slash = strrchr(path, '/')) == NULL) {
+		if ((absolute = getcwd(NULL, 0)) == NULL) {
+			xasprintf(cause, "%s: cannot find the current "
+			    "directory: %s", path, strerror(errno));
+		}
+		return absolute;
+	}
+	if (slash == path)
+		return xstrdup("/");
+	dir = xstrndup(path, slash - path);
 	if (*dir == '/')
 		return dir;
-	if (config_path("config file", dir, NULL, &absolute, cause) != 0)
+	if (config_path(path, dir, NULL, &absolute, cause) != 0)
 		absolute = NULL;
 	free(dir);
 	return absolute;

@@ -51,6 +51,7 @@ static const char db_schema[] =
 	"  error TEXT,"
 	"  out_path TEXT,"
 	"  generation INTEGER,"
+	"  superseded INTEGER NOT NULL DEFAULT 0," /* newer content came */
 	"  log TEXT"
 	");";
 
@@ -353,8 +354,8 @@ db_build_add(const struct build_record *build, char **cause)
 	int		 rc;
 
 	if (sqlite3_prepare_v2(db, "INSERT INTO builds (started, duration_ms, "
-	    "trigger, content_hash, ok, error, out_path, generation, log) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &stmt,
+	    "trigger, content_hash, ok, error, out_path, generation, "
+	    "superseded, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &stmt,
 	    NULL) != SQLITE_OK)
 		return db_fail("recording a build", cause);
 	sqlite3_bind_int64(stmt, 1, build->started);
@@ -366,7 +367,8 @@ db_build_add(const struct build_record *build, char **cause)
 	db_bind_text(stmt, 7, build->out_path);
 	if (build->generation != 0)
 		sqlite3_bind_int64(stmt, 8, build->generation);
-	db_bind_text(stmt, 9, build->log);
+	sqlite3_bind_int(stmt, 9, build->superseded);
+	db_bind_text(stmt, 10, build->log);
 	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(stmt);
 	if (rc == -1)
@@ -374,7 +376,10 @@ db_build_add(const struct build_record *build, char **cause)
 	return 0;
 }
 
-/* The most recent build attempt, or NULL if there has been none. */
+/*
+ * The most recent build that settled the file's content (not one superseded
+ * by newer content), or NULL if there has been none.
+ */
 struct build_record *
 db_build_last(void)
 {
@@ -383,7 +388,7 @@ db_build_last(void)
 
 	if (sqlite3_prepare_v2(db, "SELECT started, duration_ms, trigger, "
 	    "content_hash, ok, error, out_path, generation, log FROM builds "
-	    "ORDER BY id DESC LIMIT 1", -1, &stmt, NULL) != SQLITE_OK) {
+	    "WHERE superseded = 0 ORDER BY id DESC LIMIT 1", -1, &stmt, NULL) != SQLITE_OK) {
 		db_fail("reading the last build", NULL);
 		return NULL;
 	}

@@ -129,6 +129,7 @@ struct build_record {
 	char		*error;		/* one line, NULL if ok */
 	char		*out_path;	/* NULL if it failed */
 	unsigned	 generation;	/* the one it made or equals; 0: none */
+	int		 superseded;	/* newer content was saved meanwhile */
 	char		*log;
 };
 int	 db_open(const char *, char **);

@@ -203,8 +203,13 @@ queue_refresh_file(char **content)
 	return 0;
 }
 
+/*
+ * Record the running build's outcome.  Unless it was superseded, it becomes
+ * the last build: what status shows and what later saves compare against.
+ */
 static void
-queue_record_build(const struct build_result *result, unsigned generation)
+queue_record_build(const struct build_result *result, unsigned generation,
+    int superseded)
 {
 	struct build_record	*record;
 	char			*cause = NULL;
@@ -220,11 +225,16 @@ queue_record_build(const struct build_result *result, unsigned generation)
 	if (result != NULL && result->out_path != NULL)
 		record->out_path = xstrdup(result->out_path);
 	record->generation = generation;
+	record->superseded = superseded;
 	if (result != NULL && result->log != NULL)
 		record->log = xstrdup(result->log);
 	if (db_build_add(record, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
+	}
+	if (superseded) {
+		db_build_free(record);
+		return;
 	}
 	db_build_free(queue.last_build);
 	queue.last_build = record;
@@ -251,10 +261,10 @@ queue_created_cb(unsigned id, const char *error, void *arg)
 		    error);
 		queue.result->ok = 0;
 		log_warnx("%s", queue.result->error);
-		queue_record_build(queue.result, 0);
+		queue_record_build(queue.result, 0, 0);
 		queue_reply_error(&queue.waiters, queue.result->error);
 	} else {
-		queue_record_build(queue.result, id);
+		queue_record_build(queue.result, id, 0);
 		queue_reply_switched(&queue.waiters, previous, id, 1);
 	}
 	queue_end_build();
@@ -301,7 +311,7 @@ queue_activate(void)
 		log_info("build of %s equals generation %u; nothing to switch",
 		    queue.cfg->package_file, current);
 		free(store_path);
-		queue_record_build(result, current);
+		queue_record_build(result, current, 0);
 		queue_reply_switched(&queue.waiters, current, current, 0);
 		queue_end_build();
 		return;
@@ -316,7 +326,7 @@ fail:
 	result->ok = 0;
 	free(result->error);
 	result->error = cause;
-	queue_record_build(result, 0);
+	queue_record_build(result, 0, 0);
 	queue_reply_error(&queue.waiters, cause);
 	queue_end_build();
 }
@@ -330,7 +340,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	if (!result->ok) {
 		log_warnx("build of %s failed: %s", queue.cfg->package_file,
 		    result->error);
-		queue_record_build(result, 0);
+		queue_record_build(result, 0, 0);
 		queue_reply_error(&queue.waiters, result->error);
 		queue_end_build();
 		return;
@@ -340,7 +350,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 
 	if (queue.pending) {
 		/* Superseded: its waiters get the newer content's result. */
-		queue_record_build(result, 0);
+		queue_record_build(result, 0, 1);
 		queue_waiters_move(&queue.pending_waiters, &queue.waiters);
 		queue_end_build();
 		return;
@@ -348,14 +358,14 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	if (queue.manual_switch_since != 0) {
 		xasprintf(&error, "not activated: generation %u was chosen "
 		    "while the build ran", queue.manual_switch_since);
-		queue_record_build(result, 0);
+		queue_record_build(result, 0, 0);
 		queue_reply_error(&queue.waiters, error);
 		free(error);
 		queue_end_build();
 		return;
 	}
 	if (strcmp(queue.trigger, "save") == 0 && !queue.cfg->auto_switch) {
-		queue_record_build(result, 0);
+		queue_record_build(result, 0, 0);
 		queue_end_build();
 		return;
 	}
@@ -401,7 +411,7 @@ queue_start(const char *trigger, int forced)
 		queue.result = xcalloc(1, sizeof *queue.result);
 		queue.result->error = cause;
 		log_warnx("%s", cause);
-		queue_record_build(queue.result, 0);
+		queue_record_build(queue.result, 0, 0);
 		queue_reply_error(&queue.waiters, cause);
 		queue_end_build();
 		return;
@@ -450,8 +460,11 @@ queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	}
 	if (queue.state == QUEUE_BUILDING || queue.state == QUEUE_SWITCHING) {
+		/* Back to the content being built: nothing more is wanted. */
 		if (strcmp(queue.file_hash, queue.hash) != 0)
 			queue.pending = 1;
+		else if (!queue.pending_forced)
+			queue.pending = 0;
 		return;
 	}
 	queue_request("save", 0, 0);
