@@ -335,6 +335,9 @@ ParameterizedTestParameters(config, bad_files)
 		{ "debounce_ms = 99999999999999999999\n",
 		    "@FILE@:1: debounce_ms: '99999999999999999999' is not a "
 		    "whole number from 0 to 60000" },
+		{ "debounce_ms = 18446744073709551621\n",	/* 2^64 + 5 */
+		    "@FILE@:1: debounce_ms: '18446744073709551621' is not a "
+		    "whole number from 0 to 60000" },
 		{ "debounce_ms =\n",
 		    "@FILE@:1: debounce_ms: '' is not a whole number from 0 to "
 		    "60000" },
@@ -495,8 +498,12 @@ Test(config, read_relative_file)
 	cr_assert_eq(config_read(&cfg, "p.conf", 1, &cause), 0, "%s", cause);
 	cr_assert_str_eq(cfg.file, "etc/p.conf");
 	cr_assert_eq(chdir(dir), 0);
+	config_test_write(path, "state_dir = here\n");
 	cr_assert_eq(config_read(&cfg, "p.conf", 0, &cause), 0, "%s", cause);
 	cr_assert_str_eq(cfg.file, "p.conf");
+	xasprintf(&want, "%s/here", dir);
+	cr_assert_str_eq(cfg.state_dir, want);
+	free(want);
 	free(path);
 	free(dir);
 	config_free(&cfg);
@@ -644,16 +651,33 @@ Test(config, profile_default_not_a_directory)
 	config_free(&cfg);
 }
 
-/* Without USER or HOME the passwd entry answers. */
-Test(config, defaults_from_passwd)
+/* Without USER or HOME (unset or empty) the passwd entry answers. */
+struct config_passwd_case {
+	int	unset;			/* or set USER and HOME to "" */
+};
+
+ParameterizedTestParameters(config, defaults_from_passwd)
+{
+	static struct config_passwd_case cases[] = { { 1 }, { 0 } };
+
+	return cr_make_param_array(struct config_passwd_case, cases,
+	    sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct config_passwd_case *c, config, defaults_from_passwd)
 {
 	struct config	 cfg;
 	struct passwd	*pw;
 	char		*cause = NULL, *want;
 
 	cr_assert_not_null(pw = getpwuid(getuid()));
-	unsetenv("USER");
-	unsetenv("HOME");
+	if (c->unset) {
+		unsetenv("USER");
+		unsetenv("HOME");
+	} else {
+		setenv("USER", "", 1);
+		setenv("HOME", "", 1);
+	}
 	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
 
 	xasprintf(&want, "%s/.config/profiled/packages.nix", pw->pw_dir);
@@ -708,11 +732,11 @@ Test(config, read_missing)
 	config_free(&cfg);
 }
 
-/* Something that exists but cannot be read is an error even if optional. */
+/* Only a missing file is optional; any other failure is an error. */
 Test(config, read_unreadable)
 {
 	struct config	 cfg;
-	char		*cause = NULL, *want;
+	char		*cause = NULL, *file, *path, *want;
 
 	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
 	cr_assert_eq(config_read(&cfg, config_test_home, 1, &cause), -1);
@@ -720,6 +744,17 @@ Test(config, read_unreadable)
 	cr_assert_str_eq(cause, want);
 	free(want);
 	free(cause);
+
+	file = config_test_path("file");
+	config_test_write(file, "");
+	xasprintf(&path, "%s/profiled.conf", file);
+	cr_assert_eq(config_read(&cfg, path, 1, &cause), -1);
+	xasprintf(&want, "cannot read %s: Not a directory", path);
+	cr_assert_str_eq(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+	free(file);
 	config_free(&cfg);
 }
 
