@@ -203,7 +203,7 @@ json_parse_unicode(struct json_parser *p, size_t pos, size_t *next)
 	return 0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00);
 }
 
-/* Decode one escape at pos into out; return bytes written, or -1. */
+/* Decode the escape at the backslash under p->pos into out; bytes or -1. */
 static int
 json_parse_escape(struct json_parser *p, char *out)
 {
@@ -250,7 +250,7 @@ json_parse_escape(struct json_parser *p, char *out)
 	return -1;
 }
 
-/* Parse the string at pos (on its opening quote) into a new C string. */
+/* Parse the string whose opening quote is at p->pos into a new C string. */
 static char *
 json_parse_string(struct json_parser *p)
 {

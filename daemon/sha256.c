@@ -66,7 +66,8 @@ sha256_transform(struct sha256 *ctx, const unsigned char *block)
 		    (uint32_t)block[i * 4 + 3];
 	}
 	for (i = 16; i < 64; i++)
-		w[i] = SSIG1(w[i - 2]) + w[i - 7] + SSIG0(w[i - 15]) + w[i - 16];
+		w[i] = SSIG1(w[i - 2]) + w[i - 7] + SSIG0(w[i - 15]) +
+		    w[i - 16];
 
 	a = ctx->state[0];
 	b = ctx->state[1];
@@ -151,7 +152,7 @@ sha256_final(struct sha256 *ctx, unsigned char digest[SHA256_DIGEST_SIZE])
 	}
 	memset(ctx->block + ctx->used, 0, SHA256_BLOCK_SIZE - 8 - ctx->used);
 	for (i = 0; i < 8; i++)
-		ctx->block[SHA256_BLOCK_SIZE - 1 - i] = (bits >> (i * 8)) & 0xff;
+		ctx->block[SHA256_BLOCK_SIZE - 1 - i] = bits >> (i * 8);
 	sha256_transform(ctx, ctx->block);
 
 	for (i = 0; i < 8; i++) {

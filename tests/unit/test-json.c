@@ -240,10 +240,12 @@ ParameterizedTestParameters(json, invalid)
 		{ "\"\\ud83d\\n\"", 0, "offset 1: unpaired surrogate" },
 		{ "\"\\ud83d\\u0041\"", 0, "offset 1: unpaired surrogate" },
 		{ "\"\\ud83d\\ud83d\"", 0, "offset 1: unpaired surrogate" },
+		{ "\"\\ud83d\\ue000\"", 0, "offset 1: unpaired surrogate" },
 		{ "\"\\ude00\"", 0, "offset 1: unpaired surrogate" },
 		{ "\"x\\ude00\\ud83d\"", 0, "offset 2: unpaired surrogate" },
 		{ "\"a\nb\"", 0, "offset 2: control character in string" },
 		{ "\"a\tb\"", 0, "offset 2: control character in string" },
+		{ "\"a\x1f\"", 0, "offset 2: control character in string" },
 		{ "\"a\0b\"", 5, "offset 2: control character in string" },
 		{ "\"\xff\"", 0, "offset 1: invalid UTF-8" },
 		{ "\"\x80\"", 0, "offset 1: invalid UTF-8" },
@@ -253,6 +255,13 @@ ParameterizedTestParameters(json, invalid)
 		{ "\"\xf4\x90\x80\x80\"", 0, "offset 1: invalid UTF-8" },
 		{ "\"ab\xe2\x82\"", 0, "offset 3: invalid UTF-8" },
 		{ "\"\xe2\x82", 0, "offset 1: invalid UTF-8" },
+		/* Cut short by len: nothing past it may complete the value. */
+		{ "\"\xe2\x82\xac\"", 3, "offset 1: invalid UTF-8" },
+		{ "\"\\ud83d\\ude00\"", 9, "offset 1: unpaired surrogate" },
+		{ "\"\\ud83d\\ude00\"", 8, "offset 1: unpaired surrogate" },
+		{ "\"\\u0041\"", 5, "offset 1: invalid \\u escape" },
+		{ "\"ab\"", 3, "offset 3: unexpected end of input" },
+		{ "truex", 3, "offset 0: expected a value" },
 	};
 
 	return cr_make_param_array(struct json_case, cases,
@@ -317,6 +326,26 @@ Test(json, depth_513_is_refused)
 	cr_assert_null(j);
 	cr_assert_str_eq(cause, "offset 512: nesting deeper than 512");
 	free(cause);
+	free(text);
+}
+
+/* The limit is on nesting: many shallow siblings are fine. */
+Test(json, depth_is_not_sibling_count)
+{
+	struct json	*j;
+	char		*text;
+	size_t		 i, n = 1000;
+
+	text = malloc(n * 5 + 3);
+	cr_assert_not_null(text);
+	text[0] = '[';
+	for (i = 0; i < n; i++)
+		memcpy(text + 1 + i * 5, "[{}],", 5);
+	text[n * 5] = ']';
+	text[n * 5 + 1] = '\0';
+	j = parse_ok(text, strlen(text));
+	cr_assert_eq(j->count, n);
+	json_free(j);
 	free(text);
 }
 
@@ -412,9 +441,10 @@ Test(json, nix_output)
 {
 	static const char	 sample[] =
 	    "{\"drvPath\":\"/nix/store/abc-user-environment.drv\","
-	    "\"packages\":[{\"name\":\"hello\",\"path\":\"/nix/store/x-hello-2.12\","
-	    "\"version\":\"2.12\"},{\"name\":\"ripgrep\","
-	    "\"path\":\"/nix/store/y-ripgrep-14.1.0\",\"version\":\"14.1.0\"}]}\n";
+	    "\"packages\":[{\"name\":\"hello\","
+	    "\"path\":\"/nix/store/x-hello-2.12\",\"version\":\"2.12\"},"
+	    "{\"name\":\"ripgrep\",\"path\":\"/nix/store/y-ripgrep-14.1.0\","
+	    "\"version\":\"14.1.0\"}]}\n";
 	const struct json	*packages, *package;
 	struct json		*j;
 	char			*text;
