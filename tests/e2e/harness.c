@@ -121,7 +121,9 @@ harness_init(void)
 	harness.log = harness_log_path(getppid(), criterion_current_suite->name,
 	    criterion_current_test->name);
 	harness.daemon = -1;
-	cr_assert(strlen(harness.socket) < sizeof(((struct sockaddr_un *)0)->sun_path),
+	unlink(harness.log);
+	cr_assert(strlen(harness.socket) <
+	    sizeof(((struct sockaddr_un *)0)->sun_path),
 	    "socket path %s too long; set a shorter TMPDIR", harness.socket);
 
 	xasprintf(&profiles, "%s/profiles", harness.dir);
@@ -409,60 +411,53 @@ harness_run(struct run *r, const char *program, ...)
 	harness_runv(r, argv);
 }
 
+/* Run profilectl on the test's socket: prefix's words, then ap's. */
+static void
+harness_ctlv(struct run *r, const char *const prefix[], va_list ap)
+{
+	char	*argv[HARNESS_MAX_ARGS];
+	int	 n = 0;
+
+	xasprintf(&argv[n++], "%s/client/profilectl", harness.root);
+	argv[n++] = "--socket";
+	argv[n++] = harness.socket;
+	while (*prefix != NULL)
+		argv[n++] = (char *)*prefix++;
+	harness_collect(argv, n, ap);
+	harness_runv(r, argv);
+	free(argv[0]);
+}
+
 /* Run profilectl on the test's socket with the arguments that follow. */
 void
 harness_ctl(struct run *r, ...)
 {
-	char	*argv[HARNESS_MAX_ARGS], *ctl;
-	va_list	 ap;
+	static const char *const	 prefix[] = { NULL };
+	va_list				 ap;
 
-	xasprintf(&ctl, "%s/client/profilectl", harness.root);
-	argv[0] = ctl;
-	argv[1] = "--socket";
-	argv[2] = harness.socket;
 	va_start(ap, r);
-	harness_collect(argv, 3, ap);
+	harness_ctlv(r, prefix, ap);
 	va_end(ap);
-	harness_runv(r, argv);
-	free(ctl);
 }
 
-/* Parse text as JSON, failing the test if it is not. */
-static struct json *
-harness_parse(const char *text, const char *what)
-{
-	struct json	*j;
-	char		*cause = NULL;
-
-	j = json_parse(text, strlen(text), &cause);
-	cr_assert(j != NULL, "%s: not JSON (%s): %s", what, cause, text);
-	return j;
-}
-
-/* Run `profilectl --json` with the arguments that follow; it must succeed. */
+/* Run `profilectl --json command ...`; it must succeed with JSON. */
 struct json *
 harness_ctl_json(const char *command, ...)
 {
-	char		*argv[HARNESS_MAX_ARGS], *ctl, *line;
+	const char	*prefix[] = { "--json", command, NULL };
 	struct run	 r;
 	struct json	*j;
+	char		*cause = NULL;
 	va_list		 ap;
 
-	xasprintf(&ctl, "%s/client/profilectl", harness.root);
-	argv[0] = ctl;
-	argv[1] = "--socket";
-	argv[2] = harness.socket;
-	argv[3] = "--json";
-	argv[4] = (char *)command;
 	va_start(ap, command);
-	harness_collect(argv, 5, ap);
+	harness_ctlv(&r, prefix, ap);
 	va_end(ap);
-	harness_runv(&r, argv);
-	line = harness_join(argv);
-	cr_assert(r.status == 0, "`%s` exited %d: %s", line, r.status, r.err);
-	j = harness_parse(r.out, line);
-	free(line);
-	free(ctl);
+	cr_assert(r.status == 0, "profilectl --json %s exited %d: %s", command,
+	    r.status, r.err);
+	j = json_parse(r.out, strlen(r.out), &cause);
+	cr_assert(j != NULL, "profilectl --json %s: not JSON (%s): %s",
+	    command, cause, r.out);
 	harness_run_free(&r);
 	return j;
 }
@@ -490,18 +485,30 @@ harness_assert_error(const struct run *r, const char *what)
 		    "stderr \"%s\" does not mention \"%s\"", r->err, what);
 }
 
-/* Start profiled on the test's config and wait until it answers. */
+/*
+ * Start profiled -v with the NULL-terminated arguments that follow and
+ * wait until it answers on harness.socket.
+ */
 void
-harness_start(void)
+harness_start_with(const char *arg, ...)
 {
 	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS;
-	char		*daemon;
+	char		*argv[HARNESS_MAX_ARGS];
 	struct run	 r;
+	va_list		 ap;
 	int		 fd, status;
 	pid_t		 pid;
 
 	cr_assert(harness.daemon == -1, "profiled already started");
-	xasprintf(&daemon, "%s/daemon/profiled", harness.root);
+	xasprintf(&argv[0], "%s/daemon/profiled", harness.root);
+	argv[1] = "-v";
+	argv[2] = (char *)arg;
+	argv[3] = NULL;
+	if (arg != NULL) {
+		va_start(ap, arg);
+		harness_collect(argv, 3, ap);
+		va_end(ap);
+	}
 	pid = fork();
 	cr_assert(pid != -1, "fork: %s", strerror(errno));
 	if (pid == 0) {
@@ -510,13 +517,12 @@ harness_start(void)
 		dup2(open("/dev/null", O_RDONLY), 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(daemon, "profiled", "--config", harness.config, "-v",
-		    (char *)NULL);
-		dprintf(2, "exec %s: %s\n", daemon, strerror(errno));
+		execv(argv[0], argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	harness.daemon = pid;
-	free(daemon);
+	free(argv[0]);
 
 	for (;;) {
 		harness_ctl(&r, "--json", "status", NULL);
@@ -533,6 +539,13 @@ harness_start(void)
 		harness_pause();
 	}
 	harness_run_free(&r);
+}
+
+/* Start profiled on the test's config and wait until it answers. */
+void
+harness_start(void)
+{
+	harness_start_with("--config", harness.config, NULL);
 }
 
 /* Stop profiled with SIGTERM; it must exit 0. */
@@ -552,6 +565,7 @@ harness_stop(void)
 	    status);
 }
 
+/* `profilectl --json status`, which must succeed. */
 struct json *
 harness_status(void)
 {
@@ -626,13 +640,13 @@ harness_has_built(const struct json *status, const void *arg)
 	    strcmp(hash, arg) == 0;
 }
 
-/* Wait until profiled is idle, nothing pending. */
 static int
 harness_is_idle(const struct json *status, const void *arg)
 {
 	return harness_idle(status);
 }
 
+/* Wait until profiled is idle, nothing pending. */
 struct json *
 harness_wait_idle(void)
 {
@@ -798,13 +812,15 @@ harness_assert_packages(const struct json *generation, const char *expected)
 	free(have);
 }
 
-/* The N of the profile-N-link the profile points at; -1 if none. */
+/* The N of the PROFILE-N-link the profile points at; -1 if none. */
 long
 harness_profile_generation(void)
 {
-	char	 target[PATH_MAX], *base;
-	ssize_t	 n;
-	long	 generation;
+	char		 target[PATH_MAX], tail[16];
+	const char	*name = strrchr(harness.profile, '/') + 1, *base;
+	size_t		 len = strlen(name);
+	ssize_t		 n;
+	long		 generation;
 
 	n = readlink(harness.profile, target, sizeof target - 1);
 	if (n == -1)
@@ -812,7 +828,9 @@ harness_profile_generation(void)
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	base = base != NULL ? base + 1 : target;
-	if (sscanf(base, "profile-%ld-link", &generation) != 1)
+	if (strncmp(base, name, len) != 0 ||
+	    sscanf(base + len, "-%ld-%15s", &generation, tail) != 2 ||
+	    strcmp(tail, "link") != 0)
 		return -1;
 	return generation;
 }

@@ -64,6 +64,8 @@ void		 harness_assert_error(const struct run *, const char *);
 
 /* The daemon. */
 void		 harness_start(void);
+void		 harness_start_with(const char *, ...)
+		     __attribute__((sentinel));
 void		 harness_stop(void);
 
 /* Waiting on `profilectl --json status`. */

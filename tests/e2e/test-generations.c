@@ -67,6 +67,62 @@ Test(generations, first_at_start)
 	harness_assert_nix_agrees();
 }
 
+Test(generations, none_without_a_file)
+{
+	struct json	*status, *generations;
+
+	cr_assert(unlink(harness.package_file) == 0, "unlink: %s",
+	    strerror(errno));
+	harness_start();
+	status = harness_wait_idle();
+	cr_assert_eq(harness_bool(status, "package_file_exists"), 0);
+	cr_assert_eq(json_get(status, "current_generation")->type, JSON_NULL,
+	    "a current generation without a package file");
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 0, "%zu generations without a "
+	    "package file", generations->count);
+	json_free(generations);
+
+	harness_save_packages("hello");
+	harness_wait_generation(1);
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+	harness_assert_nix_agrees();
+}
+
+Test(generations, existing_profile_is_imported)
+{
+	struct json		*generations, *answer;
+	const struct json	*g;
+	char			*pkgs;
+	struct run		 r;
+
+	/* The user's profile before profiled: nix-env made generation 1. */
+	xasprintf(&pkgs, "%s/tests/fixtures/pkgs.nix", harness.root);
+	harness_run(&r, "nix-env", "--profile", harness.profile, "-f", pkgs,
+	    "-iA", "cowsay", "--option", "substituters", "", NULL);
+	cr_assert_eq(r.status, 0, "nix-env -iA cowsay: %s", r.err);
+	harness_run_free(&r);
+
+	harness_start();
+	harness_wait_generation(2);
+	generations = harness_ctl_json("generations", NULL);
+	g = harness_generation(generations, 1);
+	cr_assert_not_null(g, "nix-env's generation 1 is not listed");
+	cr_assert_str_eq(harness_string(g, "reason"), "import");
+	g = harness_generation(generations, 2);
+	cr_assert_not_null(g);
+	cr_assert_str_eq(harness_string(g, "reason"), "save");
+	cr_assert_eq(harness_number(g, "parent"), 1);
+	harness_assert_packages(g, "hello-2.12");
+	harness_assert_nix_agrees();
+
+	answer = harness_ctl_json("rollback", NULL);
+	cr_assert_eq(harness_number(answer, "generation"), 1);
+	harness_wait_idle();
+	harness_assert_runs("bin/cowsay", "cowsay 3.7\n");
+	harness_assert_nix_agrees();
+}
+
 Test(generations, save_in_place)
 {
 	struct json		*generations;

@@ -4,6 +4,7 @@
  * through a frame leave profiled answering everyone else.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -156,4 +157,16 @@ Test(robustness, stalled_clients)
 	for (i = 0; i < sizeof fds / sizeof fds[0]; i++)
 		close(fds[i]);
 	assert_still_serving("hello", 3);
+}
+
+Test(robustness, socket_is_private)
+{
+	struct stat	sb;
+
+	harness_start();
+	cr_assert(stat(harness.socket, &sb) == 0, "stat %s: %s",
+	    harness.socket, strerror(errno));
+	cr_assert(S_ISSOCK(sb.st_mode), "%s is not a socket", harness.socket);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "socket mode %o, expected 600",
+	    (unsigned)(sb.st_mode & 0777));
 }

@@ -41,6 +41,9 @@ rollback(long previous, long generation)
 
 	status = harness_wait_idle();
 	cr_assert_eq(harness_number(status, "current_generation"), generation);
+	cr_assert_eq(harness_bool(status, "in_sync"), 0,
+	    "in sync with a file that is not what generation %ld was built "
+	    "from", generation);
 	cr_assert_eq(harness_profile_generation(), generation);
 	json_free(status);
 }

@@ -1,0 +1,294 @@
+/*
+ * While a build runs: the daemon keeps answering, saves are coalesced into
+ * one build of the newest content, a rollback is not undone by the build
+ * finishing, and SIGTERM neither waits for the build nor loses it.  The
+ * `gated` fixture package holds its build until the test opens the gate.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+TestSuite(building, .init = harness_init, .fini = harness_fini,
+    .timeout = HARNESS_TIMEOUT);
+
+/* Packages plus a gated one; Nix's build users must reach the gate. */
+static char *
+gated_packages(const char *names)
+{
+	char	*gates, *list, *text;
+
+	xasprintf(&gates, "%s/gates", harness.dir);
+	if (mkdir(gates, 0755) == -1)
+		cr_assert_eq(errno, EEXIST, "mkdir %s: %s", gates,
+		    strerror(errno));
+	cr_assert(chmod(harness.dir, 0711) == 0, "chmod: %s", strerror(errno));
+	xasprintf(&list, "%s (gated \"%s/open\")", names, gates);
+	text = harness_packages(list);
+	free(list);
+	free(gates);
+	return text;
+}
+
+static void
+open_gate(void)
+{
+	char	*gate;
+
+	xasprintf(&gate, "%s/gates/open", harness.dir);
+	harness_write(gate, "");
+	free(gate);
+}
+
+/* Whether process pid has variable (NAME=value) in its environment. */
+static int
+has_environment(const char *pid, const char *variable)
+{
+	char	 path[64], buf[65536];
+	size_t	 len, at;
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(path, sizeof path, "/proc/%s/environ", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (at = 0; at < (size_t)n; at += len + 1) {
+		len = strlen(buf + at);
+		if (strcmp(buf + at, variable) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The pid of a process building this test's gated package, or 0. */
+static long
+gated_builder(void)
+{
+	struct dirent	*entry;
+	char		*variable;
+	long		 pid = 0;
+	DIR		*proc;
+
+	xasprintf(&variable, "gate=%s/gates/open", harness.dir);
+	cr_assert((proc = opendir("/proc")) != NULL, "opendir /proc: %s",
+	    strerror(errno));
+	while (pid == 0 && (entry = readdir(proc)) != NULL) {
+		if (entry->d_name[0] >= '1' && entry->d_name[0] <= '9' &&
+		    has_environment(entry->d_name, variable))
+			pid = strtol(entry->d_name, NULL, 10);
+	}
+	closedir(proc);
+	free(variable);
+	return pid;
+}
+
+/* The command name of pid's parent, in buf; "" if it cannot be read. */
+static const char *
+parent_name(long pid, char *buf, size_t size)
+{
+	char	 path[64], stat[512], *paren;
+	long	 ppid;
+	ssize_t	 n;
+	int	 fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return buf;
+	n = read(fd, stat, sizeof stat - 1);
+	close(fd);
+	if (n <= 0)
+		return buf;
+	stat[n] = '\0';
+	if ((paren = strrchr(stat, ')')) == NULL ||
+	    sscanf(paren + 1, " %*c %ld", &ppid) != 1)
+		return buf;
+	snprintf(path, sizeof path, "/proc/%ld/comm", ppid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return buf;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/* Poll until a builder of the gated package runs. */
+static void
+wait_for_builder(void)
+{
+	struct timespec	 interval = { 0, 20 * 1000000L };
+	int		 polls = HARNESS_DEADLINE_MS / 20;
+
+	while (gated_builder() == 0 && polls-- > 0)
+		nanosleep(&interval, NULL);
+	cr_assert(polls > 0, "no builder of the gated package after %d s",
+	    HARNESS_DEADLINE_MS / 1000);
+}
+
+/*
+ * Poll until no builder of the gated package is left.  One whose parent
+ * is no longer Nix was orphaned: Nix was killed before it could stop its
+ * builder, which now runs on unsupervised.
+ */
+static void
+wait_for_no_builder(void)
+{
+	struct timespec	 interval = { 0, 20 * 1000000L };
+	int		 polls = HARNESS_DEADLINE_MS / 20;
+	char		 parent[64];
+	long		 pid;
+
+	while ((pid = gated_builder()) != 0 && polls-- > 0) {
+		parent_name(pid, parent, sizeof parent);
+		cr_assert(parent[0] == '\0' || strncmp(parent, "nix", 3) == 0,
+		    "builder pid %ld outlived its Nix and runs on under %s "
+		    "after profiled exited", pid, parent);
+		nanosleep(&interval, NULL);
+	}
+	cr_assert_eq(pid, 0, "builder pid %ld still running %d s after "
+	    "profiled exited", pid, HARNESS_DEADLINE_MS / 1000);
+}
+
+static int
+is_building(const struct json *status, const void *arg)
+{
+	const char	*state = harness_string(status, "state");
+
+	return state != NULL && strcmp(state, "building") == 0;
+}
+
+static int
+is_building_with_one_pending(const struct json *status, const void *arg)
+{
+	return is_building(status, NULL) &&
+	    harness_bool(status, "build_pending") == 1;
+}
+
+Test(building, status_answers_while_building)
+{
+	struct json	*status, *generations;
+	char		*text;
+
+	harness_start();
+	harness_wait_generation(1);
+	text = gated_packages("hello");
+	harness_save(text);
+	status = harness_wait(is_building, NULL, "state building");
+	wait_for_builder();
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 1);
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+
+	open_gate();
+	harness_wait_generation(2);
+	harness_assert_runs("bin/gated", "gated 1.0\n");
+	harness_assert_nix_agrees();
+}
+
+Test(building, saves_while_building_make_one_build_of_the_newest)
+{
+	struct json		*status, *generations;
+	const struct json	*g;
+	char			*last = harness_packages("hello cowsay ripgrep");
+
+	harness_start();
+	harness_wait_generation(1);
+	harness_save(gated_packages("hello"));
+	harness_wait(is_building, NULL, "state building");
+	wait_for_builder();
+	harness_save_packages("cowsay");
+	harness_save_packages("ripgrep");
+	harness_save(last);
+	harness_wait(is_building_with_one_pending, NULL,
+	    "building with a build pending");
+
+	open_gate();
+	status = harness_wait_built(last);
+	cr_assert_eq(harness_number(status, "current_generation"), 2);
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 2, "%zu generations; the superseded "
+	    "build or an intermediate save made one", generations->count);
+	g = harness_generation(generations, 2);
+	cr_assert_not_null(g);
+	harness_assert_packages(g, "hello-2.12 cowsay-3.7 ripgrep-14.1");
+	harness_assert_nix_agrees();
+}
+
+Test(building, rollback_while_building_is_not_undone)
+{
+	struct json		*status, *answer, *generations;
+	const struct json	*g;
+	char			*text;
+
+	harness_start();
+	harness_wait_generation(1);
+	harness_save_packages("hello cowsay");
+	harness_wait_generation(2);
+	text = gated_packages("ripgrep");
+	harness_save(text);
+	harness_wait(is_building, NULL, "state building");
+	wait_for_builder();
+	answer = harness_ctl_json("rollback", NULL);
+	cr_assert_eq(harness_number(answer, "generation"), 1);
+	json_free(answer);
+
+	open_gate();
+	status = harness_wait_built(text);
+	cr_assert_eq(harness_number(status, "current_generation"), 1,
+	    "the build that finished after the rollback was activated");
+	cr_assert_eq(harness_profile_generation(), 1);
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 2);
+	json_free(generations);
+	harness_assert_nix_agrees();
+
+	harness_stop();
+	harness_start();
+	status = harness_wait_idle();
+	cr_assert_eq(harness_number(status, "current_generation"), 1,
+	    "a restart undid the rollback");
+
+	harness_save_packages("hello ripgrep");
+	harness_wait_generation(3);
+	generations = harness_ctl_json("generations", NULL);
+	g = harness_generation(generations, 3);
+	cr_assert_not_null(g);
+	cr_assert_eq(harness_number(g, "parent"), 1);
+	harness_assert_nix_agrees();
+}
+
+Test(building, sigterm_while_building)
+{
+	char	*text;
+
+	harness_start();
+	harness_wait_generation(1);
+	text = gated_packages("hello cowsay");
+	harness_save(text);
+	harness_wait(is_building, NULL, "state building");
+	wait_for_builder();
+	harness_stop();
+	cr_assert_eq(harness_profile_generation(), 1);
+	wait_for_no_builder();
+
+	open_gate();
+	harness_start();
+	harness_wait_generation(2);
+	harness_assert_runs("bin/gated", "gated 1.0\n");
+	harness_assert_nix_agrees();
+}
