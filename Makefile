@@ -54,8 +54,11 @@ E2E_OBJS = $(patsubst %.c,%.o,$(wildcard tests/e2e/*.c))
 all: daemon/profiled client/profilectl
 
 # Generated code first: every object may include the generated header.
+# Every object is rebuilt when a header it may include changes.
 $(DAEMON_OBJS) $(CLIENT_OBJS) $(UNIT_OBJS) $(E2E_OBJS) daemon/profiled.o \
-	proto/frame.o: proto/profiled.pb-c.h
+	proto/frame.o: proto/profiled.pb-c.h daemon/profiled.h proto/frame.h
+$(CLIENT_OBJS): client/client.h
+$(E2E_OBJS): tests/e2e/harness.h
 
 $(PROTO_GEN): proto/profiled.proto
 	protoc-c --proto_path=proto --c_out=proto $<

@@ -26,19 +26,101 @@ struct generation_create {
 	void			*arg;
 };
 
+static int
+generation_compare_keys(const void *a, const void *b)
+{
+	const char	*ka = *(const char *const *)a, *kb = *(const char *const *)b;
+
+	return strtoul(ka, NULL, 10) < strtoul(kb, NULL, 10) ? -1 :
+	    strtoul(ka, NULL, 10) > strtoul(kb, NULL, 10);
+}
+
+/*
+ * Fill gen's package list from what nix-env reads in the generation's
+ * manifest.nix (nix-env -q --json --out-path), in the manifest's order.
+ * Blocks on nix-env; a generation it cannot read keeps an empty list.
+ */
+static void
+generation_read_manifest(const char *link, struct generation *gen)
+{
+	struct json		 *list;
+	const struct json	 *item, *name, *pname, *version, *outputs;
+	char			 *argv[] = { "nix-env", "--profile", (char *)link,
+	    "-q", "--json", "--out-path", NULL };
+	char			 *text, *cause = NULL, **keys;
+	size_t			  i, j;
+
+	if ((text = proc_run_sync(argv, &cause)) == NULL) {
+		log_warnx("cannot list the packages of %s: %s", link, cause);
+		free(cause);
+		return;
+	}
+	list = json_parse(text, strlen(text), &cause);
+	free(text);
+	if (list == NULL || list->type != JSON_OBJECT) {
+		log_warnx("cannot list the packages of %s: %s", link,
+		    cause != NULL ? cause : "not a JSON object");
+		free(cause);
+		json_free(list);
+		return;
+	}
+	/* nix-env keys the packages by their place in the manifest. */
+	keys = xcalloc(list->count, sizeof *keys);
+	memcpy(keys, list->keys, list->count * sizeof *keys);
+	qsort(keys, list->count, sizeof *keys, generation_compare_keys);
+	gen->packages = xcalloc(list->count, sizeof *gen->packages);
+	for (i = 0; i < list->count; i++) {
+		item = json_get(list, keys[i]);
+		name = json_get(item, "name");
+		pname = json_get(item, "pname");
+		version = json_get(item, "version");
+		outputs = json_get(item, "outputs");
+		if (name == NULL || name->type != JSON_STRING ||
+		    outputs == NULL || outputs->type != JSON_OBJECT ||
+		    outputs->count == 0)
+			continue;
+		j = gen->npackages++;
+		gen->packages[j].name = xstrdup(pname != NULL &&
+		    pname->type == JSON_STRING ? pname->string : name->string);
+		gen->packages[j].version = xstrdup(version != NULL &&
+		    version->type == JSON_STRING ? version->string : "");
+		gen->packages[j].path = xstrdup(
+		    outputs->items[0]->type == JSON_STRING ?
+		    outputs->items[0]->string : "");
+	}
+	free(keys);
+	json_free(list);
+}
+
+static void
+generation_free_packages(struct generation *gen)
+{
+	size_t	i;
+
+	for (i = 0; i < gen->npackages; i++) {
+		free(gen->packages[i].name);
+		free(gen->packages[i].version);
+		free(gen->packages[i].path);
+	}
+	free(gen->packages);
+	gen->packages = NULL;
+	gen->npackages = 0;
+}
+
 /*
  * Bring the database in line with the profile: record every generation
  * link it has no record of (or a record for another store path) as an
  * import whose parent is the generation numbered below it, since that is
- * all Nix tells us.
+ * all Nix tells us.  With read_packages, an import's packages are read
+ * from its manifest, which blocks on nix-env: at start only.
  */
 void
-generation_sync(const struct config *cfg)
+generation_sync(const struct config *cfg, int read_packages)
 {
 	struct profile_link	*links;
 	struct generation	*known, import;
 	size_t			 count, i;
-	char			*cause = NULL;
+	char			*cause = NULL, *link;
 
 	links = profile_list(cfg->profile, &count);
 	for (i = 0; i < count; i++) {
@@ -56,6 +138,11 @@ generation_sync(const struct config *cfg)
 		import.created = links[i].created;
 		import.reason = "import";
 		import.build_ms = -1;
+		if (read_packages) {
+			link = profile_link_path(cfg->profile, import.id);
+			generation_read_manifest(link, &import);
+			free(link);
+		}
 		if (db_generation_put(&import, &cause) == -1) {
 			log_warnx("cannot record generation %u: %s", import.id,
 			    cause);
@@ -64,6 +151,7 @@ generation_sync(const struct config *cfg)
 		} else
 			log_info("recorded existing generation %u (%s)",
 			    import.id, import.store_path);
+		generation_free_packages(&import);
 	}
 	profile_list_free(links, count);
 }

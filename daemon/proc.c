@@ -6,8 +6,11 @@
  * read by libevent as data arrives.  stdout is kept whole (Nix prints the
  * result there); stderr is kept as the log and handed on line by line.  The
  * exit callback runs once the child has been reaped and both pipes are at
- * end of file, so it always sees all the output.  Each child leads its own
- * process group, so proc_kill() ends the builders Nix started as well.
+ * end of file, so it always sees all the output.
+ *
+ * Each child leads its own process group.  proc_kill() asks the group to
+ * stop with SIGTERM, which lets nix-store stop the builders it started in
+ * sessions of their own, and sends SIGKILL only if that takes too long.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -28,11 +31,15 @@
 #define PROC_LOG_MAX	(256 * 1024)
 /* A child printing more than this on stdout is not the Nix we know. */
 #define PROC_OUTPUT_MAX	(16 * 1024 * 1024)
+/* How long a child asked to stop has before it is killed. */
+#define PROC_KILL_GRACE	5
 
 struct proc {
 	pid_t		 pid;
 	int		 status;
 	int		 exited;
+	int		 dying;		/* asked to stop; nobody waits for it */
+	struct event	*kill_timer;
 	struct event	*out_event;
 	struct event	*err_event;
 	struct evbuffer	*out;
@@ -44,17 +51,20 @@ struct proc {
 	struct proc	*next;
 };
 
-static struct proc	*proc_list;
-static struct event	*proc_sigchld_event;
+static struct event_base	*proc_base;
+static struct proc		*proc_list;
+static struct event		*proc_sigchld_event;
 
 static void	proc_sigchld_cb(evutil_socket_t, short, void *);
 static void	proc_read_cb(evutil_socket_t, short, void *);
 static void	proc_check_done(struct proc *);
+static void	proc_close_pipes(struct proc *);
 
 /* Install the SIGCHLD handler that reaps children; call once at start. */
 void
 proc_init(struct event_base *base)
 {
+	proc_base = base;
 	proc_sigchld_event = evsignal_new(base, SIGCHLD, proc_sigchld_cb, NULL);
 	if (proc_sigchld_event == NULL || event_add(proc_sigchld_event, NULL))
 		fatalx("cannot watch SIGCHLD");
@@ -161,6 +171,10 @@ proc_read_cb(evutil_socket_t fd, short events, void *arg)
 static void
 proc_check_done(struct proc *p)
 {
+	if (p->dying && p->exited) {
+		proc_free(p);
+		return;
+	}
 	if (!p->exited || p->out_event != NULL || p->err_event != NULL)
 		return;
 	p->exit_cb(p, p->status, p->arg);
@@ -276,7 +290,22 @@ proc_stderr(struct proc *p)
 	return (const char *)evbuffer_pullup(p->err, -1);
 }
 
-/* Forget p: after its exit callback, or to abandon it after proc_kill. */
+static void
+proc_close_pipes(struct proc *p)
+{
+	if (p->out_event != NULL) {
+		close(event_get_fd(p->out_event));
+		event_free(p->out_event);
+		p->out_event = NULL;
+	}
+	if (p->err_event != NULL) {
+		close(event_get_fd(p->err_event));
+		event_free(p->err_event);
+		p->err_event = NULL;
+	}
+}
+
+/* Forget p; its exit callback calls this. */
 void
 proc_free(struct proc *p)
 {
@@ -288,36 +317,134 @@ proc_free(struct proc *p)
 			break;
 		}
 	}
-	if (p->out_event != NULL) {
-		close(event_get_fd(p->out_event));
-		event_free(p->out_event);
-	}
-	if (p->err_event != NULL) {
-		close(event_get_fd(p->err_event));
-		event_free(p->err_event);
-	}
+	proc_close_pipes(p);
+	if (p->kill_timer != NULL)
+		event_free(p->kill_timer);
 	evbuffer_free(p->out);
 	evbuffer_free(p->err);
 	free(p);
 }
 
-/* Kill p's whole process group and forget it without calling back. */
+static void
+proc_kill_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct proc	*p = arg;
+
+	log_warnx("child %ld did not stop; killing it", (long)p->pid);
+	kill(-p->pid, SIGKILL);
+}
+
+/*
+ * Stop p's whole process group and forget it: no callback runs, and it is
+ * reaped (after SIGKILL, if SIGTERM is not enough) in the background.
+ */
 void
 proc_kill(struct proc *p)
 {
-	if (!p->exited)
-		kill(-p->pid, SIGKILL);
-	proc_free(p);
+	struct timeval	tv = { PROC_KILL_GRACE, 0 };
+
+	if (p->exited) {
+		proc_free(p);
+		return;
+	}
+	kill(-p->pid, SIGTERM);
+	p->dying = 1;
+	proc_close_pipes(p);
+	p->kill_timer = evtimer_new(proc_base, proc_kill_timer_cb, p);
+	if (p->kill_timer != NULL)
+		evtimer_add(p->kill_timer, &tv);
 }
 
-/* Kill every child still running and stop reaping; used on shutdown. */
+/*
+ * Stop every child still running and wait for them, for PROC_KILL_GRACE
+ * seconds before SIGKILL; used on shutdown, when blocking is fine.
+ */
 void
 proc_shutdown(void)
 {
-	while (proc_list != NULL)
-		proc_kill(proc_list);
+	struct proc	*p;
+	int		 i, running;
+
+	for (p = proc_list; p != NULL; p = p->next) {
+		if (!p->exited && !p->dying)
+			kill(-p->pid, SIGTERM);
+	}
+	for (i = 0; i < PROC_KILL_GRACE * 100; i++) {
+		running = 0;
+		for (p = proc_list; p != NULL; p = p->next) {
+			if (!p->exited && waitpid(p->pid, NULL, WNOHANG) == 0)
+				running = 1;
+			else
+				p->exited = 1;
+		}
+		if (!running)
+			break;
+		usleep(10000);
+	}
+	while ((p = proc_list) != NULL) {
+		if (!p->exited) {
+			kill(-p->pid, SIGKILL);
+			waitpid(p->pid, NULL, 0);
+		}
+		proc_free(p);
+	}
 	if (proc_sigchld_event != NULL) {
 		event_free(proc_sigchld_event);
 		proc_sigchld_event = NULL;
 	}
+}
+
+/*
+ * Run argv to completion, blocking, and return its stdout (NUL-terminated)
+ * if it exits 0; NULL and *cause if not.  Only for use before the event
+ * loop runs, since it reaps the child itself.
+ */
+char *
+proc_run_sync(char *const argv[], char **cause)
+{
+	struct evbuffer	*out;
+	char		*text = NULL;
+	pid_t		 pid;
+	int		 pipefd[2], null_fd, status, n;
+
+	if (pipe2(pipefd, O_CLOEXEC) == -1) {
+		xasprintf(cause, "pipe: %s", strerror(errno));
+		return NULL;
+	}
+	switch (pid = fork()) {
+	case -1:
+		xasprintf(cause, "fork: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return NULL;
+	case 0:
+		if ((null_fd = open("/dev/null", O_RDWR)) == -1 ||
+		    dup2(null_fd, STDIN_FILENO) == -1 ||
+		    dup2(pipefd[1], STDOUT_FILENO) == -1 ||
+		    dup2(null_fd, STDERR_FILENO) == -1)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	if ((out = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	for (;;) {
+		n = evbuffer_read(out, pipefd[0], 65536);
+		if (n > 0 && evbuffer_get_length(out) <= PROC_OUTPUT_MAX)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		break;
+	}
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		evbuffer_add(out, "", 1);
+		text = xstrdup((const char *)evbuffer_pullup(out, -1));
+	} else
+		xasprintf(cause, "%s failed", argv[0]);
+	evbuffer_free(out);
+	return text;
 }

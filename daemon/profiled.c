@@ -183,7 +183,7 @@ main(int argc, char **argv)
 	    event_add(sigint, NULL))
 		fatalx("cannot watch signals");
 
-	generation_sync(&cfg);
+	generation_sync(&cfg, 1);
 	rpc_init(&cfg);
 	systemd_init(&cfg);
 	if ((fd = systemd_listen_fd(&cause)) == -2 ||

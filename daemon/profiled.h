@@ -101,6 +101,7 @@ const char *proc_stdout(struct proc *);
 const char *proc_stderr(struct proc *);
 void	 proc_free(struct proc *);
 void	 proc_kill(struct proc *);
+char	*proc_run_sync(char *const [], char **);
 
 /* db.c */
 struct package {
@@ -178,7 +179,7 @@ char	*build_error_summary(const char *);
 
 /* generation.c */
 typedef void (*generation_created_cb)(unsigned, const char *, void *);
-void	 generation_sync(const struct config *);
+void	 generation_sync(const struct config *, int);
 unsigned generation_rollback_target(const struct config *, unsigned, char **);
 int	 generation_switch(const struct config *, unsigned, char **);
 int	 generation_create(struct event_base *, const struct config *,

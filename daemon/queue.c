@@ -509,7 +509,7 @@ queue_switch_existing(uint64_t client, int rollback, unsigned id)
 		rpc_reply_switched(client, current, current, 0, 0);
 		return;
 	}
-	generation_sync(queue.cfg);
+	generation_sync(queue.cfg, 0);
 	if (generation_switch(queue.cfg, id, &cause) == -1)
 		goto fail;
 	if (queue.state == QUEUE_BUILDING)

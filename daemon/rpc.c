@@ -130,7 +130,7 @@ rpc_generations(uint64_t client)
 		return;
 	}
 	free(store_path);
-	generation_sync(rpc_config);
+	generation_sync(rpc_config, 0);
 	gens = db_generation_list(&count);
 	links = profile_list(rpc_config->profile, &nlinks);
 

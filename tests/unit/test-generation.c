@@ -118,7 +118,7 @@ Test(generation, sync_imports_unknown_links)
 	make_generation(1, 0, 1);
 	make_generation(2, 0, 0);
 	make_generation(5, 0, 0);
-	generation_sync(&cfg);
+	generation_sync(&cfg, 0);
 	gen = db_generation_get(5);
 	cr_assert_not_null(gen);
 	cr_assert_str_eq(gen->reason, "import");
