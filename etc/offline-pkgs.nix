@@ -6,14 +6,13 @@
 #   { pkgs ? import /path/to/offline-pkgs.nix { } }: with pkgs; [ hello ]
 { }:
 rec {
-  mk = { pname, version, file ? pname, fail ? false, sleep ? 0 }: derivation {
+  mk = { pname, version, file ? pname, fail ? false }: derivation {
     name = "${pname}-${version}";
     inherit pname version;
     system = builtins.currentSystem;
     builder = "/bin/sh";
     PATH = "/usr/bin:/bin";
     args = [ "-c" (if fail then "echo ${pname}: deliberate failure >&2; exit 1" else ''
-      sleep ${toString sleep}
       mkdir -p $out/bin
       printf '#!/bin/sh\necho ${pname} ${version}\n' > $out/bin/${file}
       chmod +x $out/bin/${file}
