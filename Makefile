@@ -3,6 +3,7 @@
 #   make          build daemon/profiled and client/profilectl
 #   make deps     install the build and test dependencies (Debian)
 #   make check    build and run every test (unit and end-to-end, real Nix)
+#   make check-valgrind  the end-to-end tests with profiled under valgrind
 #   make demo     run profiled for real in a throw-away home
 #   make install  install the binaries and systemd user units under $(PREFIX)
 
@@ -84,6 +85,13 @@ check: all tests/unit/unit-tests tests/e2e/e2e-tests
 	tests/unit/unit-tests
 	tests/e2e/e2e-tests --jobs 2
 
+# The end-to-end tests again with the daemon under valgrind: a memory
+# error makes profiled exit 99, which fails the test that stops it.
+check-valgrind: all tests/e2e/e2e-tests
+	PROFILED_TEST_WRAPPER="valgrind -q --error-exitcode=99 \
+		--leak-check=full --errors-for-leak-kinds=definite" \
+		tests/e2e/e2e-tests --jobs 2
+
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive \
@@ -104,4 +112,4 @@ clean:
 		$(PROTO_GEN) daemon/user-env.c daemon/profiled client/profilectl \
 		tests/unit/unit-tests tests/e2e/e2e-tests
 
-.PHONY: all check deps demo install clean
+.PHONY: all check check-valgrind deps demo install clean

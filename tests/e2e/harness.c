@@ -487,26 +487,34 @@ harness_assert_error(const struct run *r, const char *what)
 
 /*
  * Start profiled -v with the NULL-terminated arguments that follow and
- * wait until it answers on harness.socket.
+ * wait until it answers on harness.socket.  PROFILED_TEST_WRAPPER, if set,
+ * is a command to run it under (`make check-valgrind` uses valgrind).
  */
 void
 harness_start_with(const char *arg, ...)
 {
 	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS;
-	char		*argv[HARNESS_MAX_ARGS];
+	char		*argv[HARNESS_MAX_ARGS], **wrapper = NULL, *cause;
+	const char	*wrap = getenv("PROFILED_TEST_WRAPPER");
 	struct run	 r;
 	va_list		 ap;
-	int		 fd, status;
+	int		 fd, status, n = 0;
 	pid_t		 pid;
 
 	cr_assert(harness.daemon == -1, "profiled already started");
-	xasprintf(&argv[0], "%s/daemon/profiled", harness.root);
-	argv[1] = "-v";
-	argv[2] = (char *)arg;
-	argv[3] = NULL;
+	if (wrap != NULL && *wrap != '\0') {
+		cr_assert_eq(config_split_words(wrap, &wrapper, &cause), 0,
+		    "PROFILED_TEST_WRAPPER: %s", cause);
+		for (; wrapper[n] != NULL && n < HARNESS_MAX_ARGS / 2; n++)
+			argv[n] = wrapper[n];
+	}
+	xasprintf(&argv[n], "%s/daemon/profiled", harness.root);
+	argv[n + 1] = "-v";
+	argv[n + 2] = (char *)arg;
+	argv[n + 3] = NULL;
 	if (arg != NULL) {
 		va_start(ap, arg);
-		harness_collect(argv, 3, ap);
+		harness_collect(argv, n + 3, ap);
 		va_end(ap);
 	}
 	pid = fork();
@@ -517,12 +525,13 @@ harness_start_with(const char *arg, ...)
 		dup2(open("/dev/null", O_RDONLY), 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execv(argv[0], argv);
+		execvp(argv[0], argv);
 		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	harness.daemon = pid;
-	free(argv[0]);
+	free(argv[n]);
+	config_free_words(wrapper);
 
 	for (;;) {
 		harness_ctl(&r, "--json", "status", NULL);
