@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "profiled.h"
@@ -97,28 +98,76 @@ cmd_generations_print(const Profiled__Generations *generations)
 	}
 }
 
-static int
-cmd_generations_exec(int argc, char **argv, struct client_options *opts)
+/*
+ * Ask for every generation, page after page, into one list; NULL (the error
+ * said) if a request fails.  Each page's response stays in pages[] since
+ * the list points into it.
+ */
+static Profiled__Generations *
+cmd_generations_fetch(struct client_options *opts,
+    Profiled__Response ***pages, size_t *npages)
 {
 	Profiled__Request		 request = PROFILED__REQUEST__INIT;
 	Profiled__GenerationsRequest	 generations =
 	    PROFILED__GENERATIONS_REQUEST__INIT;
+	Profiled__Generations		*all, *page;
 	Profiled__Response		*response;
+	size_t				 i;
+
+	all = xcalloc(1, sizeof *all);
+	profiled__generations__init(all);
+	request.call_case = PROFILED__REQUEST__CALL_GENERATIONS;
+	request.generations = &generations;
+	*pages = NULL;
+	*npages = 0;
+	do {
+		response = client_request(opts, &request,
+		    PROFILED__RESPONSE__RESULT_GENERATIONS);
+		if (response == NULL) {
+			free(all->generations);
+			free(all);
+			return NULL;
+		}
+		*pages = xreallocarray(*pages, *npages + 1, sizeof **pages);
+		(*pages)[(*npages)++] = response;
+		page = response->generations;
+		all->generations = xreallocarray(all->generations,
+		    all->n_generations + page->n_generations,
+		    sizeof *all->generations);
+		for (i = 0; i < page->n_generations; i++)
+			all->generations[all->n_generations++] =
+			    page->generations[i];
+		if (page->n_generations == 0)
+			break;
+		generations.has_after = 1;
+		generations.after =
+		    page->generations[page->n_generations - 1]->id;
+	} while (page->more);
+	return all;
+}
+
+static int
+cmd_generations_exec(int argc, char **argv, struct client_options *opts)
+{
+	Profiled__Generations	 *all;
+	Profiled__Response	**pages;
+	size_t			  npages, i;
+	int			  rc = CLIENT_EXIT_OK;
 
 	if (cmd_parse_flags(argc, argv, opts, &cmd_generations_entry, 0) == -1)
 		return CLIENT_EXIT_USAGE;
 
-	request.call_case = PROFILED__REQUEST__CALL_GENERATIONS;
-	request.generations = &generations;
-	response = client_request(opts, &request,
-	    PROFILED__RESPONSE__RESULT_GENERATIONS);
-	if (response == NULL)
-		return CLIENT_EXIT_FAILURE;
-
-	if (opts->json)
-		cmd_generations_json(response->generations);
+	if ((all = cmd_generations_fetch(opts, &pages, &npages)) == NULL)
+		rc = CLIENT_EXIT_FAILURE;
+	else if (opts->json)
+		cmd_generations_json(all);
 	else
-		cmd_generations_print(response->generations);
-	profiled__response__free_unpacked(response, NULL);
-	return CLIENT_EXIT_OK;
+		cmd_generations_print(all);
+	for (i = 0; i < npages; i++)
+		profiled__response__free_unpacked(pages[i], NULL);
+	free(pages);
+	if (all != NULL)
+		free(all->generations);
+	free(all);
+	return rc;
 }

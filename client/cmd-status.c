@@ -53,6 +53,8 @@ cmd_status_json(const Profiled__Status *status)
 	output_json_string(status->profile);
 	fputs(", \"in_sync\": ", stdout);
 	output_json_bool(status->in_sync);
+	fputs(", \"held\": ", stdout);
+	output_json_bool(status->held);
 	fputs(", \"build_pending\": ", stdout);
 	output_json_bool(status->build_pending);
 	printf(", \"pid\": %" PRIu32 ", \"last_build\": ", status->pid);
@@ -110,6 +112,8 @@ cmd_status_print(const Profiled__Status *status)
 		sync = "missing";
 	else if (status->in_sync)
 		sync = "in sync";
+	else if (status->held)
+		sync = "not active: a generation was chosen by hand";
 	else
 		sync = "changed, not yet active";
 	printf(CMD_STATUS_LABEL "%s (%s)\n", "package file",

@@ -5,7 +5,8 @@
  * Nix's own number, with the parent that was current when it was made, the
  * package file as it was built and the packages it holds.  builds holds
  * every build attempt, failed ones included, so status can say what the last
- * build did after a restart.  WAL mode and short transactions keep each call
+ * build did after a restart.  state holds the few facts the queue must
+ * remember across restarts (which file content the profile answers to).  WAL mode and short transactions keep each call
  * well under a millisecond, which is what lets the event loop call it.
  */
 #include <assert.h>
@@ -18,6 +19,8 @@
 
 /* Bumped with each schema change; db_migrate brings older files up. */
 #define DB_SCHEMA_VERSION	1
+/* A build's log is kept up to this size: the end, where the errors are. */
+#define DB_LOG_MAX		(64 * 1024)
 
 static sqlite3	*db;
 
@@ -53,6 +56,10 @@ static const char db_schema[] =
 	"  generation INTEGER,"
 	"  superseded INTEGER NOT NULL DEFAULT 0," /* newer content came */
 	"  log TEXT"
+	");"
+	"CREATE TABLE state ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
 	");";
 
 static int
@@ -346,7 +353,7 @@ db_generation_list_free(struct generation **list, size_t count)
 	free(list);
 }
 
-/* Record one build attempt. */
+/* Record one build attempt, keeping the last DB_LOG_MAX bytes of its log. */
 int
 db_build_add(const struct build_record *build, char **cause)
 {
@@ -368,7 +375,11 @@ db_build_add(const struct build_record *build, char **cause)
 	if (build->generation != 0)
 		sqlite3_bind_int64(stmt, 8, build->generation);
 	sqlite3_bind_int(stmt, 9, build->superseded);
-	db_bind_text(stmt, 10, build->log);
+	if (build->log != NULL && strlen(build->log) > DB_LOG_MAX)
+		db_bind_text(stmt, 10, build->log + strlen(build->log) -
+		    DB_LOG_MAX);
+	else
+		db_bind_text(stmt, 10, build->log);
 	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(stmt);
 	if (rc == -1)
@@ -419,4 +430,42 @@ db_build_free(struct build_record *build)
 	free(build->out_path);
 	free(build->log);
 	free(build);
+}
+
+/* The value stored under key, or NULL if there is none. */
+char *
+db_state_get(const char *key)
+{
+	sqlite3_stmt	*stmt;
+	char		*value = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM state WHERE key = ?", -1,
+	    &stmt, NULL) != SQLITE_OK) {
+		db_fail("reading state", NULL);
+		return NULL;
+	}
+	db_bind_text(stmt, 1, key);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		value = db_column_text(stmt, 0);
+	sqlite3_finalize(stmt);
+	return value;
+}
+
+/* Store value under key, replacing what was there; -1 if it fails. */
+int
+db_state_set(const char *key, const char *value)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO state (key, value) "
+	    "VALUES (?, ?)", -1, &stmt, NULL) != SQLITE_OK)
+		return db_fail("writing state", NULL);
+	db_bind_text(stmt, 1, key);
+	db_bind_text(stmt, 2, value);
+	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(stmt);
+	if (rc == -1)
+		return db_fail("writing state", NULL);
+	return 0;
 }

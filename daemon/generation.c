@@ -196,6 +196,26 @@ generation_rollback_target(const struct config *cfg, unsigned current,
 	return parent;
 }
 
+/*
+ * The newest generation, if its user environment is store_path, else 0.
+ * nix-env --set makes no new generation for such a path but switches to
+ * that one, so a build equal to it is a switch, and its record stays as
+ * it was.
+ */
+unsigned
+generation_reusable(const struct config *cfg, const char *store_path)
+{
+	struct profile_link	*links;
+	size_t			 count;
+	unsigned		 id = 0;
+
+	links = profile_list(cfg->profile, &count);
+	if (count > 0 && strcmp(links[count - 1].store_path, store_path) == 0)
+		id = links[count - 1].id;
+	profile_list_free(links, count);
+	return id;
+}
+
 /* Switch the profile to existing generation id; -1 and *cause if not. */
 int
 generation_switch(const struct config *cfg, unsigned id, char **cause)

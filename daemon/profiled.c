@@ -83,11 +83,13 @@ profiled_lock(const char *state_dir, char **cause)
 	return 0;
 }
 
+/* Exit, once a generation nix-env is making (if any) is recorded. */
 static void
 profiled_signal_cb(evutil_socket_t sig, short events, void *arg)
 {
 	log_info("%s; exiting", strsignal(sig));
-	event_base_loopbreak(arg);
+	if (queue_stop() == 0)
+		event_base_loopbreak(arg);
 }
 
 /* Read the config file and then the flags, which win; exit on error. */

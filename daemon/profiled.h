@@ -143,6 +143,8 @@ void	 db_generation_list_free(struct generation **, size_t);
 int	 db_build_add(const struct build_record *, char **);
 struct build_record *db_build_last(void);
 void	 db_build_free(struct build_record *);
+char	*db_state_get(const char *);
+int	 db_state_set(const char *, const char *);
 
 /* profile.c */
 struct profile_link {
@@ -181,6 +183,7 @@ char	*build_error_summary(const char *);
 typedef void (*generation_created_cb)(unsigned, const char *, void *);
 void	 generation_sync(const struct config *, int);
 unsigned generation_rollback_target(const struct config *, unsigned, char **);
+unsigned generation_reusable(const struct config *, const char *);
 int	 generation_switch(const struct config *, unsigned, char **);
 int	 generation_create(struct event_base *, const struct config *,
 	     struct generation *, generation_created_cb, void *, char **);
@@ -193,14 +196,15 @@ enum queue_state {
 	QUEUE_SWITCHING		/* nix-env is making the new generation */
 };
 void	 queue_init(struct event_base *, const struct config *);
+int	 queue_stop(void);
 void	 queue_shutdown(void);
 void	 queue_file_changed(void);
 void	 queue_switch_build(uint64_t);
 void	 queue_switch_to(uint64_t, int, unsigned);
-void	 queue_run_deferred(void);
 enum queue_state queue_state(void);
 const char *queue_state_name(void);
 int	 queue_pending(void);
+unsigned queue_held(void);
 int	 queue_file_exists(void);
 const char *queue_file_hash(void);
 const struct build_record *queue_last_build(void);

@@ -4,12 +4,18 @@
  * At most one build runs and at most one waits.  A save while a build runs
  * only marks the waiting build wanted; when it starts it reads the file
  * anew, so it always builds the newest content, and the running build's
- * result, already superseded, is recorded but not activated.  A save whose
- * content hash equals the last build's builds nothing, which is also what
- * makes a rollback stick: the daemon rebuilds only when the file changes.
+ * result, already superseded, is recorded but not activated.
+ *
+ * The profile answers to one content of the file, the settled hash: the
+ * content last built (successfully or not), or the content the file had
+ * when the user chose a generation by hand (rollback, switch --to), which
+ * also holds that generation.  A save of the settled content builds
+ * nothing, so a rollback stays until the file really changes, across
+ * restarts too, since the settled hash is kept in the database.
  *
  * Clients waiting on a result (profilectl switch) are kept by id, so a
- * client that hangs up simply misses its reply.
+ * client that hangs up simply misses its reply.  Only forced builds (from
+ * profilectl switch) have waiters.
  */
 #include <sys/stat.h>
 
@@ -46,16 +52,19 @@ static struct {
 	const struct config	*cfg;
 	enum queue_state	 state;
 	struct event		*debounce;
+	int			 stopping;
 
 	int			 file_exists;
 	char			 file_hash[SHA256_HEX_SIZE];
+	char			 settled_hash[SHA256_HEX_SIZE];
+	unsigned		 held;		/* chosen by hand, or 0 */
 
 	/* The running build. */
 	char			*content;
 	char			 hash[SHA256_HEX_SIZE];
 	const char		*trigger;
 	time_t			 started;
-	int			 manual_switch_since;
+	unsigned		 chosen_meanwhile; /* a manual switch's target */
 	struct queue_waiters	 waiters;
 	struct build_result	*result;
 
@@ -71,6 +80,7 @@ static struct {
 static void	queue_debounce_cb(evutil_socket_t, short, void *);
 static void	queue_start(const char *, int);
 static void	queue_next(void);
+static void	queue_switch_existing(uint64_t, int, unsigned);
 
 static void
 queue_set_state(enum queue_state state)
@@ -81,7 +91,7 @@ queue_set_state(enum queue_state state)
 
 /* Nothing to build: idle, or waiting if a save is being debounced. */
 static void
-queue_settle(void)
+queue_idle(void)
 {
 	if (evtimer_pending(queue.debounce, NULL))
 		queue_set_state(QUEUE_WAITING);
@@ -137,9 +147,24 @@ queue_reply_switched(struct queue_waiters *w, unsigned previous,
 }
 
 /*
- * Read the package file into *content (NUL-terminated); 1 if it does not
- * exist, -1 and *cause if it cannot be read.
+ * Settle the profile on the file content with hash: saves of it build
+ * nothing until it changes.  held is the generation the user chose by
+ * hand, or 0 when a build settled it.  Both survive a restart.
  */
+static void
+queue_settle(const char *hash, unsigned held)
+{
+	char	number[16];
+
+	if (hash != queue.settled_hash)
+		snprintf(queue.settled_hash, sizeof queue.settled_hash, "%s",
+		    hash);
+	queue.held = held;
+	snprintf(number, sizeof number, "%u", held);
+	db_state_set("settled_hash", queue.settled_hash);
+	db_state_set("held", number);
+}
+
 static int
 queue_read_file(char **content, char **cause)
 {
@@ -156,8 +181,12 @@ queue_read_file(char **content, char **cause)
 		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > QUEUE_FILE_MAX) {
+	if (fstat(fd, &st) == -1) {
+		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > QUEUE_FILE_MAX) {
 		xasprintf(cause, "%s: %s", path, !S_ISREG(st.st_mode) ?
 		    "not a regular file" : "larger than 1 MiB");
 		close(fd);
@@ -178,21 +207,27 @@ queue_read_file(char **content, char **cause)
 	return 0;
 }
 
-/* Hash the file as it is now into queue.file_hash; 0 if it is there. */
+/*
+ * Hash the file as it is now into queue.file_hash; 0 if it could be read,
+ * else -1 and, if cause is not NULL, why (it does not exist, or the error).
+ */
 static int
-queue_refresh_file(char **content)
+queue_refresh_file(char **content, char **cause)
 {
-	char	*text = NULL, *cause = NULL;
+	char	*text = NULL, *error = NULL;
 	int	 rc;
 
-	rc = queue_read_file(&text, &cause);
+	rc = queue_read_file(&text, &error);
 	queue.file_exists = rc != 1;
 	if (rc != 0) {
 		queue.file_hash[0] = '\0';
-		if (cause != NULL) {
-			log_warnx("%s", cause);
-			free(cause);
-		}
+		if (rc == 1)
+			xasprintf(&error, "%s does not exist",
+			    queue.cfg->package_file);
+		if (cause != NULL)
+			*cause = error;
+		else
+			free(error);
 		return -1;
 	}
 	sha256_hex(text, strlen(text), queue.file_hash);
@@ -240,13 +275,29 @@ queue_record_build(const struct build_result *result, unsigned generation,
 	queue.last_build = record;
 }
 
+/*
+ * The running build is over: run the switches that waited for nix-env,
+ * then start the build that waits, or go idle (or stop, if asked to).
+ */
 static void
 queue_end_build(void)
 {
+	struct queue_deferred	*d;
+
 	build_result_free(queue.result);
 	queue.result = NULL;
 	free(queue.content);
 	queue.content = NULL;
+	queue.state = QUEUE_IDLE;
+	while ((d = queue.deferred) != NULL) {
+		queue.deferred = d->next;
+		queue_switch_existing(d->client, d->rollback, d->id);
+		free(d);
+	}
+	if (queue.stopping) {
+		event_base_loopbreak(queue.base);
+		return;
+	}
 	queue_next();
 }
 
@@ -267,8 +318,8 @@ queue_created_cb(unsigned id, const char *error, void *arg)
 		queue_record_build(queue.result, id, 0);
 		queue_reply_switched(&queue.waiters, previous, id, 1);
 	}
+	queue_settle(queue.hash, 0);
 	queue_end_build();
-	queue_run_deferred();
 }
 
 static struct generation *
@@ -296,27 +347,38 @@ queue_new_generation(unsigned parent)
 	return gen;
 }
 
-/* Make a successful build's result the current generation. */
+/*
+ * Make a successful build's result the current generation: nothing to do
+ * if it is the current one, a switch if it is the newest (as nix-env
+ * would), else a new generation made by nix-env.
+ */
 static void
 queue_activate(void)
 {
 	struct build_result	*result = queue.result;
-	unsigned		 current;
+	unsigned		 current, existing;
 	char			*store_path = NULL, *cause = NULL;
 
 	if (profile_current(queue.cfg->profile, &current, &store_path,
 	    &cause) == -1)
 		goto fail;
-	if (store_path != NULL && strcmp(store_path, result->out_path) == 0) {
-		log_info("build of %s equals generation %u; nothing to switch",
-		    queue.cfg->package_file, current);
-		free(store_path);
-		queue_record_build(result, current, 0);
-		queue_reply_switched(&queue.waiters, current, current, 0);
+	generation_sync(queue.cfg, 0);
+	existing = store_path != NULL &&
+	    strcmp(store_path, result->out_path) == 0 ? current :
+	    generation_reusable(queue.cfg, result->out_path);
+	free(store_path);
+	if (existing != 0) {
+		if (existing != current &&
+		    generation_switch(queue.cfg, existing, &cause) == -1)
+			goto fail;
+		log_info("build of %s is generation %u", queue.cfg->package_file,
+		    existing);
+		queue_record_build(result, existing, 0);
+		queue_reply_switched(&queue.waiters, current, existing, 0);
+		queue_settle(queue.hash, 0);
 		queue_end_build();
 		return;
 	}
-	free(store_path);
 	queue_set_state(QUEUE_SWITCHING);
 	if (generation_create(queue.base, queue.cfg,
 	    queue_new_generation(current), queue_created_cb,
@@ -328,6 +390,7 @@ fail:
 	result->error = cause;
 	queue_record_build(result, 0, 0);
 	queue_reply_error(&queue.waiters, cause);
+	queue_settle(queue.hash, 0);
 	queue_end_build();
 }
 
@@ -342,6 +405,8 @@ queue_build_done_cb(struct build_result *result, void *arg)
 		    result->error);
 		queue_record_build(result, 0, 0);
 		queue_reply_error(&queue.waiters, result->error);
+		if (queue.chosen_meanwhile == 0)
+			queue_settle(queue.hash, 0);
 		queue_end_build();
 		return;
 	}
@@ -349,15 +414,17 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	    result->out_path, (unsigned long long)result->duration_ms);
 
 	if (queue.pending) {
-		/* Superseded: its waiters get the newer content's result. */
+		/* Superseded: its waiters want the newer content's result. */
 		queue_record_build(result, 0, 1);
+		if (queue.waiters.count > 0)
+			queue.pending_forced = 1;
 		queue_waiters_move(&queue.pending_waiters, &queue.waiters);
 		queue_end_build();
 		return;
 	}
-	if (queue.manual_switch_since != 0) {
+	if (queue.chosen_meanwhile != 0) {
 		xasprintf(&error, "not activated: generation %u was chosen "
-		    "while the build ran", queue.manual_switch_since);
+		    "while the build ran", queue.chosen_meanwhile);
 		queue_record_build(result, 0, 0);
 		queue_reply_error(&queue.waiters, error);
 		free(error);
@@ -365,7 +432,9 @@ queue_build_done_cb(struct build_result *result, void *arg)
 		return;
 	}
 	if (strcmp(queue.trigger, "save") == 0 && !queue.cfg->auto_switch) {
+		assert(queue.waiters.count == 0);
 		queue_record_build(result, 0, 0);
+		queue_settle(queue.hash, 0);
 		queue_end_build();
 		return;
 	}
@@ -376,27 +445,22 @@ queue_build_done_cb(struct build_result *result, void *arg)
 static void
 queue_start(const char *trigger, int forced)
 {
-	char	*content = NULL, *cause = NULL, *error;
+	char	*content = NULL, *cause = NULL;
 
 	assert(!build_running());
-	if (queue_refresh_file(&content) == -1) {
-		if (queue.file_exists)
-			error = xstrdup("the package file cannot be read");
-		else
-			xasprintf(&error, "%s does not exist",
-			    queue.cfg->package_file);
-		queue_reply_error(&queue.waiters, error);
-		free(error);
-		queue_settle();
+	assert(forced || queue.waiters.count == 0);
+	if (queue_refresh_file(&content, &cause) == -1) {
+		log_warnx("%s", cause);
+		queue_reply_error(&queue.waiters, cause);
+		free(cause);
+		queue_idle();
 		return;
 	}
-	if (!forced && queue.last_build != NULL &&
-	    queue.last_build->content_hash != NULL &&
-	    strcmp(queue.last_build->content_hash, queue.file_hash) == 0) {
-		log_debug("%s unchanged since the last build",
+	if (!forced && strcmp(queue.settled_hash, queue.file_hash) == 0) {
+		log_debug("%s unchanged since the last build or switch",
 		    queue.cfg->package_file);
 		free(content);
-		queue_settle();
+		queue_idle();
 		return;
 	}
 
@@ -404,7 +468,7 @@ queue_start(const char *trigger, int forced)
 	memcpy(queue.hash, queue.file_hash, sizeof queue.hash);
 	queue.trigger = trigger;
 	queue.started = time(NULL);
-	queue.manual_switch_since = 0;
+	queue.chosen_meanwhile = 0;
 	log_info("building %s (%s)", queue.cfg->package_file, trigger);
 	if (build_start(queue.base, queue.cfg, queue_build_done_cb, NULL,
 	    &cause) == -1) {
@@ -413,6 +477,7 @@ queue_start(const char *trigger, int forced)
 		log_warnx("%s", cause);
 		queue_record_build(queue.result, 0, 0);
 		queue_reply_error(&queue.waiters, cause);
+		queue_settle(queue.hash, 0);
 		queue_end_build();
 		return;
 	}
@@ -432,7 +497,7 @@ queue_next(void)
 		queue_start(forced ? "switch" : "save", forced);
 		return;
 	}
-	queue_settle();
+	queue_idle();
 }
 
 /* Ask for a build: now if none runs, else as the one waiting. */
@@ -452,9 +517,11 @@ queue_request(const char *trigger, int forced, uint64_t client)
 static void
 queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 {
-	if (queue_refresh_file(NULL) == -1) {
-		log_info("%s is %s; waiting for it", queue.cfg->package_file,
-		    queue.file_exists ? "unreadable" : "missing");
+	char	*cause = NULL;
+
+	if (queue_refresh_file(NULL, &cause) == -1) {
+		log_info("%s; waiting for it", cause);
+		free(cause);
 		if (queue.state == QUEUE_WAITING)
 			queue_set_state(QUEUE_IDLE);
 		return;
@@ -492,30 +559,42 @@ queue_switch_build(uint64_t client)
 	queue_request("switch", 1, client);
 }
 
+/*
+ * Switch to existing generation id (or the current one's parent, for a
+ * rollback) and hold it: the running build is not activated, the waiting
+ * one is dropped, and the file's content now is settled.
+ */
 static void
 queue_switch_existing(uint64_t client, int rollback, unsigned id)
 {
 	unsigned	 current;
-	char		*store_path = NULL, *cause = NULL;
+	char		*store_path = NULL, *cause = NULL, *error;
 
 	if (profile_current(queue.cfg->profile, &current, &store_path,
 	    &cause) == -1)
 		goto fail;
 	free(store_path);
+	generation_sync(queue.cfg, 0);
 	if (rollback &&
 	    (id = generation_rollback_target(queue.cfg, current, &cause)) == 0)
 		goto fail;
-	if (id == current) {
-		rpc_reply_switched(client, current, current, 0, 0);
-		return;
-	}
-	generation_sync(queue.cfg, 0);
-	if (generation_switch(queue.cfg, id, &cause) == -1)
+	if (id != current && generation_switch(queue.cfg, id, &cause) == -1)
 		goto fail;
+
 	if (queue.state == QUEUE_BUILDING)
-		queue.manual_switch_since = id;
+		queue.chosen_meanwhile = id;
+	if (queue.pending) {
+		xasprintf(&error, "cancelled: generation %u was chosen", id);
+		queue_reply_error(&queue.pending_waiters, error);
+		free(error);
+		queue.pending = queue.pending_forced = 0;
+	}
+	if (queue_refresh_file(NULL, NULL) == 0)
+		queue_settle(queue.file_hash, id);
+	else
+		queue_settle("", id);
 	systemd_status();
-	rpc_reply_switched(client, current, id, 0, 1);
+	rpc_reply_switched(client, current, id, 0, id != current);
 	return;
 fail:
 	rpc_reply_error(client, cause);
@@ -544,27 +623,15 @@ queue_switch_to(uint64_t client, int rollback, unsigned id)
 	*dp = d;
 }
 
-/* Run the switches that waited for nix-env, in the order they came. */
-void
-queue_run_deferred(void)
-{
-	struct queue_deferred	*d;
-
-	while (queue.state != QUEUE_SWITCHING &&
-	    (d = queue.deferred) != NULL) {
-		queue.deferred = d->next;
-		queue_switch_existing(d->client, d->rollback, d->id);
-		free(d);
-	}
-}
-
 /*
  * Set up the queue and build at once if the file changed while the daemon
- * was down (its hash differs from the last build's).
+ * was down, or if the last build failed (Nix may have been the problem).
  */
 void
 queue_init(struct event_base *base, const struct config *cfg)
 {
+	char	*value, *cause = NULL;
+
 	queue.base = base;
 	queue.cfg = cfg;
 	queue.debounce = evtimer_new(base, queue_debounce_cb, NULL);
@@ -572,15 +639,51 @@ queue_init(struct event_base *base, const struct config *cfg)
 		fatalx("cannot create the debounce timer");
 	queue.last_build = db_build_last();
 	queue.state = QUEUE_IDLE;
-	if (queue_refresh_file(NULL) == -1) {
-		log_info("%s does not exist yet; waiting for it",
-		    cfg->package_file);
+	if ((value = db_state_get("settled_hash")) != NULL) {
+		snprintf(queue.settled_hash, sizeof queue.settled_hash, "%s",
+		    value);
+		free(value);
+	}
+	if ((value = db_state_get("held")) != NULL) {
+		queue.held = strtoul(value, NULL, 10);
+		free(value);
+	}
+	if (queue_refresh_file(NULL, &cause) == -1) {
+		log_info("%s; waiting for it", cause);
+		free(cause);
+		return;
+	}
+	if (queue.held == 0 && queue.last_build != NULL &&
+	    !queue.last_build->ok &&
+	    strcmp(queue.settled_hash, queue.file_hash) == 0) {
+		log_info("the last build failed; trying again");
+		queue_request("save", 1, 0);
 		return;
 	}
 	queue_request("save", 0, 0);
 }
 
-/* Stop any build, dropping waiters; used on shutdown. */
+/*
+ * Begin shutting down: stop any build, drop the waiting one.  0 if the
+ * loop may end now, 1 if nix-env is making a generation, which is let
+ * finish (and recorded) before the loop ends by itself.
+ */
+int
+queue_stop(void)
+{
+	queue.stopping = 1;
+	queue.pending = queue.pending_forced = 0;
+	queue_reply_error(&queue.pending_waiters, "profiled is stopping");
+	if (queue.state == QUEUE_SWITCHING)
+		return 1;
+	if (build_running()) {
+		build_cancel();
+		queue_reply_error(&queue.waiters, "profiled is stopping");
+	}
+	return 0;
+}
+
+/* Free what the queue holds; the loop has ended. */
 void
 queue_shutdown(void)
 {
@@ -624,6 +727,13 @@ int
 queue_pending(void)
 {
 	return queue.pending;
+}
+
+/* The generation the user chose by hand and the daemon holds, or 0. */
+unsigned
+queue_held(void)
+{
+	return queue.held;
 }
 
 int

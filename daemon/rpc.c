@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "profiled.h"
+#include "frame.h"
 #include "profiled.pb-c.h"
 
 static const struct config	*rpc_config;
@@ -93,6 +94,8 @@ rpc_status(uint64_t client)
 	status.package_file_exists = queue_file_exists();
 	status.pid = getpid();
 	status.build_pending = queue_pending();
+	status.held = queue_held() != 0 && queue_held() == current &&
+	    !status.in_sync;
 	if (last != NULL) {
 		build.ok = last->ok;
 		build.error = last->error;
@@ -110,8 +113,15 @@ rpc_status(uint64_t client)
 	free(store_path);
 }
 
+/* Room left in a frame for the rest of the Generations message. */
+#define RPC_PAGE_SPACE	(FRAME_MAX - 4096)
+
+/*
+ * The profile's generations with ids above after, as many as fit in one
+ * frame; `more` says whether the client should ask for the rest.
+ */
 static void
-rpc_generations(uint64_t client)
+rpc_generations(uint64_t client, unsigned after)
 {
 	Profiled__Response	  response = PROFILED__RESPONSE__INIT;
 	Profiled__Generations	  list = PROFILED__GENERATIONS__INIT;
@@ -119,7 +129,7 @@ rpc_generations(uint64_t client)
 	Profiled__Package	**packages;
 	struct generation	**gens;
 	struct profile_link	 *links;
-	size_t			  count, nlinks, i, j, k;
+	size_t			  count, nlinks, i, j, k, size = 0;
 	unsigned		  current;
 	char			 *store_path = NULL, *cause = NULL;
 
@@ -138,6 +148,8 @@ rpc_generations(uint64_t client)
 	list.generations = xcalloc(count, sizeof *list.generations);
 	items = xcalloc(count, sizeof *items);
 	for (i = 0, k = 0; i < count; i++) {
+		if (gens[i]->id <= after)
+			continue;
 		for (j = 0; j < nlinks && links[j].id != gens[i]->id; j++)
 			;
 		if (j == nlinks)
@@ -163,6 +175,14 @@ rpc_generations(uint64_t client)
 		}
 		items[k].n_packages = gens[i]->npackages;
 		items[k].packages = packages;
+		size += protobuf_c_message_get_packed_size(&items[k].base) + 8;
+		if (k > 0 && size > RPC_PAGE_SPACE) {
+			for (j = 0; j < items[k].n_packages; j++)
+				free(items[k].packages[j]);
+			free(items[k].packages);
+			list.more = 1;
+			break;
+		}
 		list.generations[k] = &items[k];
 		k++;
 	}
@@ -205,7 +225,8 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 		queue_switch_to(client, 1, 0);
 		break;
 	case PROFILED__REQUEST__CALL_GENERATIONS:
-		rpc_generations(client);
+		rpc_generations(client, request->generations->has_after ?
+		    request->generations->after : 0);
 		break;
 	default:
 		rpc_reply_error(client, "unknown request");

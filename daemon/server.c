@@ -132,7 +132,8 @@ server_send(uint64_t id, const Profiled__Response *response)
 	if ((frame = frame_pack(&response->base, &size)) == NULL) {
 		log_warnx("client %llu: response too large",
 		    (unsigned long long)id);
-		c->closing = 1;
+		if (response->result_case != PROFILED__RESPONSE__RESULT_ERROR)
+			rpc_reply_error(id, "the answer is larger than a frame");
 		return;
 	}
 	bufferevent_write(c->bev, frame, size);

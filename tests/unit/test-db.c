@@ -166,3 +166,17 @@ Test(db, refuses_a_newer_schema)
 	unlink(db_path);
 	cr_assert_eq(db_open(db_path, &cause), 0);
 }
+
+Test(db, state_is_kept_and_replaced)
+{
+	char	*value, *cause = NULL;
+
+	cr_assert_null(db_state_get("settled_hash"));
+	cr_assert_eq(db_state_set("settled_hash", "abc"), 0);
+	cr_assert_eq(db_state_set("settled_hash", "def"), 0);
+	db_close();
+	cr_assert_eq(db_open(db_path, &cause), 0, "%s", cause);
+	value = db_state_get("settled_hash");
+	cr_assert_str_eq(value, "def");
+	free(value);
+}
