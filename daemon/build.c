@@ -11,6 +11,9 @@
  *	generation.
  *
  * The file's path is passed with --argstr and never spliced into Nix text.
+ * Nix reads the file itself, so once it has, the file is hashed again: if
+ * it changed, Nix may have read either content, and the build is given up
+ * as stale rather than recorded as the content the queue hashed.
  * Both children's stderr is the build log; on failure the error a user
  * should read is taken from it by build_error_summary.
  */
@@ -35,6 +38,7 @@ struct build {
 	char			*package_file;
 	char			*wrapper;
 	char			*root;
+	char			 hash[SHA256_HEX_SIZE];
 	char			**nix_flags;
 	struct build_result	*result;
 	struct timeval		 start;
@@ -154,13 +158,32 @@ build_fail_from_log(struct build *b, const char *log)
 	free(summary);
 }
 
+/* Whether the package file still has the content hashed as b->hash. */
+static int
+build_file_unchanged(struct build *b)
+{
+	char	*content = NULL, *cause = NULL, hash[SHA256_HEX_SIZE];
+	int	 rc;
+
+	if (path_read_file(b->package_file, PATH_FILE_MAX, &content,
+	    &cause) != 0) {
+		free(cause);
+		return 0;
+	}
+	sha256_hex(content, strlen(content), hash);
+	rc = strcmp(hash, b->hash) == 0;
+	free(content);
+	return rc;
+}
+
 /*
- * Start building package_file with Nix; done_cb gets the result (which it
+ * Start building the package file, whose content has the given hash, with
+ * Nix; done_cb gets the result (which it
  * must free with build_result_free) unless build_cancel comes first.
  */
 int
 build_start(struct event_base *base, const struct config *cfg,
-    build_done_cb done_cb, void *arg, char **cause)
+    const char *hash, build_done_cb done_cb, void *arg, char **cause)
 {
 	struct build	 *b;
 	char		**argv;
@@ -172,6 +195,7 @@ build_start(struct event_base *base, const struct config *cfg,
 	xasprintf(&b->wrapper, "%s/user-env.nix", cfg->state_dir);
 	xasprintf(&b->root, "%s/result", cfg->state_dir);
 	b->nix_flags = cfg->nix_flags;
+	snprintf(b->hash, sizeof b->hash, "%s", hash);
 	b->result = xcalloc(1, sizeof *b->result);
 	b->done_cb = done_cb;
 	b->arg = arg;
@@ -231,6 +255,13 @@ build_eval_exit_cb(struct proc *p, int status, void *arg)
 	char			 *cause = NULL, **argv;
 
 	build_append_log(b->result, proc_stderr(p));
+	if (!build_file_unchanged(b)) {
+		proc_free(p);
+		b->proc = NULL;
+		b->result->stale = 1;
+		build_finish(b, "the package file changed while Nix read it");
+		return;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		proc_free(p);
 		b->proc = NULL;

@@ -4,6 +4,9 @@
  */
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,5 +60,53 @@ path_mkdir(const char *dir, mode_t mode, char **cause)
 		*p = c;
 	}
 	free(copy);
+	return 0;
+}
+
+/*
+ * Read the regular file at path, at most max bytes, into *content (NUL-
+ * terminated): 0 if read, 1 if it does not exist, -1 and *cause if it
+ * cannot be read or is not a regular file of that size.
+ */
+int
+path_read_file(const char *path, size_t max, char **content, char **cause)
+{
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 done = 0;
+	int		 fd;
+	char		*buf;
+
+	if ((fd = open(path, O_RDONLY|O_CLOEXEC)) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		if (S_ISREG(st.st_mode))
+			xasprintf(cause, "%s: larger than %zu bytes", path, max);
+		else
+			xasprintf(cause, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	buf = xmalloc(st.st_size + 1);
+	while (done < (size_t)st.st_size) {
+		n = read(fd, buf + done, st.st_size - done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	close(fd);
+	buf[done] = '\0';
+	*content = buf;
 	return 0;
 }

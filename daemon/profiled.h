@@ -87,6 +87,9 @@ void	 sha256_hex(const void *, size_t, char [SHA256_HEX_SIZE]);
 char	*path_dirname(const char *);
 char	*path_basename(const char *);
 int	 path_mkdir(const char *, mode_t, char **);
+/* A package file larger than this is surely not one. */
+#define PATH_FILE_MAX	(1024 * 1024)
+int	 path_read_file(const char *, size_t, char **, char **);
 
 /* proc.c */
 struct event_base;
@@ -162,6 +165,7 @@ int	 profile_switch(const char *, unsigned, char **);
 /* build.c */
 struct build_result {
 	int		 ok;
+	int		 stale;		/* the file changed while Nix read it */
 	char		*error;		/* one line, for status */
 	char		*drv_path;
 	char		*out_path;
@@ -172,8 +176,8 @@ struct build_result {
 };
 typedef void (*build_done_cb)(struct build_result *, void *);
 int	 build_install_wrapper(const char *, char **);
-int	 build_start(struct event_base *, const struct config *, build_done_cb,
-	     void *, char **);
+int	 build_start(struct event_base *, const struct config *, const char *,
+	     build_done_cb, void *, char **);
 int	 build_running(void);
 void	 build_cancel(void);
 void	 build_result_free(struct build_result *);

@@ -31,9 +31,6 @@
 
 #include "profiled.h"
 
-/* A package file larger than this is surely not one. */
-#define QUEUE_FILE_MAX	(1024 * 1024)
-
 struct queue_waiters {
 	uint64_t	*ids;
 	size_t		 count;
@@ -165,48 +162,6 @@ queue_settle(const char *hash, unsigned held)
 	db_state_set("held", number);
 }
 
-static int
-queue_read_file(char **content, char **cause)
-{
-	const char	*path = queue.cfg->package_file;
-	struct stat	 st;
-	ssize_t		 n;
-	size_t		 done = 0;
-	int		 fd;
-	char		*buf;
-
-	if ((fd = open(path, O_RDONLY|O_CLOEXEC)) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 1;
-		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > QUEUE_FILE_MAX) {
-		xasprintf(cause, "%s: %s", path, !S_ISREG(st.st_mode) ?
-		    "not a regular file" : "larger than 1 MiB");
-		close(fd);
-		return -1;
-	}
-	buf = xmalloc(st.st_size + 1);
-	while (done < (size_t)st.st_size) {
-		n = read(fd, buf + done, st.st_size - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += n;
-	}
-	close(fd);
-	buf[done] = '\0';
-	*content = buf;
-	return 0;
-}
-
 /*
  * Hash the file as it is now into queue.file_hash; 0 if it could be read,
  * else -1 and, if cause is not NULL, why (it does not exist, or the error).
@@ -217,7 +172,8 @@ queue_refresh_file(char **content, char **cause)
 	char	*text = NULL, *error = NULL;
 	int	 rc;
 
-	rc = queue_read_file(&text, &error);
+	rc = path_read_file(queue.cfg->package_file, PATH_FILE_MAX, &text,
+	    &error);
 	queue.file_exists = rc != 1;
 	if (rc != 0) {
 		queue.file_hash[0] = '\0';
@@ -400,6 +356,17 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	char	*error;
 
 	queue.result = result;
+	if (result->stale) {
+		/* Nix may have read newer content: build that instead. */
+		log_info("%s changed while Nix read it; building it again",
+		    queue.cfg->package_file);
+		queue.pending = 1;
+		if (queue.waiters.count > 0)
+			queue.pending_forced = 1;
+		queue_waiters_move(&queue.pending_waiters, &queue.waiters);
+		queue_end_build();
+		return;
+	}
 	if (!result->ok) {
 		log_warnx("build of %s failed: %s", queue.cfg->package_file,
 		    result->error);
@@ -469,9 +436,10 @@ queue_start(const char *trigger, int forced)
 	queue.trigger = trigger;
 	queue.started = time(NULL);
 	queue.chosen_meanwhile = 0;
-	log_info("building %s (%s)", queue.cfg->package_file, trigger);
-	if (build_start(queue.base, queue.cfg, queue_build_done_cb, NULL,
-	    &cause) == -1) {
+	log_info("building %s (%s, %.12s)", queue.cfg->package_file, trigger,
+	    queue.hash);
+	if (build_start(queue.base, queue.cfg, queue.hash, queue_build_done_cb,
+	    NULL, &cause) == -1) {
 		queue.result = xcalloc(1, sizeof *queue.result);
 		queue.result->error = cause;
 		log_warnx("%s", cause);
@@ -526,6 +494,8 @@ queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 			queue_set_state(QUEUE_IDLE);
 		return;
 	}
+	log_debug("%s changed (%.12s)", queue.cfg->package_file,
+	    queue.file_hash);
 	if (queue.state == QUEUE_BUILDING || queue.state == QUEUE_SWITCHING) {
 		/* Back to the content being built: nothing more is wanted. */
 		if (strcmp(queue.file_hash, queue.hash) != 0)

@@ -5,11 +5,13 @@
  * `gated` fixture package holds its build until the test opens the gate.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,9 +22,9 @@
 TestSuite(building, .init = harness_init, .fini = harness_fini,
     .timeout = HARNESS_TIMEOUT);
 
-/* Packages plus a gated one; Nix's build users must reach the gate. */
+/* Packages plus one gated on DIR/gates/GATE; Nix's builders must reach it. */
 static char *
-gated_packages(const char *names)
+gated_packages_at(const char *names, const char *gate)
 {
 	char	*gates, *list, *text;
 
@@ -31,21 +33,33 @@ gated_packages(const char *names)
 		cr_assert_eq(errno, EEXIST, "mkdir %s: %s", gates,
 		    strerror(errno));
 	cr_assert(chmod(harness.dir, 0711) == 0, "chmod: %s", strerror(errno));
-	xasprintf(&list, "%s (gated \"%s/open\")", names, gates);
+	xasprintf(&list, "%s (gated \"%s/%s\")", names, gates, gate);
 	text = harness_packages(list);
 	free(list);
 	free(gates);
 	return text;
 }
 
+static char *
+gated_packages(const char *names)
+{
+	return gated_packages_at(names, "open");
+}
+
 static void
-open_gate(void)
+open_gate_at(const char *name)
 {
 	char	*gate;
 
-	xasprintf(&gate, "%s/gates/open", harness.dir);
+	xasprintf(&gate, "%s/gates/%s", harness.dir, name);
 	harness_write(gate, "");
 	free(gate);
+}
+
+static void
+open_gate(void)
+{
+	open_gate_at("open");
 }
 
 /* Whether process pid has variable (NAME=value) in its environment. */
@@ -73,16 +87,16 @@ has_environment(const char *pid, const char *variable)
 	return 0;
 }
 
-/* The pid of a process building this test's gated package, or 0. */
+/* The pid of a process building the package gated on GATE, or 0. */
 static long
-gated_builder(void)
+gated_builder_at(const char *gate)
 {
 	struct dirent	*entry;
 	char		*variable;
 	long		 pid = 0;
 	DIR		*proc;
 
-	xasprintf(&variable, "gate=%s/gates/open", harness.dir);
+	xasprintf(&variable, "gate=%s/gates/%s", harness.dir, gate);
 	cr_assert((proc = opendir("/proc")) != NULL, "opendir /proc: %s",
 	    strerror(errno));
 	while (pid == 0 && (entry = readdir(proc)) != NULL) {
@@ -93,6 +107,12 @@ gated_builder(void)
 	closedir(proc);
 	free(variable);
 	return pid;
+}
+
+static long
+gated_builder(void)
+{
+	return gated_builder_at("open");
 }
 
 /* The command name of pid's parent, in buf; "" if it cannot be read. */
@@ -126,17 +146,26 @@ parent_name(long pid, char *buf, size_t size)
 	return buf;
 }
 
-/* Poll until a builder of the gated package runs. */
+/*
+ * Poll until a builder of the package gated on GATE runs: Nix has read
+ * the package file and is building.
+ */
 static void
-wait_for_builder(void)
+wait_for_builder_at(const char *gate)
 {
 	struct timespec	 interval = { 0, 20 * 1000000L };
 	int		 polls = HARNESS_DEADLINE_MS / 20;
 
-	while (gated_builder() == 0 && polls-- > 0)
+	while (gated_builder_at(gate) == 0 && polls-- > 0)
 		nanosleep(&interval, NULL);
-	cr_assert(polls > 0, "no builder of the gated package after %d s",
-	    HARNESS_DEADLINE_MS / 1000);
+	cr_assert(polls > 0, "no builder of the package gated on %s after "
+	    "%d s", gate, HARNESS_DEADLINE_MS / 1000);
+}
+
+static void
+wait_for_builder(void)
+{
+	wait_for_builder_at("open");
 }
 
 /*
@@ -290,5 +319,144 @@ Test(building, sigterm_while_building)
 	harness_start();
 	harness_wait_generation(2);
 	harness_assert_runs("bin/gated", "gated 1.0\n");
+	harness_assert_nix_agrees();
+}
+
+/* Start `profilectl --json switch` in the background, its stdout to a file. */
+static pid_t
+switch_in_background(void)
+{
+	char	*ctl, *out;
+	pid_t	 pid;
+	int	 fd;
+
+	xasprintf(&ctl, "%s/client/profilectl", harness.root);
+	xasprintf(&out, "%s/switch.out", harness.dir);
+	pid = fork();
+	cr_assert(pid != -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		execl(ctl, ctl, "--socket", harness.socket, "--json", "switch",
+		    (char *)NULL);
+		_exit(127);
+	}
+	free(ctl);
+	free(out);
+	return pid;
+}
+
+/* Wait (with the deadline) for the background switch; its JSON answer. */
+static struct json *
+switch_answer(pid_t pid)
+{
+	struct timespec	 interval = { 0, 20 * 1000000L };
+	int		 polls = HARNESS_DEADLINE_MS / 20, status = 0;
+	char		*out, buf[4096], *cause = NULL;
+	struct json	*answer;
+	ssize_t		 n;
+	int		 fd;
+
+	while (waitpid(pid, &status, WNOHANG) == 0 && polls-- > 0)
+		nanosleep(&interval, NULL);
+	if (polls <= 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		cr_assert_fail("profilectl switch got no answer in %d s",
+		    HARNESS_DEADLINE_MS / 1000);
+	}
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "profilectl switch failed (status %d)", status);
+	xasprintf(&out, "%s/switch.out", harness.dir);
+	fd = open(out, O_RDONLY);
+	n = fd == -1 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd != -1)
+		close(fd);
+	free(out);
+	cr_assert(n > 0, "profilectl switch printed nothing");
+	buf[n] = '\0';
+	answer = json_parse(buf, n, &cause);
+	cr_assert_not_null(answer, "%s: %s", buf, cause);
+	return answer;
+}
+
+static int
+is_idle_without_pending(const struct json *status, const void *arg)
+{
+	return harness_idle(status) && !harness_bool(status, "build_pending");
+}
+
+/*
+ * A switch whose build is superseded by a save must still be answered,
+ * even when the save goes back to the content that is already active.
+ */
+Test(building, superseded_switch_still_answers)
+{
+	struct json	*answer, *status;
+	pid_t		 pid;
+
+	harness_start();
+	harness_wait_generation(1);
+	harness_save(gated_packages_at("hello", "first"));
+	wait_for_builder_at("first");
+	pid = switch_in_background();
+	harness_wait(is_building_with_one_pending, NULL,
+	    "building with the switch pending");
+	/* The switch will build this content, held at its own gate. */
+	harness_save(gated_packages_at("hello", "second"));
+	open_gate_at("first");
+	wait_for_builder_at("second");
+	/* Back to what generation 1 was built from, while the switch builds. */
+	harness_save_packages("hello");
+	harness_wait(is_building_with_one_pending, NULL,
+	    "the save pending behind the switch");
+	open_gate_at("second");
+
+	answer = switch_answer(pid);
+	cr_assert_eq(harness_number(answer, "generation"), 1);
+	cr_assert_eq(harness_bool(answer, "changed"), 0);
+	json_free(answer);
+	status = harness_wait(is_idle_without_pending, NULL, "idle");
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	cr_assert_eq(harness_bool(status, "in_sync"), 1);
+	harness_assert_nix_agrees();
+}
+
+/*
+ * A rollback during a build also drops the build waiting behind it, and
+ * the file's content at the rollback stays unbuilt, across a restart.
+ */
+Test(building, rollback_drops_the_waiting_build)
+{
+	struct json	*status, *generations;
+
+	harness_start();
+	harness_wait_generation(1);
+	harness_save_packages("hello cowsay");
+	harness_wait_generation(2);
+	harness_save(gated_packages("ripgrep"));
+	wait_for_builder();
+	harness_save_packages("cowsay");
+	harness_wait(is_building_with_one_pending, NULL, "a pending build");
+	json_free(harness_ctl_json("rollback", NULL));
+	status = harness_status();
+	cr_assert_eq(harness_bool(status, "build_pending"), 0,
+	    "the rollback left a build waiting");
+	json_free(status);
+
+	open_gate();
+	status = harness_wait(is_idle_without_pending, NULL, "idle");
+	cr_assert_eq(harness_number(status, "current_generation"), 1,
+	    "a build queued before the rollback undid it");
+	cr_assert_eq(harness_bool(status, "held"), 1);
+	json_free(status);
+
+	harness_stop();
+	harness_start();
+	status = harness_wait_idle();
+	cr_assert_eq(harness_number(status, "current_generation"), 1,
+	    "a restart built the content the rollback held");
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 2);
 	harness_assert_nix_agrees();
 }
