@@ -2,6 +2,10 @@
  * The daemon's state survives it: a change made while it was down is built
  * when it starts, and SIGTERM stops it cleanly.
  */
+#include <sys/stat.h>
+
+#include <stdlib.h>
+
 #include "harness.h"
 
 TestSuite(restart, .init = harness_init, .fini = harness_fini,
@@ -44,4 +48,36 @@ Test(restart, unchanged_file_is_not_rebuilt)
 	cr_assert_str_eq(harness_last_build(status), before,
 	    "rebuilt an unchanged file at start");
 	harness_assert_nix_agrees();
+}
+
+/*
+ * A build that failed for a reason outside the file (here a file its
+ * builder needs) is tried again at start, though the file is unchanged.
+ */
+Test(restart, failed_build_is_retried_at_start)
+{
+	struct json	*status;
+	char		*needed, *list, *text;
+
+	xasprintf(&needed, "%s/needed", harness.dir);
+	cr_assert(chmod(harness.dir, 0711) == 0);
+	xasprintf(&list, "hello (needs \"%s\")", needed);
+	text = harness_packages(list);
+	harness_start();
+	harness_wait_generation(1);
+	harness_save(text);
+	status = harness_wait_built(text);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 0);
+	json_free(status);
+	harness_stop();
+
+	harness_write(needed, "");
+	harness_start();
+	status = harness_wait_generation(2);
+	cr_assert_eq(harness_bool(status, "in_sync"), 1);
+	json_free(status);
+	harness_assert_runs("bin/needs", "needs 1.0\n");
+	free(text);
+	free(list);
+	free(needed);
 }

@@ -170,3 +170,47 @@ Test(robustness, socket_is_private)
 	cr_assert_eq(sb.st_mode & 0777, 0600, "socket mode %o, expected 600",
 	    (unsigned)(sb.st_mode & 0777));
 }
+
+/*
+ * A history larger than a frame (four generations of 5000 packages each)
+ * still lists whole: it comes in pages.
+ */
+Test(robustness, large_history_comes_in_pages)
+{
+	static const char *const extra[] = { "", "cowsay", "ripgrep",
+	    "cowsay ripgrep" };
+	struct json		*generations;
+	const struct json	*g, *packages;
+	char			*list, *many, *p;
+	size_t			 i;
+	struct run		 r;
+
+	many = xmalloc(5000 * 6 + 1);
+	for (i = 0, p = many; i < 5000; i++, p += 6)
+		memcpy(p, "hello ", 6);
+	*p = '\0';
+	harness_start();
+	harness_wait_generation(1);
+	for (i = 0; i < 4; i++) {
+		xasprintf(&list, "%s%s", many, extra[i]);
+		harness_save_packages(list);
+		harness_wait_generation(i + 2);
+		free(list);
+	}
+	free(many);
+
+	harness_ctl(&r, "--json", "generations", NULL);
+	cr_assert_eq(r.status, 0, "generations: %s", r.err);
+	cr_assert_gt(strlen(r.out), FRAME_MAX, "the history fits one frame; "
+	    "the test proves nothing");
+	harness_run_free(&r);
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 5);
+	for (i = 2; i <= 5; i++) {
+		g = harness_generation(generations, i);
+		cr_assert_not_null(g, "generation %zu is missing", i);
+		packages = json_get(g, "packages");
+		cr_assert_geq(packages->count, 5000);
+	}
+	json_free(generations);
+}

@@ -3,6 +3,7 @@
  * 311), and a rollback or `switch --to N` stands, across restarts too,
  * until the package file changes again.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -148,4 +149,89 @@ Test(rollback, switch_to_is_respected_across_restart)
 	cr_assert_eq(harness_number(answer, "generation"), 1);
 	json_free(answer);
 	assert_respected_across_restart(1, 4);
+}
+
+/* A rollback says so in status: the profile differs from the file on purpose. */
+Test(rollback, status_says_held)
+{
+	struct json	*status;
+
+	make_three_generations();
+	rollback(3, 2);
+	status = harness_status();
+	cr_assert_eq(harness_bool(status, "held"), 1);
+	json_free(status);
+	harness_save_packages("ripgrep");
+	status = harness_wait_generation(4);
+	cr_assert_eq(harness_bool(status, "held"), 0);
+	json_free(status);
+}
+
+/*
+ * A save that builds to the newest generation switches to it, as nix-env
+ * --set would, and leaves its recorded history alone.
+ */
+Test(rollback, build_equal_to_the_newest_switches_to_it)
+{
+	struct json		*answer, *generations, *status;
+	const struct json	*g;
+	char			*created, *text, *changed;
+
+	make_three_generations();
+	generations = harness_ctl_json("generations", NULL);
+	created = xstrdup(harness_string(harness_generation(generations, 3),
+	    "created"));
+	json_free(generations);
+	answer = harness_ctl_json("switch", "--to", "1", NULL);
+	json_free(answer);
+	/* The same packages, in a file that differs: a change to build. */
+	text = harness_packages("hello cowsay ripgrep");
+	xasprintf(&changed, "# back to these\n%s", text);
+	harness_save(changed);
+	free(changed);
+	free(text);
+	status = harness_wait_generation(3);
+	cr_assert_eq(harness_bool(status, "in_sync"), 1);
+	json_free(status);
+
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 3, "a fourth generation was made");
+	g = harness_generation(generations, 3);
+	cr_assert_eq(harness_number(g, "parent"), 2,
+	    "generation 3's parent was rewritten");
+	cr_assert_str_eq(harness_string(g, "created"), created);
+	free(created);
+	json_free(generations);
+	rollback(3, 2);
+	harness_assert_nix_agrees();
+}
+
+/* A generation made behind profiled's back is rolled back from at once. */
+Test(rollback, after_an_outside_nix_env)
+{
+	struct json	*generations, *answer;
+	struct run	 r;
+	const char	*first;
+	char		*path;
+
+	make_three_generations();
+	generations = harness_ctl_json("generations", NULL);
+	first = harness_string(harness_generation(generations, 1),
+	    "store_path");
+	path = xstrdup(first);
+	json_free(generations);
+	harness_run(&r, "nix-env", "--profile", harness.profile, "--set", path,
+	    NULL);
+	cr_assert_eq(r.status, 0, "nix-env --set: %s", r.err);
+	harness_run_free(&r);
+	free(path);
+	cr_assert_eq(harness_profile_generation(), 4);
+
+	answer = harness_ctl_json("rollback", NULL);
+	cr_assert_eq(harness_number(answer, "previous"), 4);
+	cr_assert_eq(harness_number(answer, "generation"), 3,
+	    "an outside generation's parent is the one below it");
+	json_free(answer);
+	cr_assert_eq(harness_profile_generation(), 3);
+	harness_assert_nix_agrees();
 }
