@@ -369,14 +369,17 @@ build_result_free(struct build_result *result)
 
 /*
  * The error a user should read in a Nix log: the first "error:" line,
- * followed by the "at FILE:LINE:COL" location Nix prints under it, if any.
- * Never NULL: a log without an error line gives its last non-empty line.
+ * after the "FILE:LINE:COL" location Nix prints under it, if any; for a
+ * builder that failed, with the last line the builder printed.  Never
+ * NULL: a log without an error line gives its last non-empty line.
  */
 char *
 build_error_summary(const char *log)
 {
 	const char	*line, *next, *error = NULL, *at = NULL, *last = NULL;
-	size_t		 error_len = 0, at_len = 0, last_len = 0, len;
+	const char	*before = NULL;
+	size_t		 error_len = 0, at_len = 0, last_len = 0, before_len = 0;
+	size_t		 len;
 	char		*summary;
 
 	for (line = log; line != NULL && *line != '\0'; line = next) {
@@ -384,14 +387,16 @@ build_error_summary(const char *log)
 		len = next != NULL ? (size_t)(next - line) : strlen(line);
 		if (next != NULL)
 			next++;
-		if (len > 0) {
-			last = line;
-			last_len = len;
-		}
 		if (error == NULL && strncmp(line, "error:", 6) == 0) {
 			error = line;
 			error_len = len;
+			before = last;
+			before_len = last_len;
 			continue;
+		}
+		if (len > 0) {
+			last = line;
+			last_len = len;
 		}
 		if (error != NULL && at == NULL) {
 			while (len > 0 && (*line == ' ' || *line == '\t')) {
@@ -412,9 +417,16 @@ build_error_summary(const char *log)
 			return xstrdup("error: Nix failed without a message");
 		return xstrndup(last, last_len);
 	}
-	if (at == NULL)
-		return xstrndup(error, error_len);
-	xasprintf(&summary, "%.*s: %.*s", (int)at_len, at, (int)error_len,
-	    error);
-	return summary;
+	if (at != NULL) {
+		xasprintf(&summary, "%.*s: %.*s", (int)at_len, at,
+		    (int)error_len, error);
+		return summary;
+	}
+	if (strncmp(error, "error: builder for ", 19) == 0 && before != NULL &&
+	    strncmp(before, "building '", 10) != 0) {
+		xasprintf(&summary, "%.*s; it said: %.*s", (int)error_len,
+		    error, (int)before_len, before);
+		return summary;
+	}
+	return xstrndup(error, error_len);
 }

@@ -127,6 +127,20 @@ generation_sync(const struct config *cfg, int read_packages)
 		known = db_generation_get(links[i].id);
 		if (known != NULL &&
 		    strcmp(known->store_path, links[i].store_path) == 0) {
+			/* An import made while running has no packages yet. */
+			if (read_packages && known->npackages == 0 &&
+			    strcmp(known->reason, "import") == 0) {
+				link = profile_link_path(cfg->profile,
+				    known->id);
+				generation_read_manifest(link, known);
+				free(link);
+				if (known->npackages > 0 &&
+				    db_generation_put(known, &cause) == -1) {
+					log_warnx("%s", cause);
+					free(cause);
+					cause = NULL;
+				}
+			}
 			db_generation_free(known);
 			continue;
 		}

@@ -33,13 +33,18 @@
 #define PROC_OUTPUT_MAX	(16 * 1024 * 1024)
 /* How long a child asked to stop has before it is killed. */
 #define PROC_KILL_GRACE	5
+/*
+ * How long the pipes may stay open once the child has exited: a process it
+ * left behind (an ssh master for remote builds) may hold them for ever.
+ */
+#define PROC_DRAIN_GRACE	2
 
 struct proc {
 	pid_t		 pid;
 	int		 status;
 	int		 exited;
 	int		 dying;		/* asked to stop; nobody waits for it */
-	struct event	*kill_timer;
+	struct event	*kill_timer;	/* SIGKILL if dying, else drain */
 	struct event	*out_event;
 	struct event	*err_event;
 	struct evbuffer	*out;
@@ -169,14 +174,37 @@ proc_read_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 static void
+proc_drain_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct proc	*p = arg;
+
+	log_debug("child %ld exited but its output stays open; closing it",
+	    (long)p->pid);
+	proc_emit_lines(p, 1);
+	proc_close_pipes(p);
+	proc_check_done(p);
+}
+
+static void
 proc_check_done(struct proc *p)
 {
+	struct timeval	tv = { PROC_DRAIN_GRACE, 0 };
+
 	if (p->dying && p->exited) {
 		proc_free(p);
 		return;
 	}
-	if (!p->exited || p->out_event != NULL || p->err_event != NULL)
+	if (!p->exited)
 		return;
+	if (p->out_event != NULL || p->err_event != NULL) {
+		if (p->kill_timer == NULL) {
+			p->kill_timer = evtimer_new(proc_base,
+			    proc_drain_timer_cb, p);
+			if (p->kill_timer != NULL)
+				evtimer_add(p->kill_timer, &tv);
+		}
+		return;
+	}
 	p->exit_cb(p, p->status, p->arg);
 }
 
@@ -213,6 +241,8 @@ proc_start(struct event_base *base, char *const argv[], proc_line_cb line_cb,
 		    dup2(out[1], STDOUT_FILENO) == -1 ||
 		    dup2(err[1], STDERR_FILENO) == -1)
 			_exit(127);
+		if (null_fd > STDERR_FILENO)
+			close(null_fd);
 		execvp(argv[0], argv);
 		child_errno = errno;
 		(void)write(report[1], &child_errno, sizeof child_errno);
@@ -261,14 +291,20 @@ proc_start(struct event_base *base, char *const argv[], proc_line_cb line_cb,
 	return p;
 
 fail3:
+	child_errno = errno;
 	close(report[0]);
 	close(report[1]);
+	errno = child_errno;
 fail2:
+	child_errno = errno;
 	close(err[0]);
 	close(err[1]);
+	errno = child_errno;
 fail1:
+	child_errno = errno;
 	close(out[0]);
 	close(out[1]);
+	errno = child_errno;
 fail0:
 	xasprintf(cause, "cannot run %s: %s", argv[0], strerror(errno));
 	return NULL;
@@ -418,6 +454,7 @@ proc_run_sync(char *const argv[], char **cause)
 		close(pipefd[1]);
 		return NULL;
 	case 0:
+		signal(SIGPIPE, SIG_DFL);
 		if ((null_fd = open("/dev/null", O_RDWR)) == -1 ||
 		    dup2(null_fd, STDIN_FILENO) == -1 ||
 		    dup2(pipefd[1], STDOUT_FILENO) == -1 ||

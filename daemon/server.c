@@ -212,8 +212,12 @@ server_bind(const char *path, char **cause)
 		xasprintf(cause, "socket: %s", strerror(errno));
 		return -1;
 	}
-	/* A socket someone answers on is a running daemon; else it is stale. */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+	/*
+	 * A socket someone answers on is a running daemon, even one too busy
+	 * to accept (EAGAIN); refused or missing, it is stale.
+	 */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ||
+	    errno == EAGAIN) {
 		xasprintf(cause, "another profiled is listening on %s", path);
 		close(fd);
 		return -1;

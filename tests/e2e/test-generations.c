@@ -4,6 +4,7 @@
  * or whose build equals the current generation.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -238,5 +239,42 @@ Test(generations, rapid_saves_build_the_newest)
 	cr_assert_not_null(current);
 	harness_assert_packages(current, "ripgrep-14.1");
 	assert_no_empty_generation();
+	harness_assert_nix_agrees();
+}
+
+/*
+ * A generation nix-env makes while profiled runs is listed at once, and
+ * gets its package list from its manifest at the next start.
+ */
+Test(generations, outside_generation_gets_its_packages_at_start)
+{
+	struct json		*generations;
+	const struct json	*g;
+	struct run		 r;
+	char			*pkgs;
+
+	harness_start();
+	harness_wait_generation(1);
+	xasprintf(&pkgs, "%s/tests/fixtures/pkgs.nix", harness.root);
+	harness_run(&r, "nix-env", "--profile", harness.profile, "-f", pkgs,
+	    "-iA", "cowsay", "--option", "substituters", "", NULL);
+	cr_assert_eq(r.status, 0, "nix-env -iA cowsay: %s", r.err);
+	harness_run_free(&r);
+	free(pkgs);
+
+	generations = harness_ctl_json("generations", NULL);
+	g = harness_generation(generations, 2);
+	cr_assert_not_null(g, "nix-env's generation 2 is not listed");
+	cr_assert_str_eq(harness_string(g, "reason"), "import");
+	json_free(generations);
+
+	harness_stop();
+	harness_start();
+	harness_wait_idle();
+	generations = harness_ctl_json("generations", NULL);
+	g = harness_generation(generations, 2);
+	cr_assert_not_null(g);
+	harness_assert_packages(g, "hello-2.12 cowsay-3.7");
+	json_free(generations);
 	harness_assert_nix_agrees();
 }

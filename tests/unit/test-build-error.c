@@ -44,6 +44,11 @@ ParameterizedTestParameters(build_error, summary)
 		  "error: 1 dependencies of derivation '/nix/store/bcv2-user-"
 		  "environment.drv' failed to build\n",
 		  "error: builder for '/nix/store/g5ry-broken-1.0.drv' failed "
+		  "with exit code 1; it said: broken: deliberate failure" },
+		{ "building '/nix/store/g5ry-quiet-1.0.drv'...\n"
+		  "error: builder for '/nix/store/g5ry-quiet-1.0.drv' failed "
+		  "with exit code 1\n",
+		  "error: builder for '/nix/store/g5ry-quiet-1.0.drv' failed "
 		  "with exit code 1" },
 		{ "error: /tmp/p/packages.nix must evaluate to a list of "
 		  "derivations (or a function returning one), not a set\n"
