@@ -5,7 +5,7 @@
 #   make check    build and run every test (unit and end-to-end, real Nix)
 #   make check-valgrind  the end-to-end tests with profiled under valgrind
 #   make demo     run profiled for real in a throw-away home
-#   make install  install the binaries and systemd user units under $(PREFIX)
+#   make install  install the binaries and the systemd user unit under $(PREFIX)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -103,9 +103,13 @@ deps:
 demo: all
 	sh etc/demo.sh
 
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+
 install: all
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(USERUNITDIR)
 	install -m 755 daemon/profiled client/profilectl $(DESTDIR)$(BINDIR)
+	sed 's#@BINDIR@#$(BINDIR)#' systemd/profiled.service \
+		> $(DESTDIR)$(USERUNITDIR)/profiled.service
 
 clean:
 	rm -f daemon/*.o client/*.o proto/*.o tests/unit/*.o tests/e2e/*.o \
