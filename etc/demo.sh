@@ -36,7 +36,7 @@ cat > "$home/.config/profiled/profiled.conf" <<CONF
 profile = $profile
 socket = $socket
 notify = false
-nix_flags = --option substituters ''
+nix_flags = --option substituters '' --option sandbox false --option build-users-group ''
 CONF
 pkgs="{ pkgs ? import $top/etc/offline-pkgs.nix { } }:"
 printf '%s\nwith pkgs; [ hello ]\n' "$pkgs" > "$home/.config/profiled/packages.nix"
@@ -64,7 +64,7 @@ $ctl rollback
 $ctl status
 
 say "Nix sees the same generations:"
-nix-env --profile "$profile" --list-generations
+nix-env --profile "$profile" --list-generations --option build-users-group ''
 
 say "The daemon's log:"
 cat "$home/profiled.log"

@@ -1,7 +1,11 @@
 # A small package set that builds with no network and no nixpkgs: each
 # package is a derivation whose builder is /bin/sh with PATH=/usr/bin:/bin,
 # installing one script in bin/.  `make demo` and the tests use it; use it to
-# try profiled on a machine with Nix but no channel.
+# try profiled on a machine with Nix but no channel.  Its builders use the
+# host's /bin/sh and /usr/bin, so build it with the sandbox off, and, as
+# root without a multi-user install, with no build users:
+#
+#   nix_flags = --option substituters '' --option sandbox false --option build-users-group ''
 #
 #   { pkgs ? import /path/to/offline-pkgs.nix { } }: with pkgs; [ hello ]
 { }:

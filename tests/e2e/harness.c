@@ -144,7 +144,7 @@ harness_init(void)
 	    "socket = %s\n"
 	    "debounce_ms = 50\n"
 	    "notify = false\n"
-	    "nix_flags = --option substituters ''\n",
+	    "nix_flags = " OFFLINE_NIX_FLAGS "\n",
 	    harness.package_file, harness.profile, harness.state_dir,
 	    harness.socket);
 	harness_write(harness.config, config);
@@ -467,6 +467,25 @@ harness_run_free(struct run *r)
 {
 	free(r->out);
 	free(r->err);
+}
+
+/*
+ * Change the profile behind profiled's back, as a user would with
+ * `nix-env -iA attr` from the fixture package set.
+ */
+void
+harness_nix_env_install(const char *attr)
+{
+	struct run	 r;
+	char		*pkgs;
+
+	xasprintf(&pkgs, "%s/tests/fixtures/pkgs.nix", harness.root);
+	harness_run(&r, "nix-env", "--profile", harness.profile, "-f", pkgs,
+	    "-iA", attr, "--option", "substituters", "", "--option", "sandbox",
+	    "false", "--option", "build-users-group", "", NULL);
+	cr_assert_eq(r.status, 0, "nix-env -iA %s: %s", attr, r.err);
+	harness_run_free(&r);
+	free(pkgs);
 }
 
 /* r failed as a command should: non-zero, one line on stderr naming what. */

@@ -17,6 +17,16 @@
 /* How long any one wait may take before the test fails, in milliseconds. */
 #define HARNESS_DEADLINE_MS	30000
 
+/*
+ * Nix options for building the offline package set on a bare nix-bin: no
+ * binary cache (no network), no sandbox (its builders use the host's
+ * /bin/sh and /usr/bin), and no build users (as root, Nix otherwise wants
+ * a nixbld group that only a multi-user install creates).
+ */
+#define OFFLINE_NIX_FLAGS \
+	"--option substituters '' --option sandbox false " \
+	"--option build-users-group ''"
+
 /* Every Test's .timeout, in seconds: a backstop well above the waits. */
 #define HARNESS_TIMEOUT		180
 
@@ -60,6 +70,7 @@ void		 harness_run(struct run *, const char *, ...)
 void		 harness_ctl(struct run *, ...) __attribute__((sentinel));
 struct json	*harness_ctl_json(const char *, ...) __attribute__((sentinel));
 void		 harness_run_free(struct run *);
+void		 harness_nix_env_install(const char *);
 void		 harness_assert_error(const struct run *, const char *);
 
 /* The daemon. */

@@ -16,7 +16,7 @@ Test(config, flags_without_a_config_file)
 	harness_start_with("--package-file", harness.package_file,
 	    "--profile", harness.profile, "--state-dir", harness.state_dir,
 	    "--socket", harness.socket, "--debounce-ms", "50",
-	    "--notify", "false", "--nix-flags", "--option substituters ''",
+	    "--notify", "false", "--nix-flags", OFFLINE_NIX_FLAGS,
 	    NULL);
 	status = harness_wait_generation(1);
 	cr_assert_str_eq(harness_string(status, "profile"), harness.profile);

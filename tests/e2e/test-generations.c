@@ -94,15 +94,9 @@ Test(generations, existing_profile_is_imported)
 {
 	struct json		*generations, *answer;
 	const struct json	*g;
-	char			*pkgs;
-	struct run		 r;
 
 	/* The user's profile before profiled: nix-env made generation 1. */
-	xasprintf(&pkgs, "%s/tests/fixtures/pkgs.nix", harness.root);
-	harness_run(&r, "nix-env", "--profile", harness.profile, "-f", pkgs,
-	    "-iA", "cowsay", "--option", "substituters", "", NULL);
-	cr_assert_eq(r.status, 0, "nix-env -iA cowsay: %s", r.err);
-	harness_run_free(&r);
+	harness_nix_env_install("cowsay");
 
 	harness_start();
 	harness_wait_generation(2);
@@ -250,17 +244,10 @@ Test(generations, outside_generation_gets_its_packages_at_start)
 {
 	struct json		*generations;
 	const struct json	*g;
-	struct run		 r;
-	char			*pkgs;
 
 	harness_start();
 	harness_wait_generation(1);
-	xasprintf(&pkgs, "%s/tests/fixtures/pkgs.nix", harness.root);
-	harness_run(&r, "nix-env", "--profile", harness.profile, "-f", pkgs,
-	    "-iA", "cowsay", "--option", "substituters", "", NULL);
-	cr_assert_eq(r.status, 0, "nix-env -iA cowsay: %s", r.err);
-	harness_run_free(&r);
-	free(pkgs);
+	harness_nix_env_install("cowsay");
 
 	generations = harness_ctl_json("generations", NULL);
 	g = harness_generation(generations, 2);
