@@ -14,8 +14,17 @@
  * Nix reads the file itself, so once it has, the file is hashed again: if
  * it changed, Nix may have read either content, and the build is given up
  * as stale rather than recorded as the content the queue hashed.
- * Both children's stderr is the build log; on failure the error a user
- * should read is taken from it by build_error_summary.
+ *
+ * nix-instantiate runs with -v, which makes Nix say "evaluating file" for
+ * each file it imports: those outside the store (and outside the search
+ * path, <nixpkgs>) are the build's inputs, which the queue watches too.
+ * Every other line of both children's stderr is the build log, handed to
+ * subscribers as it comes; on failure the error a user should read is taken
+ * from it by build_error_summary.
+ *
+ * A build can be stopped, by the queue (newer content was saved) or by
+ * build_timeout: Nix is sent SIGTERM and the callback still runs, once it
+ * has gone, so that a new build never overlaps the old one.
  */
 #include <sys/time.h>
 
@@ -26,11 +35,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "profiled.h"
 
 extern const char user_env_nix[];
+
+/* The build log kept: its end, where Nix says what failed. */
+#define BUILD_LOG_MAX		(256 * 1024)
+/* Inputs watched at most: a package file importing a whole nixpkgs
+ * checkout by path must not use up the user's inotify watches. */
+#define BUILD_INPUTS_MAX	256
+#define BUILD_EVALUATING	"evaluating file '"
 
 struct build {
 	struct event_base	*base;
@@ -41,6 +58,11 @@ struct build {
 	char			 hash[SHA256_HEX_SIZE];
 	char			**nix_flags;
 	struct build_result	*result;
+	struct evbuffer		*log;
+	struct event		*timeout;
+	int			 timeout_seconds;
+	char			*stop_error;	/* stopped: why */
+	int			 cancelled;	/* stopped by the queue */
 	struct timeval		 start;
 	build_done_cb		 done_cb;
 	void			*arg;
@@ -101,12 +123,6 @@ build_argv(const char *const *head, char **flags)
 	return argv;
 }
 
-static void
-build_log_line_cb(struct proc *p, const char *line, void *arg)
-{
-	log_debug("nix: %s", line);
-}
-
 static uint64_t
 build_elapsed_ms(const struct timeval *start)
 {
@@ -117,16 +133,122 @@ build_elapsed_ms(const struct timeval *start)
 	return (uint64_t)diff.tv_sec * 1000 + diff.tv_usec / 1000;
 }
 
-static void
-build_append_log(struct build_result *result, const char *text)
+/*
+ * Whether Nix reading path makes it an input worth watching: a file
+ * outside the store and outside every directory of NIX_PATH (nixpkgs and
+ * the like change by channel updates, not edits).
+ */
+static int
+build_input_wanted(const char *package_file, const char *path)
 {
-	char	*log;
+	const char	*store, *nix_path, *entry, *end, *eq;
+	char		 real[PATH_MAX];
+	size_t		 len;
 
-	if (*text == '\0')
+	if (*path != '/' || strcmp(path, package_file) == 0)
+		return 0;
+	if ((store = getenv("NIX_STORE_DIR")) == NULL)
+		store = "/nix/store";
+	len = strlen(store);
+	if (strncmp(path, store, len) == 0 && path[len] == '/')
+		return 0;
+	if (realpath(path, real) != NULL && strncmp(real, store, len) == 0 &&
+	    real[len] == '/')
+		return 0;
+	if ((nix_path = getenv("NIX_PATH")) == NULL)
+		return 1;
+	for (entry = nix_path; *entry != '\0'; entry = end + (*end != '\0')) {
+		end = entry + strcspn(entry, ":");
+		if ((eq = memchr(entry, '=', end - entry)) != NULL)
+			entry = eq + 1;
+		len = end - entry;
+		if (len > 1 && *entry == '/' && strncmp(path, entry, len) == 0 &&
+		    (path[len] == '/' || path[len] == '\0'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Note a file Nix said it evaluates, if it is an input not yet noted. */
+static void
+build_note_input(struct build *b, const char *line)
+{
+	struct build_result	*result = b->result;
+	const char		*path = line + strlen(BUILD_EVALUATING);
+	char			*copy;
+	size_t			 i, len = strlen(path);
+
+	if (len == 0 || path[len - 1] != '\'')
 		return;
-	xasprintf(&log, "%s%s", result->log != NULL ? result->log : "", text);
-	free(result->log);
-	result->log = log;
+	copy = xstrndup(path, len - 1);
+	for (i = 0; i < result->ninputs; i++) {
+		if (strcmp(result->inputs[i], copy) == 0)
+			break;
+	}
+	if (i < result->ninputs || !build_input_wanted(b->package_file, copy)) {
+		free(copy);
+		return;
+	}
+	if (result->ninputs == BUILD_INPUTS_MAX) {
+		log_warnx("%s reads more than %d files; not watching %s",
+		    b->package_file, BUILD_INPUTS_MAX, copy);
+		free(copy);
+		return;
+	}
+	result->inputs = xreallocarray(result->inputs, result->ninputs + 1,
+	    sizeof *result->inputs);
+	result->inputs[result->ninputs++] = copy;
+}
+
+static void
+build_log_line_cb(struct proc *p, const char *line, void *arg)
+{
+	struct build	*b = arg;
+	const char	*text, *newline;
+	size_t		 len;
+
+	if (strncmp(line, BUILD_EVALUATING, strlen(BUILD_EVALUATING)) == 0) {
+		build_note_input(b, line);
+		return;
+	}
+	log_debug("nix: %s", line);
+	evbuffer_add_printf(b->log, "%s\n", line);
+	if ((len = evbuffer_get_length(b->log)) > BUILD_LOG_MAX) {
+		text = (const char *)evbuffer_pullup(b->log, -1);
+		newline = memchr(text + len - BUILD_LOG_MAX / 2, '\n',
+		    BUILD_LOG_MAX / 2);
+		evbuffer_drain(b->log, newline != NULL ?
+		    (size_t)(newline - text) + 1 : len);
+	}
+	events_log_line(line);
+}
+
+/* The log so far, as a new string. */
+static char *
+build_log_text(struct build *b)
+{
+	size_t	 len = evbuffer_get_length(b->log);
+	char	*text;
+
+	text = xmalloc(len + 1);
+	evbuffer_copyout(b->log, text, len);
+	text[len] = '\0';
+	return text;
+}
+
+/* Free b and what it holds but its result. */
+static void
+build_free(struct build *b)
+{
+	if (b->timeout != NULL)
+		event_free(b->timeout);
+	if (b->log != NULL)
+		evbuffer_free(b->log);
+	free(b->stop_error);
+	free(b->package_file);
+	free(b->wrapper);
+	free(b->root);
+	free(b);
 }
 
 static void
@@ -139,23 +261,76 @@ build_finish(struct build *b, const char *error)
 		free(result->error);
 		result->error = xstrdup(error);
 	}
+	result->cancelled = b->cancelled;
 	result->duration_ms = build_elapsed_ms(&b->start);
+	result->log = build_log_text(b);
 	build_current = NULL;
 	b->done_cb(result, b->arg);
-	free(b->package_file);
-	free(b->wrapper);
-	free(b->root);
-	free(b);
+	build_free(b);
+}
+
+/* The build ran past build_timeout: stop Nix. */
+static void
+build_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct build	*b = arg;
+
+	xasprintf(&b->stop_error, "error: stopped after %d s, the "
+	    "build_timeout (is the evaluation stuck, or a download?)",
+	    b->timeout_seconds);
+	log_warnx("%s", b->stop_error);
+	if (b->proc != NULL)
+		proc_terminate(b->proc);
+}
+
+/*
+ * Whether b was stopped; if so, finish it with the reason, its child
+ * having exited.
+ */
+static int
+build_finish_if_stopped(struct build *b)
+{
+	char	*error;
+
+	if (b->stop_error == NULL)
+		return 0;
+	error = xstrdup(b->stop_error);
+	build_finish(b, error);
+	free(error);
+	return 1;
+}
+
+/* Start a Nix child for b; -1 and *cause (naming a missing Nix) if not. */
+static int
+build_run(struct build *b, char *const argv[], proc_exit_cb exit_cb,
+    char **cause)
+{
+	char	*error;
+
+	b->proc = proc_start(b->base, argv, build_log_line_cb, exit_cb, b,
+	    &error);
+	if (b->proc != NULL)
+		return 0;
+	if (errno == ENOENT) {
+		xasprintf(cause, "error: cannot run %s: Nix is not installed, "
+		    "or not in profiled's PATH (%s)", argv[0],
+		    getenv("PATH") != NULL ? getenv("PATH") : "no PATH");
+		free(error);
+	} else
+		*cause = error;
+	return -1;
 }
 
 static void
-build_fail_from_log(struct build *b, const char *log)
+build_fail_from_log(struct build *b)
 {
-	char	*summary;
+	char	*log, *summary;
 
+	log = build_log_text(b);
 	summary = build_error_summary(log);
 	build_finish(b, summary);
 	free(summary);
+	free(log);
 }
 
 /* Whether the package file still has the content hashed as b->hash. */
@@ -178,15 +353,17 @@ build_file_unchanged(struct build *b)
 
 /*
  * Start building the package file, whose content has the given hash, with
- * Nix; done_cb gets the result (which it
- * must free with build_result_free) unless build_cancel comes first.
+ * Nix; done_cb gets the result (which it must free with build_result_free)
+ * unless build_cancel comes first.  -1 and *cause if Nix cannot start.
  */
 int
 build_start(struct event_base *base, const struct config *cfg,
     const char *hash, build_done_cb done_cb, void *arg, char **cause)
 {
 	struct build	 *b;
+	struct timeval	  tv;
 	char		**argv;
+	int		  rc;
 
 	assert(build_current == NULL);
 	b = xcalloc(1, sizeof *b);
@@ -197,23 +374,29 @@ build_start(struct event_base *base, const struct config *cfg,
 	b->nix_flags = cfg->nix_flags;
 	snprintf(b->hash, sizeof b->hash, "%s", hash);
 	b->result = xcalloc(1, sizeof *b->result);
+	if ((b->log = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
 	b->done_cb = done_cb;
 	b->arg = arg;
 	gettimeofday(&b->start, NULL);
 
-	argv = build_argv((const char *const[]){ "nix-instantiate", "--eval",
-	    "--strict", "--json", "--read-write-mode", b->wrapper, "-A", "info",
-	    "--argstr", "packageFile", b->package_file, NULL }, b->nix_flags);
-	b->proc = proc_start(base, argv, build_log_line_cb, build_eval_exit_cb,
-	    b, cause);
+	argv = build_argv((const char *const[]){ "nix-instantiate", "-v",
+	    "--eval", "--strict", "--json", "--read-write-mode", b->wrapper,
+	    "-A", "info", "--argstr", "packageFile", b->package_file, NULL },
+	    b->nix_flags);
+	rc = build_run(b, argv, build_eval_exit_cb, cause);
 	free(argv);
-	if (b->proc == NULL) {
+	if (rc == -1) {
 		build_result_free(b->result);
-		free(b->package_file);
-		free(b->wrapper);
-		free(b->root);
-		free(b);
+		build_free(b);
 		return -1;
+	}
+	if ((b->timeout_seconds = cfg->build_timeout) > 0) {
+		tv.tv_sec = b->timeout_seconds;
+		tv.tv_usec = 0;
+		b->timeout = evtimer_new(base, build_timeout_cb, b);
+		if (b->timeout == NULL || evtimer_add(b->timeout, &tv) == -1)
+			fatalx("cannot set the build timeout");
 	}
 	build_current = b;
 	return 0;
@@ -254,46 +437,41 @@ build_eval_exit_cb(struct proc *p, int status, void *arg)
 	const struct json	 *drv;
 	char			 *cause = NULL, **argv;
 
-	build_append_log(b->result, proc_stderr(p));
-	if (!build_file_unchanged(b)) {
-		proc_free(p);
-		b->proc = NULL;
-		b->result->stale = 1;
-		build_finish(b, "the package file changed while Nix read it");
-		return;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		proc_free(p);
-		b->proc = NULL;
-		build_fail_from_log(b, b->result->log);
-		return;
-	}
 	info = json_parse(proc_stdout(p), strlen(proc_stdout(p)), &cause);
 	proc_free(p);
 	b->proc = NULL;
+	if (build_finish_if_stopped(b))
+		goto out;
+	if (!build_file_unchanged(b)) {
+		b->result->stale = 1;
+		build_finish(b, "the package file changed while Nix read it");
+		goto out;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		build_fail_from_log(b);
+		goto out;
+	}
 	drv = info != NULL ? json_get(info, "drvPath") : NULL;
 	if (drv == NULL || drv->type != JSON_STRING ||
 	    build_read_packages(b->result, info) == -1) {
 		log_warnx("unexpected output from nix-instantiate: %s",
 		    cause != NULL ? cause : "no drvPath or packages");
-		free(cause);
-		json_free(info);
 		build_finish(b, "error: unexpected output from nix-instantiate "
 		    "(see the build log)");
-		return;
+		goto out;
 	}
 	b->result->drv_path = xstrdup(drv->string);
-	json_free(info);
 
 	argv = build_argv((const char *const[]){ "nix-store", "--realise",
 	    b->result->drv_path, "--add-root", b->root, NULL }, b->nix_flags);
-	b->proc = proc_start(b->base, argv, build_log_line_cb,
-	    build_realise_exit_cb, b, &cause);
-	free(argv);
-	if (b->proc == NULL) {
+	free(cause);
+	cause = NULL;
+	if (build_run(b, argv, build_realise_exit_cb, &cause) == -1)
 		build_finish(b, cause);
-		free(cause);
-	}
+	free(argv);
+out:
+	free(cause);
+	json_free(info);
 }
 
 static void
@@ -303,11 +481,12 @@ build_realise_exit_cb(struct proc *p, int status, void *arg)
 	char		 target[PATH_MAX], *error;
 	ssize_t		 n;
 
-	build_append_log(b->result, proc_stderr(p));
 	proc_free(p);
 	b->proc = NULL;
+	if (build_finish_if_stopped(b))
+		return;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		build_fail_from_log(b, b->result->log);
+		build_fail_from_log(b);
 		return;
 	}
 	if ((n = readlink(b->root, target, sizeof target - 1)) == -1) {
@@ -329,6 +508,24 @@ build_running(void)
 	return build_current != NULL;
 }
 
+/*
+ * Stop the running build because of why (newer content was saved): Nix is
+ * asked to stop, and the callback gets a result with cancelled set once it
+ * has.
+ */
+void
+build_stop(const char *why)
+{
+	struct build	*b = build_current;
+
+	if (b == NULL || b->stop_error != NULL)
+		return;
+	b->stop_error = xstrdup(why);
+	b->cancelled = 1;
+	if (b->proc != NULL)
+		proc_terminate(b->proc);
+}
+
 /* Stop the running build, if any, killing Nix; its callback never runs. */
 void
 build_cancel(void)
@@ -340,10 +537,7 @@ build_cancel(void)
 	if (b->proc != NULL)
 		proc_kill(b->proc);
 	build_result_free(b->result);
-	free(b->package_file);
-	free(b->wrapper);
-	free(b->root);
-	free(b);
+	build_free(b);
 	build_current = NULL;
 }
 
@@ -360,6 +554,9 @@ build_result_free(struct build_result *result)
 		free(result->packages[i].path);
 	}
 	free(result->packages);
+	for (i = 0; i < result->ninputs; i++)
+		free(result->inputs[i]);
+	free(result->inputs);
 	free(result->error);
 	free(result->drv_path);
 	free(result->out_path);

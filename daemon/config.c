@@ -21,13 +21,16 @@
 #include "profiled.h"
 
 #define CONFIG_DEBOUNCE_MAX	60000
+/* A week: longer than any build, short enough that seconds fit an int. */
+#define CONFIG_DURATION_MAX	(7 * 24 * 3600)
 #define CONFIG_SPACE		" \t\n\r\v\f"
 
 enum config_type {
 	CONFIG_PATH,
 	CONFIG_MILLISECONDS,
 	CONFIG_BOOLEAN,
-	CONFIG_WORDS
+	CONFIG_WORDS,
+	CONFIG_DURATION
 };
 
 static const struct config_key {
@@ -44,6 +47,8 @@ static const struct config_key {
 	{ "auto_switch", CONFIG_BOOLEAN, offsetof(struct config, auto_switch) },
 	{ "notify", CONFIG_BOOLEAN, offsetof(struct config, notify) },
 	{ "nix_flags", CONFIG_WORDS, offsetof(struct config, nix_flags) },
+	{ "build_timeout", CONFIG_DURATION,
+	    offsetof(struct config, build_timeout) },
 };
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0])
 
@@ -155,6 +160,7 @@ config_init(struct config *cfg, char **cause)
 	cfg->profile = config_default_profile(xdg_state);
 	cfg->debounce_ms = 200;
 	cfg->auto_switch = 1;
+	cfg->build_timeout = 3600;
 	cfg->notify = 1;
 	cfg->nix_flags = xcalloc(1, sizeof *cfg->nix_flags);
 
@@ -245,6 +251,42 @@ config_milliseconds(const char *key, const char *value, int *ms,
 	return 0;
 }
 
+/*
+ * Parse a duration in seconds: a whole number, optionally followed by s, m
+ * or h, up to CONFIG_DURATION_MAX seconds; 0 means none.
+ */
+static int
+config_duration(const char *key, const char *value, int *seconds,
+    char **cause)
+{
+	const char	*p;
+	long		 n = 0, unit = 1;
+
+	for (p = value; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (*p - '0');
+		if (n > CONFIG_DURATION_MAX)
+			break;
+	}
+	if (p != value && *p != '\0' && p[1] == '\0') {
+		if (*p == 'm')
+			unit = 60;
+		else if (*p == 'h')
+			unit = 3600;
+		else if (*p != 's')
+			unit = 0;
+		p++;
+	}
+	if (p == value || *p != '\0' || unit == 0 ||
+	    n * unit > CONFIG_DURATION_MAX) {
+		xasprintf(cause, "%s: '%s' is not a duration like 90, 90s, 30m "
+		    "or 2h (at most %dh; 0 for none)", key, value,
+		    CONFIG_DURATION_MAX / 3600);
+		return -1;
+	}
+	*seconds = (int)(n * unit);
+	return 0;
+}
+
 /* Parse true/false, yes/no, on/off or 1/0, in any case. */
 static int
 config_boolean(const char *key, const char *value, int *flag, char **cause)
@@ -321,6 +363,9 @@ config_set(struct config *cfg, const char *key, const char *value,
 		    (int *)((char *)cfg + k->offset), cause);
 	case CONFIG_BOOLEAN:
 		return config_boolean(key, value,
+		    (int *)((char *)cfg + k->offset), cause);
+	case CONFIG_DURATION:
+		return config_duration(key, value,
 		    (int *)((char *)cfg + k->offset), cause);
 	case CONFIG_WORDS:
 		if (config_split_words(value, &words, &error) != 0) {

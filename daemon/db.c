@@ -18,9 +18,14 @@
 #include "profiled.h"
 
 /* Bumped with each schema change; db_migrate brings older files up. */
-#define DB_SCHEMA_VERSION	1
+#define DB_SCHEMA_VERSION	2
 /* A build's log is kept up to this size: the end, where the errors are. */
 #define DB_LOG_MAX		(64 * 1024)
+/* Logs are kept for this many of the newest builds, so the database stays
+ * bounded however long profiled runs. */
+#define DB_LOGS_KEPT		200
+#define DB_STRINGIFY(n)		DB_STRINGIFY2(n)
+#define DB_STRINGIFY2(n)	#n
 
 static sqlite3	*db;
 
@@ -55,7 +60,9 @@ static const char db_schema[] =
 	"  out_path TEXT,"
 	"  generation INTEGER,"
 	"  superseded INTEGER NOT NULL DEFAULT 0," /* newer content came */
-	"  log TEXT"
+	"  log TEXT,"
+	"  file TEXT,"			/* whose change started it */
+	"  inputs_hash TEXT"		/* the file and what it imports */
 	");"
 	"CREATE TABLE state ("
 	"  key TEXT PRIMARY KEY,"
@@ -80,9 +87,18 @@ db_exec(const char *sql, char **cause)
 	return 0;
 }
 
+/* What each schema version adds to the one before. */
+static const char *const db_upgrades[] = {
+	[2] = "ALTER TABLE builds ADD COLUMN file TEXT;"
+	    "ALTER TABLE builds ADD COLUMN inputs_hash TEXT;",
+};
+
 static int
 db_migrate(char **cause)
 {
+	char	*sql;
+	int	 rc;
+
 	sqlite3_stmt	*stmt;
 	int		 version;
 
@@ -103,11 +119,19 @@ db_migrate(char **cause)
 	}
 	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
 		return -1;
-	if (db_exec(db_schema, cause) == -1 ||
-	    db_exec("PRAGMA user_version = 1", cause) == -1) {
+	if (version == 0)
+		rc = db_exec(db_schema, cause);
+	else {
+		for (rc = 0; rc == 0 && version < DB_SCHEMA_VERSION; version++)
+			rc = db_exec(db_upgrades[version + 1], cause);
+	}
+	xasprintf(&sql, "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
+	if (rc == -1 || db_exec(sql, cause) == -1) {
+		free(sql);
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
+	free(sql);
 	return db_exec("COMMIT", cause);
 }
 
@@ -353,7 +377,10 @@ db_generation_list_free(struct generation **list, size_t count)
 	free(list);
 }
 
-/* Record one build attempt, keeping the last DB_LOG_MAX bytes of its log. */
+/*
+ * Record one build attempt, keeping the last DB_LOG_MAX bytes of its log,
+ * and the logs of the newest DB_LOGS_KEPT builds only.
+ */
 int
 db_build_add(const struct build_record *build, char **cause)
 {
@@ -362,8 +389,8 @@ db_build_add(const struct build_record *build, char **cause)
 
 	if (sqlite3_prepare_v2(db, "INSERT INTO builds (started, duration_ms, "
 	    "trigger, content_hash, ok, error, out_path, generation, "
-	    "superseded, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	    "superseded, log, file, inputs_hash) VALUES (?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?)", -1, &stmt, NULL) != SQLITE_OK)
 		return db_fail("recording a build", cause);
 	sqlite3_bind_int64(stmt, 1, build->started);
 	sqlite3_bind_int64(stmt, 2, build->duration_ms);
@@ -380,29 +407,35 @@ db_build_add(const struct build_record *build, char **cause)
 		    DB_LOG_MAX);
 	else
 		db_bind_text(stmt, 10, build->log);
+	db_bind_text(stmt, 11, build->file);
+	db_bind_text(stmt, 12, build->inputs_hash);
 	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(stmt);
 	if (rc == -1)
 		return db_fail("recording a build", cause);
+	if (sqlite3_exec(db, "UPDATE builds SET log = NULL WHERE log IS NOT "
+	    "NULL AND id <= (SELECT max(id) FROM builds) - "
+	    DB_STRINGIFY(DB_LOGS_KEPT), NULL, NULL, NULL) != SQLITE_OK)
+		db_fail("dropping old build logs", NULL);
 	return 0;
 }
 
-/*
- * The most recent build that settled the file's content (not one superseded
- * by newer content), or NULL if there has been none.
- */
-struct build_record *
-db_build_last(void)
+#define DB_BUILD_COLUMNS	"started, duration_ms, trigger, content_hash, " \
+	"ok, error, out_path, generation, log, file, inputs_hash"
+
+/* The first build that sql (selecting DB_BUILD_COLUMNS) finds, or NULL. */
+static struct build_record *
+db_build_query(const char *sql, unsigned generation)
 {
 	sqlite3_stmt		*stmt;
 	struct build_record	*build = NULL;
 
-	if (sqlite3_prepare_v2(db, "SELECT started, duration_ms, trigger, "
-	    "content_hash, ok, error, out_path, generation, log FROM builds "
-	    "WHERE superseded = 0 ORDER BY id DESC LIMIT 1", -1, &stmt, NULL) != SQLITE_OK) {
-		db_fail("reading the last build", NULL);
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		db_fail("reading a build", NULL);
 		return NULL;
 	}
+	if (generation != 0)
+		sqlite3_bind_int64(stmt, 1, generation);
 	if (sqlite3_step(stmt) == SQLITE_ROW) {
 		build = xcalloc(1, sizeof *build);
 		build->started = sqlite3_column_int64(stmt, 0);
@@ -414,9 +447,30 @@ db_build_last(void)
 		build->out_path = db_column_text(stmt, 6);
 		build->generation = sqlite3_column_int64(stmt, 7);
 		build->log = db_column_text(stmt, 8);
+		build->file = db_column_text(stmt, 9);
+		build->inputs_hash = db_column_text(stmt, 10);
 	}
 	sqlite3_finalize(stmt);
 	return build;
+}
+
+/*
+ * The most recent build that settled the file's content (not one superseded
+ * by newer content), or NULL if there has been none.
+ */
+struct build_record *
+db_build_last(void)
+{
+	return db_build_query("SELECT " DB_BUILD_COLUMNS " FROM builds "
+	    "WHERE superseded = 0 ORDER BY id DESC LIMIT 1", 0);
+}
+
+/* The build that made generation id (its first), or NULL if none did. */
+struct build_record *
+db_build_of_generation(unsigned id)
+{
+	return db_build_query("SELECT " DB_BUILD_COLUMNS " FROM builds "
+	    "WHERE generation = ? AND ok = 1 ORDER BY id LIMIT 1", id);
 }
 
 void
@@ -429,6 +483,8 @@ db_build_free(struct build_record *build)
 	free(build->error);
 	free(build->out_path);
 	free(build->log);
+	free(build->file);
+	free(build->inputs_hash);
 	free(build);
 }
 

@@ -44,6 +44,7 @@ struct proc {
 	int		 status;
 	int		 exited;
 	int		 dying;		/* asked to stop; nobody waits for it */
+	int		 terminating;	/* asked to stop; exit_cb still runs */
 	struct event	*kill_timer;	/* SIGKILL if dying, else drain */
 	struct event	*out_event;
 	struct event	*err_event;
@@ -88,6 +89,11 @@ proc_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 			if (p->pid == pid) {
 				p->exited = 1;
 				p->status = status;
+				if (p->terminating && p->kill_timer != NULL) {
+					/* Gone: no SIGKILL for a reused pid. */
+					event_free(p->kill_timer);
+					p->kill_timer = NULL;
+				}
 				proc_check_done(p);
 				break;
 			}
@@ -209,8 +215,8 @@ proc_check_done(struct proc *p)
 }
 
 /*
- * Start argv[0] (found in PATH) with argv, without a shell; NULL and *cause
- * if it cannot start.  exit_cb runs once, after exit and end of output, and
+ * Start argv[0] (found in PATH) with argv, without a shell; NULL, *cause
+ * and errno (ENOENT: no such program) if it cannot start.  exit_cb runs once, after exit and end of output, and
  * must call proc_free.
  */
 struct proc *
@@ -266,6 +272,7 @@ proc_start(struct event_base *base, char *const argv[], proc_line_cb line_cb,
 		close(err[0]);
 		/* SIGCHLD reaps it; it is not on the list, so nobody waits. */
 		free(p);
+		errno = child_errno;
 		return NULL;
 	}
 
@@ -306,7 +313,9 @@ fail1:
 	close(out[1]);
 	errno = child_errno;
 fail0:
-	xasprintf(cause, "cannot run %s: %s", argv[0], strerror(errno));
+	child_errno = errno;
+	xasprintf(cause, "cannot run %s: %s", argv[0], strerror(child_errno));
+	errno = child_errno;
 	return NULL;
 }
 
@@ -371,6 +380,25 @@ proc_kill_timer_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
+ * Ask p's whole process group to stop with SIGTERM, and SIGKILL it if it
+ * has not exited within PROC_KILL_GRACE seconds.  Unlike proc_kill, p's
+ * exit callback still runs, once it has stopped.
+ */
+void
+proc_terminate(struct proc *p)
+{
+	struct timeval	tv = { PROC_KILL_GRACE, 0 };
+
+	if (p->exited || p->terminating)
+		return;
+	p->terminating = 1;
+	kill(-p->pid, SIGTERM);
+	p->kill_timer = evtimer_new(proc_base, proc_kill_timer_cb, p);
+	if (p->kill_timer != NULL)
+		evtimer_add(p->kill_timer, &tv);
+}
+
+/*
  * Stop p's whole process group and forget it: no callback runs, and it is
  * reaped (after SIGKILL, if SIGTERM is not enough) in the background.
  */
@@ -386,6 +414,8 @@ proc_kill(struct proc *p)
 	kill(-p->pid, SIGTERM);
 	p->dying = 1;
 	proc_close_pipes(p);
+	if (p->kill_timer != NULL)
+		event_free(p->kill_timer);
 	p->kill_timer = evtimer_new(proc_base, proc_kill_timer_cb, p);
 	if (p->kill_timer != NULL)
 		evtimer_add(p->kill_timer, &tv);

@@ -31,6 +31,7 @@ static const struct option profiled_options[] = {
 	{ "auto-switch", required_argument, NULL, 'K' },
 	{ "notify", required_argument, NULL, 'K' },
 	{ "nix-flags", required_argument, NULL, 'K' },
+	{ "build-timeout", required_argument, NULL, 'K' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -45,7 +46,8 @@ profiled_usage(int status)
 	    "[--profile PATH]\n"
 	    "                [--state-dir DIR] [--socket PATH] "
 	    "[--debounce-ms N] [--auto-switch BOOL]\n"
-	    "                [--notify BOOL] [--nix-flags FLAGS]\n");
+	    "                [--notify BOOL] [--nix-flags FLAGS] "
+	    "[--build-timeout DURATION]\n");
 	exit(status);
 }
 
@@ -201,6 +203,7 @@ main(int argc, char **argv)
 
 	systemd_stopping();
 	queue_shutdown();
+	events_shutdown();
 	watch_stop();
 	server_stop();
 	db_close();

@@ -46,6 +46,7 @@ struct config {
 	int	 auto_switch;
 	int	 notify;
 	char	**nix_flags;	/* NULL-terminated words of nix_flags */
+	int	 build_timeout;	/* seconds; 0: none */
 };
 int	 config_init(struct config *, char **);
 int	 config_read(struct config *, const char *, int, char **);
@@ -104,6 +105,7 @@ const char *proc_stdout(struct proc *);
 const char *proc_stderr(struct proc *);
 void	 proc_free(struct proc *);
 void	 proc_kill(struct proc *);
+void	 proc_terminate(struct proc *);
 char	*proc_run_sync(char *const [], char **);
 
 /* db.c */
@@ -135,6 +137,8 @@ struct build_record {
 	unsigned	 generation;	/* the one it made or equals; 0: none */
 	int		 superseded;	/* newer content was saved meanwhile */
 	char		*log;
+	char		*file;		/* whose change started it, or NULL */
+	char		*inputs_hash;	/* of the file and what it imports */
 };
 int	 db_open(const char *, char **);
 void	 db_close(void);
@@ -145,6 +149,7 @@ void	 db_generation_free(struct generation *);
 void	 db_generation_list_free(struct generation **, size_t);
 int	 db_build_add(const struct build_record *, char **);
 struct build_record *db_build_last(void);
+struct build_record *db_build_of_generation(unsigned);
 void	 db_build_free(struct build_record *);
 char	*db_state_get(const char *);
 int	 db_state_set(const char *, const char *);
@@ -166,6 +171,7 @@ int	 profile_switch(const char *, unsigned, char **);
 struct build_result {
 	int		 ok;
 	int		 stale;		/* the file changed while Nix read it */
+	int		 cancelled;	/* stopped by build_stop */
 	char		*error;		/* one line, for status */
 	char		*drv_path;
 	char		*out_path;
@@ -173,12 +179,15 @@ struct build_result {
 	size_t		 npackages;
 	char		*log;		/* Nix's stderr */
 	uint64_t	 duration_ms;
+	char		**inputs;	/* files it imports, to watch too */
+	size_t		 ninputs;
 };
 typedef void (*build_done_cb)(struct build_result *, void *);
 int	 build_install_wrapper(const char *, char **);
 int	 build_start(struct event_base *, const struct config *, const char *,
 	     build_done_cb, void *, char **);
 int	 build_running(void);
+void	 build_stop(const char *);
 void	 build_cancel(void);
 void	 build_result_free(struct build_result *);
 char	*build_error_summary(const char *);
@@ -202,19 +211,37 @@ enum queue_state {
 void	 queue_init(struct event_base *, const struct config *);
 int	 queue_stop(void);
 void	 queue_shutdown(void);
-void	 queue_file_changed(void);
-void	 queue_switch_build(uint64_t);
+void	 queue_file_changed(const char *);
+void	 queue_switch_build(uint64_t, int);
+void	 queue_wait(uint64_t);
 void	 queue_switch_to(uint64_t, int, unsigned);
 enum queue_state queue_state(void);
 const char *queue_state_name(void);
 int	 queue_pending(void);
 unsigned queue_held(void);
 int	 queue_file_exists(void);
-const char *queue_file_hash(void);
+const char *queue_file_error(void);
+const char *queue_inputs_hash(void);
+const char *queue_input(size_t);
 const struct build_record *queue_last_build(void);
+
+/* events.c */
+void	 events_subscribe(uint64_t, int, int);
+void	 events_client_gone(uint64_t);
+void	 events_client_replied(uint64_t);
+void	 events_file_changed(const char *);
+void	 events_file_error(const char *, const char *);
+void	 events_build_queued(const char *, const char *);
+void	 events_build_started(const char *, const char *, const char *);
+void	 events_log_line(const char *);
+void	 events_build_ended(const char *, const char *, const char *,
+	     uint64_t);
+void	 events_switched(unsigned, unsigned, int, const char *);
+void	 events_shutdown(void);
 
 /* watch.c */
 int	 watch_start(struct event_base *, const char *, char **);
+int	 watch_set(const char *const *, size_t, char **);
 void	 watch_stop(void);
 
 /* server.c */
@@ -229,6 +256,7 @@ void	 rpc_init(const struct config *);
 void	 rpc_dispatch(uint64_t, const struct Profiled__Request *);
 void	 rpc_reply_error(uint64_t, const char *);
 void	 rpc_reply_switched(uint64_t, unsigned, unsigned, int, int);
+void	 rpc_status(uint64_t);
 
 /* systemd.c */
 void	 systemd_init(const struct config *);

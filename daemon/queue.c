@@ -2,24 +2,30 @@
  * The build queue: what turns saves and requests into builds and switches.
  *
  * At most one build runs and at most one waits.  A save while a build runs
- * only marks the waiting build wanted; when it starts it reads the file
- * anew, so it always builds the newest content, and the running build's
- * result, already superseded, is recorded but not activated.
+ * marks the waiting build wanted and stops the running one (Nix is asked
+ * to stop; its result, superseded, is recorded but never activated); the
+ * waiting build starts once Nix has gone and reads the file anew, so it
+ * always builds the newest content.
  *
- * The profile answers to one content of the file, the settled hash: the
- * content last built (successfully or not), or the content the file had
- * when the user chose a generation by hand (rollback, switch --to), which
- * also holds that generation.  A save of the settled content builds
- * nothing, so a rollback stays until the file really changes, across
- * restarts too, since the settled hash is kept in the database.
+ * What a build depends on is the package file and the local files it
+ * imports (its inputs, learnt from each evaluation and watched too).  The
+ * inputs hash covers them all; with no imports it is the file's own hash.
  *
- * Clients waiting on a result (profilectl switch) are kept by id, so a
- * client that hangs up simply misses its reply.  Only forced builds (from
- * profilectl switch) have waiters.
+ * The profile answers to one state of the inputs, the settled hash: the
+ * inputs last built (successfully or not), or as they were when the user
+ * chose a generation by hand (rollback, switch --to), which also holds that
+ * generation.  A save of the settled content builds nothing, so a rollback
+ * stays until the file really changes, across restarts too, since the
+ * settled hash is kept in the database.
+ *
+ * Clients waiting on a result (profilectl switch, wait) are kept by id, so
+ * a client that hangs up simply misses its reply.  Only forced builds
+ * (from profilectl switch) have waiters.
  */
 #include <sys/stat.h>
 
 #include <assert.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -34,6 +40,12 @@
 struct queue_waiters {
 	uint64_t	*ids;
 	size_t		 count;
+};
+
+/* A file the last evaluation imported, and its content's hash. */
+struct queue_input {
+	char	*path;
+	char	 hash[SHA256_HEX_SIZE];
 };
 
 /* A switch --to or rollback that arrived while nix-env was switching. */
@@ -51,15 +63,29 @@ static struct {
 	struct event		*debounce;
 	int			 stopping;
 
+	/* The files as last read. */
 	int			 file_exists;
+	char			*file_error;	/* why it cannot be built */
 	char			 file_hash[SHA256_HEX_SIZE];
+	char			 inputs_hash[SHA256_HEX_SIZE];
+	struct queue_input	*inputs;
+	size_t			 ninputs;
+	char			*resolved;	/* a symlinked file's target */
+	char			*changed_file;	/* the watch's last report */
+	char			 seen_hash[SHA256_HEX_SIZE]; /* last told */
+
 	char			 settled_hash[SHA256_HEX_SIZE];
 	unsigned		 held;		/* chosen by hand, or 0 */
+	struct queue_waiters	 idle_waiters;	/* profilectl wait */
 
 	/* The running build. */
 	char			*content;
-	char			 hash[SHA256_HEX_SIZE];
+	char			 hash[SHA256_HEX_SIZE];	/* of content */
+	char			 build_inputs_hash[SHA256_HEX_SIZE];
+	struct queue_input	*build_inputs;	/* inputs as it started */
+	size_t			 nbuild_inputs;
 	const char		*trigger;
+	char			*trigger_file;	/* NULL for a switch */
 	time_t			 started;
 	unsigned		 chosen_meanwhile; /* a manual switch's target */
 	struct queue_waiters	 waiters;
@@ -86,14 +112,25 @@ queue_set_state(enum queue_state state)
 	systemd_status();
 }
 
-/* Nothing to build: idle, or waiting if a save is being debounced. */
+/*
+ * Nothing to build: idle, or waiting if a save is being debounced.  Idle
+ * answers everyone waiting for it (profilectl wait).
+ */
 static void
 queue_idle(void)
 {
-	if (evtimer_pending(queue.debounce, NULL))
+	size_t	i;
+
+	if (evtimer_pending(queue.debounce, NULL)) {
 		queue_set_state(QUEUE_WAITING);
-	else
-		queue_set_state(QUEUE_IDLE);
+		return;
+	}
+	queue_set_state(QUEUE_IDLE);
+	for (i = 0; i < queue.idle_waiters.count; i++)
+		rpc_status(queue.idle_waiters.ids[i]);
+	free(queue.idle_waiters.ids);
+	queue.idle_waiters.ids = NULL;
+	queue.idle_waiters.count = 0;
 }
 
 static void
@@ -144,9 +181,9 @@ queue_reply_switched(struct queue_waiters *w, unsigned previous,
 }
 
 /*
- * Settle the profile on the file content with hash: saves of it build
- * nothing until it changes.  held is the generation the user chose by
- * hand, or 0 when a build settled it.  Both survive a restart.
+ * Settle the profile on the inputs with hash: saves of them build nothing
+ * until they change.  held is the generation the user chose by hand, or 0
+ * when a build settled it.  Both survive a restart.
  */
 static void
 queue_settle(const char *hash, unsigned held)
@@ -162,36 +199,209 @@ queue_settle(const char *hash, unsigned held)
 	db_state_set("held", number);
 }
 
+static void
+queue_inputs_free(struct queue_input *inputs, size_t count)
+{
+	size_t	i;
+
+	for (i = 0; i < count; i++)
+		free(inputs[i].path);
+	free(inputs);
+}
+
+/* Hash the file at path into hash; a missing or unreadable file hashes
+ * as such, so that it appearing is a change too. */
+static void
+queue_hash_file(const char *path, char hash[SHA256_HEX_SIZE])
+{
+	char	*text = NULL, *cause = NULL;
+
+	switch (path_read_file(path, PATH_FILE_MAX, &text, &cause)) {
+	case 0:
+		sha256_hex(text, strlen(text), hash);
+		free(text);
+		break;
+	case 1:
+		snprintf(hash, SHA256_HEX_SIZE, "missing");
+		break;
+	default:
+		snprintf(hash, SHA256_HEX_SIZE, "unreadable");
+		free(cause);
+		break;
+	}
+}
+
 /*
- * Hash the file as it is now into queue.file_hash; 0 if it could be read,
- * else -1 and, if cause is not NULL, why (it does not exist, or the error).
+ * The inputs hash of the package file's content hash and inputs: the
+ * file's own hash if it imports nothing.
+ */
+static void
+queue_combine(const char *file_hash, const struct queue_input *inputs,
+    size_t count, char hash[SHA256_HEX_SIZE])
+{
+	char	*text, *next;
+	size_t	 i;
+
+	if (count == 0) {
+		snprintf(hash, SHA256_HEX_SIZE, "%s", file_hash);
+		return;
+	}
+	text = xstrdup(file_hash);
+	for (i = 0; i < count; i++) {
+		xasprintf(&next, "%s\n%s %s", text, inputs[i].hash,
+		    inputs[i].path);
+		free(text);
+		text = next;
+	}
+	sha256_hex(text, strlen(text), hash);
+	free(text);
+}
+
+/* Keep the inputs list in the database, so a restart watches them too. */
+static void
+queue_save_inputs(void)
+{
+	char	*text = xstrdup(""), *next;
+	size_t	 i;
+
+	for (i = 0; i < queue.ninputs; i++) {
+		xasprintf(&next, "%s%s\n", text, queue.inputs[i].path);
+		free(text);
+		text = next;
+	}
+	db_state_set("inputs", text);
+	free(text);
+}
+
+/*
+ * Watch the package file, its target if it is a symlink (a dotfiles
+ * repository), and its inputs.
+ */
+static void
+queue_update_watches(void)
+{
+	const char	**files;
+	char		 *cause = NULL;
+	size_t		  n = 0, i;
+
+	files = xcalloc(queue.ninputs + 2, sizeof *files);
+	files[n++] = queue.cfg->package_file;
+	if (queue.resolved != NULL)
+		files[n++] = queue.resolved;
+	for (i = 0; i < queue.ninputs; i++)
+		files[n++] = queue.inputs[i].path;
+	if (watch_set(files, n, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+	free(files);
+}
+
+/* Note where the package file points, if it is a symlink. */
+static void
+queue_resolve_file(void)
+{
+	char	real[PATH_MAX];
+
+	free(queue.resolved);
+	queue.resolved = NULL;
+	if (realpath(queue.cfg->package_file, real) != NULL &&
+	    strcmp(real, queue.cfg->package_file) != 0)
+		queue.resolved = xstrdup(real);
+}
+
+/* Whether text has nothing but white space: no Nix expression at all. */
+static int
+queue_blank(const char *text)
+{
+	return text[strspn(text, " \t\r\n")] == '\0';
+}
+
+/*
+ * Read the files as they are now: the package file's hash into
+ * queue.file_hash, and with its inputs' into queue.inputs_hash.  0 if the
+ * file can be built, else -1 and queue.file_error says why: it does not
+ * exist, cannot be read, or is empty (an editor is half way through a
+ * save).  With content, the file's text is returned there.
  */
 static int
-queue_refresh_file(char **content, char **cause)
+queue_refresh_file(char **content)
 {
 	char	*text = NULL, *error = NULL;
+	size_t	 i;
 	int	 rc;
 
+	free(queue.file_error);
+	queue.file_error = NULL;
 	rc = path_read_file(queue.cfg->package_file, PATH_FILE_MAX, &text,
 	    &error);
 	queue.file_exists = rc != 1;
+	if (rc == 0 && queue_blank(text)) {
+		xasprintf(&error, "%s is empty", queue.cfg->package_file);
+		free(text);
+		rc = -1;
+	}
 	if (rc != 0) {
 		queue.file_hash[0] = '\0';
+		queue.inputs_hash[0] = '\0';
 		if (rc == 1)
 			xasprintf(&error, "%s does not exist",
 			    queue.cfg->package_file);
-		if (cause != NULL)
-			*cause = error;
-		else
-			free(error);
+		queue.file_error = error;
 		return -1;
 	}
 	sha256_hex(text, strlen(text), queue.file_hash);
+	for (i = 0; i < queue.ninputs; i++)
+		queue_hash_file(queue.inputs[i].path, queue.inputs[i].hash);
+	queue_combine(queue.file_hash, queue.inputs, queue.ninputs,
+	    queue.inputs_hash);
 	if (content != NULL)
 		*content = text;
 	else
 		free(text);
 	return 0;
+}
+
+/*
+ * Take the inputs the build's evaluation found as the watched inputs, and
+ * compute the inputs hash the build answers to: each input as it was when
+ * the build started (if it was an input then), so that an edit made while
+ * Nix read it still differs from what is settled.
+ */
+static void
+queue_take_inputs(const struct build_result *result)
+{
+	struct queue_input	*inputs;
+	size_t			 i, j;
+
+	inputs = xcalloc(result->ninputs, sizeof *inputs);
+	for (i = 0; i < result->ninputs; i++) {
+		inputs[i].path = xstrdup(result->inputs[i]);
+		for (j = 0; j < queue.nbuild_inputs; j++) {
+			if (strcmp(queue.build_inputs[j].path,
+			    inputs[i].path) == 0)
+				break;
+		}
+		if (j < queue.nbuild_inputs)
+			memcpy(inputs[i].hash, queue.build_inputs[j].hash,
+			    sizeof inputs[i].hash);
+		else
+			queue_hash_file(inputs[i].path, inputs[i].hash);
+	}
+	queue_combine(queue.hash, inputs, result->ninputs,
+	    queue.build_inputs_hash);
+	queue_inputs_free(queue.inputs, queue.ninputs);
+	queue.inputs = inputs;
+	queue.ninputs = result->ninputs;
+	queue_save_inputs();
+	queue_update_watches();
+
+	/* The inputs hash now covers the new inputs; an edit made while Nix
+	 * read them is a change, still to be told and built. */
+	if (queue_refresh_file(NULL) == 0 &&
+	    strcmp(queue.inputs_hash, queue.build_inputs_hash) == 0)
+		memcpy(queue.seen_hash, queue.inputs_hash,
+		    sizeof queue.seen_hash);
 }
 
 /*
@@ -210,6 +420,9 @@ queue_record_build(const struct build_result *result, unsigned generation,
 	record->duration_ms = result != NULL ? result->duration_ms : 0;
 	record->trigger = xstrdup(queue.trigger);
 	record->content_hash = xstrdup(queue.hash);
+	record->inputs_hash = xstrdup(queue.build_inputs_hash);
+	if (queue.trigger_file != NULL)
+		record->file = xstrdup(queue.trigger_file);
 	record->ok = result != NULL && result->ok;
 	if (result != NULL && result->error != NULL)
 		record->error = xstrdup(result->error);
@@ -231,6 +444,20 @@ queue_record_build(const struct build_result *result, unsigned generation,
 	queue.last_build = record;
 }
 
+/* The running build failed with error: record it, tell everyone. */
+static void
+queue_fail_build(const char *error, int settle)
+{
+	uint64_t	duration_ms = queue.result->duration_ms;
+
+	log_warnx("build of %s failed: %s", queue.cfg->package_file, error);
+	events_build_ended("build_failed", error, NULL, duration_ms);
+	queue_record_build(queue.result, 0, 0);
+	queue_reply_error(&queue.waiters, error);
+	if (settle)
+		queue_settle(queue.build_inputs_hash, 0);
+}
+
 /*
  * The running build is over: run the switches that waited for nix-env,
  * then start the build that waits, or go idle (or stop, if asked to).
@@ -244,6 +471,11 @@ queue_end_build(void)
 	queue.result = NULL;
 	free(queue.content);
 	queue.content = NULL;
+	free(queue.trigger_file);
+	queue.trigger_file = NULL;
+	queue_inputs_free(queue.build_inputs, queue.nbuild_inputs);
+	queue.build_inputs = NULL;
+	queue.nbuild_inputs = 0;
 	queue.state = QUEUE_IDLE;
 	while ((d = queue.deferred) != NULL) {
 		queue.deferred = d->next;
@@ -261,20 +493,20 @@ static void
 queue_created_cb(unsigned id, const char *error, void *arg)
 {
 	unsigned	previous = (unsigned)(uintptr_t)arg;
+	char		*message;
 
 	if (id == 0) {
+		xasprintf(&message, "cannot make a generation: %s", error);
 		free(queue.result->error);
-		xasprintf(&queue.result->error, "cannot make a generation: %s",
-		    error);
+		queue.result->error = message;
 		queue.result->ok = 0;
-		log_warnx("%s", queue.result->error);
-		queue_record_build(queue.result, 0, 0);
-		queue_reply_error(&queue.waiters, queue.result->error);
+		queue_fail_build(message, 1);
 	} else {
 		queue_record_build(queue.result, id, 0);
+		events_switched(previous, id, 1, queue.trigger);
 		queue_reply_switched(&queue.waiters, previous, id, 1);
+		queue_settle(queue.build_inputs_hash, 0);
 	}
-	queue_settle(queue.hash, 0);
 	queue_end_build();
 }
 
@@ -330,8 +562,10 @@ queue_activate(void)
 		log_info("build of %s is generation %u", queue.cfg->package_file,
 		    existing);
 		queue_record_build(result, existing, 0);
+		if (existing != current)
+			events_switched(current, existing, 0, queue.trigger);
 		queue_reply_switched(&queue.waiters, current, existing, 0);
-		queue_settle(queue.hash, 0);
+		queue_settle(queue.build_inputs_hash, 0);
 		queue_end_build();
 		return;
 	}
@@ -344,9 +578,27 @@ fail:
 	result->ok = 0;
 	free(result->error);
 	result->error = cause;
-	queue_record_build(result, 0, 0);
-	queue_reply_error(&queue.waiters, cause);
-	queue_settle(queue.hash, 0);
+	queue_fail_build(cause, 1);
+	queue_end_build();
+}
+
+/*
+ * The running build was superseded (newer content was saved, and it was
+ * stopped, or Nix may have read newer content): record it, and hand its
+ * waiters to the build that waits, which builds the newest content.
+ */
+static void
+queue_supersede(const char *why)
+{
+	struct build_result	*result = queue.result;
+
+	log_info("build of %s superseded: %s", queue.cfg->package_file, why);
+	events_build_ended("build_cancelled", why, NULL, result->duration_ms);
+	queue_record_build(result, 0, 1);
+	queue.pending = 1;
+	if (queue.waiters.count > 0)
+		queue.pending_forced = 1;
+	queue_waiters_move(&queue.pending_waiters, &queue.waiters);
 	queue_end_build();
 }
 
@@ -357,38 +609,25 @@ queue_build_done_cb(struct build_result *result, void *arg)
 
 	queue.result = result;
 	if (result->stale) {
-		/* Nix may have read newer content: build that instead. */
-		log_info("%s changed while Nix read it; building it again",
-		    queue.cfg->package_file);
-		queue.pending = 1;
-		if (queue.waiters.count > 0)
-			queue.pending_forced = 1;
-		queue_waiters_move(&queue.pending_waiters, &queue.waiters);
-		queue_end_build();
+		queue_supersede("the package file changed while Nix read it");
 		return;
 	}
+	if (queue.pending) {
+		queue_supersede(result->cancelled ? result->error :
+		    "newer content was saved");
+		return;
+	}
+	queue_take_inputs(result);
 	if (!result->ok) {
-		log_warnx("build of %s failed: %s", queue.cfg->package_file,
-		    result->error);
-		queue_record_build(result, 0, 0);
-		queue_reply_error(&queue.waiters, result->error);
-		if (queue.chosen_meanwhile == 0)
-			queue_settle(queue.hash, 0);
+		queue_fail_build(result->error, queue.chosen_meanwhile == 0);
 		queue_end_build();
 		return;
 	}
 	log_info("built %s: %s (%llu ms)", queue.cfg->package_file,
 	    result->out_path, (unsigned long long)result->duration_ms);
+	events_build_ended("build_succeeded", NULL, result->out_path,
+	    result->duration_ms);
 
-	if (queue.pending) {
-		/* Superseded: its waiters want the newer content's result. */
-		queue_record_build(result, 0, 1);
-		if (queue.waiters.count > 0)
-			queue.pending_forced = 1;
-		queue_waiters_move(&queue.pending_waiters, &queue.waiters);
-		queue_end_build();
-		return;
-	}
 	if (queue.chosen_meanwhile != 0) {
 		xasprintf(&error, "not activated: generation %u was chosen "
 		    "while the build ran", queue.chosen_meanwhile);
@@ -401,14 +640,14 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	if (strcmp(queue.trigger, "save") == 0 && !queue.cfg->auto_switch) {
 		assert(queue.waiters.count == 0);
 		queue_record_build(result, 0, 0);
-		queue_settle(queue.hash, 0);
+		queue_settle(queue.build_inputs_hash, 0);
 		queue_end_build();
 		return;
 	}
 	queue_activate();
 }
 
-/* Start a build of the file as it is now, unless nothing needs building. */
+/* Start a build of the files as they are now, unless nothing needs it. */
 static void
 queue_start(const char *trigger, int forced)
 {
@@ -416,14 +655,14 @@ queue_start(const char *trigger, int forced)
 
 	assert(!build_running());
 	assert(forced || queue.waiters.count == 0);
-	if (queue_refresh_file(&content, &cause) == -1) {
-		log_warnx("%s", cause);
-		queue_reply_error(&queue.waiters, cause);
-		free(cause);
+	queue_resolve_file();
+	if (queue_refresh_file(&content) == -1) {
+		log_warnx("%s", queue.file_error);
+		queue_reply_error(&queue.waiters, queue.file_error);
 		queue_idle();
 		return;
 	}
-	if (!forced && strcmp(queue.settled_hash, queue.file_hash) == 0) {
+	if (!forced && strcmp(queue.settled_hash, queue.inputs_hash) == 0) {
 		log_debug("%s unchanged since the last build or switch",
 		    queue.cfg->package_file);
 		free(content);
@@ -433,7 +672,22 @@ queue_start(const char *trigger, int forced)
 
 	queue.content = content;
 	memcpy(queue.hash, queue.file_hash, sizeof queue.hash);
+	memcpy(queue.build_inputs_hash, queue.inputs_hash,
+	    sizeof queue.build_inputs_hash);
+	queue.build_inputs = xcalloc(queue.ninputs, sizeof *queue.build_inputs);
+	for (queue.nbuild_inputs = 0; queue.nbuild_inputs < queue.ninputs;
+	    queue.nbuild_inputs++) {
+		queue.build_inputs[queue.nbuild_inputs].path =
+		    xstrdup(queue.inputs[queue.nbuild_inputs].path);
+		memcpy(queue.build_inputs[queue.nbuild_inputs].hash,
+		    queue.inputs[queue.nbuild_inputs].hash, SHA256_HEX_SIZE);
+	}
 	queue.trigger = trigger;
+	free(queue.trigger_file);
+	queue.trigger_file = NULL;
+	if (strcmp(trigger, "save") == 0)
+		queue.trigger_file = xstrdup(queue.changed_file != NULL ?
+		    queue.changed_file : queue.cfg->package_file);
 	queue.started = time(NULL);
 	queue.chosen_meanwhile = 0;
 	log_info("building %s (%s, %.12s)", queue.cfg->package_file, trigger,
@@ -442,14 +696,13 @@ queue_start(const char *trigger, int forced)
 	    NULL, &cause) == -1) {
 		queue.result = xcalloc(1, sizeof *queue.result);
 		queue.result->error = cause;
-		log_warnx("%s", cause);
-		queue_record_build(queue.result, 0, 0);
-		queue_reply_error(&queue.waiters, cause);
-		queue_settle(queue.hash, 0);
+		events_build_started(trigger, queue.trigger_file, queue.hash);
+		queue_fail_build(cause, 1);
 		queue_end_build();
 		return;
 	}
 	queue_set_state(QUEUE_BUILDING);
+	events_build_started(trigger, queue.trigger_file, queue.hash);
 }
 
 /* After a build: start the one that waits, or go idle. */
@@ -468,11 +721,17 @@ queue_next(void)
 	queue_idle();
 }
 
-/* Ask for a build: now if none runs, else as the one waiting. */
+/*
+ * Ask for a build: now if none runs, else as the one waiting, stopping
+ * the running build (a switch's forced one too) if it builds other inputs.
+ */
 static void
 queue_request(const char *trigger, int forced, uint64_t client)
 {
 	if (queue.state == QUEUE_BUILDING || queue.state == QUEUE_SWITCHING) {
+		if (!queue.pending)
+			events_build_queued(trigger, forced ? NULL :
+			    queue.changed_file);
 		queue.pending = 1;
 		queue.pending_forced |= forced;
 		queue_waiters_add(&queue.pending_waiters, client);
@@ -485,34 +744,56 @@ queue_request(const char *trigger, int forced, uint64_t client)
 static void
 queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 {
-	char	*cause = NULL;
+	const char	*file;
+	char		*why;
 
-	if (queue_refresh_file(NULL, &cause) == -1) {
-		log_info("%s; waiting for it", cause);
-		free(cause);
+	queue_resolve_file();
+	queue_update_watches();
+	file = queue.changed_file != NULL ? queue.changed_file :
+	    queue.cfg->package_file;
+	if (queue_refresh_file(NULL) == -1) {
+		log_info("%s; waiting for it", queue.file_error);
+		events_file_error(queue.cfg->package_file, queue.file_error);
+		queue.seen_hash[0] = '\0';
 		if (queue.state == QUEUE_WAITING)
-			queue_set_state(QUEUE_IDLE);
+			queue_idle();
 		return;
 	}
-	log_debug("%s changed (%.12s)", queue.cfg->package_file,
-	    queue.file_hash);
+	if (strcmp(queue.inputs_hash, queue.seen_hash) != 0) {
+		log_debug("%s changed (%.12s)", file, queue.inputs_hash);
+		events_file_changed(file);
+		memcpy(queue.seen_hash, queue.inputs_hash,
+		    sizeof queue.seen_hash);
+	}
 	if (queue.state == QUEUE_BUILDING || queue.state == QUEUE_SWITCHING) {
-		/* Back to the content being built: nothing more is wanted. */
-		if (strcmp(queue.file_hash, queue.hash) != 0)
-			queue.pending = 1;
-		else if (!queue.pending_forced)
-			queue.pending = 0;
+		/* Back to the inputs being built: nothing more is wanted. */
+		if (strcmp(queue.inputs_hash, queue.build_inputs_hash) == 0) {
+			if (!queue.pending_forced)
+				queue.pending = 0;
+			return;
+		}
+		queue_request("save", 0, 0);
+		if (queue.state == QUEUE_BUILDING) {
+			xasprintf(&why, "stopped: %s changed", file);
+			build_stop(why);
+			free(why);
+		}
 		return;
 	}
 	queue_request("save", 0, 0);
 }
 
-/* The package file (or its directory entry) changed: debounce, then build. */
+/*
+ * A watched file (NULL: any, events were lost) changed: debounce, then
+ * build if the inputs changed.
+ */
 void
-queue_file_changed(void)
+queue_file_changed(const char *path)
 {
 	struct timeval	tv;
 
+	free(queue.changed_file);
+	queue.changed_file = path != NULL ? xstrdup(path) : NULL;
 	tv.tv_sec = queue.cfg->debounce_ms / 1000;
 	tv.tv_usec = (queue.cfg->debounce_ms % 1000) * 1000;
 	evtimer_add(queue.debounce, &tv);
@@ -520,19 +801,45 @@ queue_file_changed(void)
 		queue_set_state(QUEUE_WAITING);
 }
 
-/* profilectl switch: build the file now, activate, and reply to client. */
+/*
+ * profilectl switch: build the file now, activate, and reply to client,
+ * which with progress gets the build's events until then.
+ */
 void
-queue_switch_build(uint64_t client)
+queue_switch_build(uint64_t client, int progress)
 {
-	if (queue.state == QUEUE_WAITING)
+	if (progress)
+		events_subscribe(client, 1, 1);
+	if (queue.state == QUEUE_WAITING) {
 		evtimer_del(queue.debounce);
+		free(queue.changed_file);
+		queue.changed_file = NULL;
+	}
 	queue_request("switch", 1, client);
+}
+
+/*
+ * profilectl wait: answer client with the status once nothing is left to
+ * do.  The files are looked at first, so a save the watch has not yet
+ * reported is not missed.
+ */
+void
+queue_wait(uint64_t client)
+{
+	if (queue.state == QUEUE_IDLE && queue_refresh_file(NULL) == 0 &&
+	    strcmp(queue.settled_hash, queue.inputs_hash) != 0)
+		queue_file_changed(NULL);
+	if (queue.state == QUEUE_IDLE) {
+		rpc_status(client);
+		return;
+	}
+	queue_waiters_add(&queue.idle_waiters, client);
 }
 
 /*
  * Switch to existing generation id (or the current one's parent, for a
  * rollback) and hold it: the running build is not activated, the waiting
- * one is dropped, and the file's content now is settled.
+ * one is dropped, and the files' content now is settled.
  */
 static void
 queue_switch_existing(uint64_t client, int rollback, unsigned id)
@@ -559,11 +866,14 @@ queue_switch_existing(uint64_t client, int rollback, unsigned id)
 		free(error);
 		queue.pending = queue.pending_forced = 0;
 	}
-	if (queue_refresh_file(NULL, NULL) == 0)
-		queue_settle(queue.file_hash, id);
+	if (queue_refresh_file(NULL) == 0)
+		queue_settle(queue.inputs_hash, id);
 	else
 		queue_settle("", id);
 	systemd_status();
+	if (id != current)
+		events_switched(current, id, 0, rollback ? "rollback" :
+		    "switch --to");
 	rpc_reply_switched(client, current, id, 0, id != current);
 	return;
 fail:
@@ -593,14 +903,32 @@ queue_switch_to(uint64_t client, int rollback, unsigned id)
 	*dp = d;
 }
 
+/* Read the inputs the last evaluation found, kept in the database. */
+static void
+queue_load_inputs(void)
+{
+	char	*text, *line, *last;
+
+	if ((text = db_state_get("inputs")) == NULL)
+		return;
+	for (line = strtok_r(text, "\n", &last); line != NULL;
+	    line = strtok_r(NULL, "\n", &last)) {
+		queue.inputs = xreallocarray(queue.inputs, queue.ninputs + 1,
+		    sizeof *queue.inputs);
+		queue.inputs[queue.ninputs].path = xstrdup(line);
+		queue.inputs[queue.ninputs++].hash[0] = '\0';
+	}
+	free(text);
+}
+
 /*
- * Set up the queue and build at once if the file changed while the daemon
+ * Set up the queue and build at once if the files changed while the daemon
  * was down, or if the last build failed (Nix may have been the problem).
  */
 void
 queue_init(struct event_base *base, const struct config *cfg)
 {
-	char	*value, *cause = NULL;
+	char	*value;
 
 	queue.base = base;
 	queue.cfg = cfg;
@@ -618,14 +946,17 @@ queue_init(struct event_base *base, const struct config *cfg)
 		queue.held = strtoul(value, NULL, 10);
 		free(value);
 	}
-	if (queue_refresh_file(NULL, &cause) == -1) {
-		log_info("%s; waiting for it", cause);
-		free(cause);
+	queue_load_inputs();
+	queue_resolve_file();
+	queue_update_watches();
+	if (queue_refresh_file(NULL) == -1) {
+		log_info("%s; waiting for it", queue.file_error);
 		return;
 	}
+	memcpy(queue.seen_hash, queue.inputs_hash, sizeof queue.seen_hash);
 	if (queue.held == 0 && queue.last_build != NULL &&
 	    !queue.last_build->ok &&
-	    strcmp(queue.settled_hash, queue.file_hash) == 0) {
+	    strcmp(queue.settled_hash, queue.inputs_hash) == 0) {
 		log_info("the last build failed; trying again");
 		queue_request("save", 1, 0);
 		return;
@@ -644,6 +975,7 @@ queue_stop(void)
 	queue.stopping = 1;
 	queue.pending = queue.pending_forced = 0;
 	queue_reply_error(&queue.pending_waiters, "profiled is stopping");
+	queue_reply_error(&queue.idle_waiters, "profiled is stopping");
 	if (queue.state == QUEUE_SWITCHING)
 		return 1;
 	if (build_running()) {
@@ -662,11 +994,18 @@ queue_shutdown(void)
 	build_cancel();
 	free(queue.waiters.ids);
 	free(queue.pending_waiters.ids);
+	free(queue.idle_waiters.ids);
 	while ((d = queue.deferred) != NULL) {
 		queue.deferred = d->next;
 		free(d);
 	}
 	free(queue.content);
+	free(queue.file_error);
+	free(queue.resolved);
+	free(queue.changed_file);
+	free(queue.trigger_file);
+	queue_inputs_free(queue.inputs, queue.ninputs);
+	queue_inputs_free(queue.build_inputs, queue.nbuild_inputs);
 	build_result_free(queue.result);
 	db_build_free(queue.last_build);
 	if (queue.debounce != NULL)
@@ -712,11 +1051,26 @@ queue_file_exists(void)
 	return queue.file_exists;
 }
 
-/* The hash of the file as last read; "" when it is missing. */
+/* Why the package file cannot be built as it is now, or NULL. */
 const char *
-queue_file_hash(void)
+queue_file_error(void)
 {
-	return queue.file_hash;
+	return queue.file_error;
+}
+
+/* The inputs hash of the files as last read; "" when the file is not
+ * there to build. */
+const char *
+queue_inputs_hash(void)
+{
+	return queue.inputs_hash;
+}
+
+/* The files the package file imports, as the last evaluation found. */
+const char *
+queue_input(size_t i)
+{
+	return i < queue.ninputs ? queue.inputs[i].path : NULL;
 }
 
 /* The last build attempt, or NULL if there has been none. */

@@ -1,8 +1,9 @@
 /*
  * The RPC calls: one function per Request, each answering with one
- * Response.  status and generations answer at once from memory and the
- * database; switch and rollback hand the request to the queue, which
- * answers through rpc_reply_* when the work is done.
+ * Response.  status, generations and log answer at once from memory and
+ * the database; switch, rollback and wait hand the request to the queue,
+ * which answers through rpc_reply_* or rpc_status when the work is done.
+ * subscribe is the one call answered with a stream (events.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ rpc_reply_error(uint64_t client, const char *message)
 	error.message = (char *)message;
 	response.result_case = PROFILED__RESPONSE__RESULT_ERROR;
 	response.error = &error;
+	events_client_replied(client);
 	server_send(client, &response);
 }
 
@@ -48,28 +50,34 @@ rpc_reply_switched(uint64_t client, unsigned previous, unsigned generation,
 	switched.changed = changed;
 	response.result_case = PROFILED__RESPONSE__RESULT_SWITCHED;
 	response.switched = &switched;
+	events_client_replied(client);
 	server_send(client, &response);
 }
 
 /*
  * Whether the profile is what the package file builds to: the last build
- * was of the file as it is now, succeeded, and is the current generation.
+ * was of the files as they are now, succeeded, and is the current
+ * generation.
  */
 static int
 rpc_in_sync(const char *current_path)
 {
 	const struct build_record	*last = queue_last_build();
+	const char			*built;
 
 	if (queue_state() != QUEUE_IDLE || queue_pending() ||
-	    !queue_file_exists() || last == NULL || !last->ok ||
-	    last->content_hash == NULL || last->out_path == NULL ||
-	    current_path == NULL)
+	    queue_file_error() != NULL || last == NULL || !last->ok ||
+	    last->out_path == NULL || current_path == NULL)
 		return 0;
-	return strcmp(last->content_hash, queue_file_hash()) == 0 &&
+	/* Builds recorded before inputs were hashed have the file's hash. */
+	built = last->inputs_hash != NULL ? last->inputs_hash :
+	    last->content_hash;
+	return built != NULL && strcmp(built, queue_inputs_hash()) == 0 &&
 	    strcmp(last->out_path, current_path) == 0;
 }
 
-static void
+/* Answer client with the daemon's status. */
+void
 rpc_status(uint64_t client)
 {
 	Profiled__Response		 response = PROFILED__RESPONSE__INIT;
@@ -77,6 +85,7 @@ rpc_status(uint64_t client)
 	Profiled__Build			 build = PROFILED__BUILD__INIT;
 	const struct build_record	*last = queue_last_build();
 	unsigned			 current;
+	size_t				 n;
 	char				*store_path = NULL, *cause = NULL;
 
 	if (profile_current(rpc_config->profile, &current, &store_path,
@@ -96,6 +105,13 @@ rpc_status(uint64_t client)
 	status.build_pending = queue_pending();
 	status.held = queue_held() != 0 && queue_held() == current &&
 	    !status.in_sync;
+	status.file_error = (char *)queue_file_error();
+	for (n = 0; queue_input(n) != NULL; n++)
+		;
+	status.n_imports = n;
+	status.imports = xcalloc(n, sizeof *status.imports);
+	for (n = 0; n < status.n_imports; n++)
+		status.imports[n] = (char *)queue_input(n);
 	if (last != NULL) {
 		build.ok = last->ok;
 		build.error = last->error;
@@ -105,12 +121,56 @@ rpc_status(uint64_t client)
 		build.generation = last->generation;
 		build.content_hash = last->content_hash;
 		build.trigger = last->trigger;
+		build.file = last->file;
 		status.last_build = &build;
 	}
 	response.result_case = PROFILED__RESPONSE__RESULT_STATUS;
 	response.status = &status;
 	server_send(client, &response);
+	free(status.imports);
 	free(store_path);
+}
+
+/* The log of the build that made generation (0: of the last build). */
+static void
+rpc_log(uint64_t client, unsigned generation)
+{
+	Profiled__Response	 response = PROFILED__RESPONSE__INIT;
+	Profiled__Log		 log = PROFILED__LOG__INIT;
+	struct build_record	*build;
+	struct generation	*gen;
+	char			*error;
+
+	if (generation == 0)
+		build = db_build_last();
+	else
+		build = db_build_of_generation(generation);
+	if (build == NULL) {
+		if (generation == 0)
+			error = xstrdup("nothing has been built yet");
+		else if ((gen = db_generation_get(generation)) == NULL)
+			xasprintf(&error, "there is no generation %u",
+			    generation);
+		else {
+			xasprintf(&error, "generation %u was not built by "
+			    "profiled (it is an %s)", generation, gen->reason);
+			db_generation_free(gen);
+		}
+		rpc_reply_error(client, error);
+		free(error);
+		return;
+	}
+	log.has_generation = build->generation != 0;
+	log.generation = build->generation;
+	log.ok = build->ok;
+	log.started = build->started;
+	log.trigger = build->trigger;
+	log.error = build->error;
+	log.text = build->log != NULL ? build->log : "";
+	response.result_case = PROFILED__RESPONSE__RESULT_LOG;
+	response.log = &log;
+	server_send(client, &response);
+	db_build_free(build);
 }
 
 /* Room left in a frame for the rest of the Generations message. */
@@ -219,7 +279,8 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 				queue_switch_to(client, 0,
 				    request->switch_to->generation);
 		} else
-			queue_switch_build(client);
+			queue_switch_build(client,
+			    request->switch_to->progress);
 		break;
 	case PROFILED__REQUEST__CALL_ROLLBACK:
 		queue_switch_to(client, 1, 0);
@@ -227,6 +288,16 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 	case PROFILED__REQUEST__CALL_GENERATIONS:
 		rpc_generations(client, request->generations->has_after ?
 		    request->generations->after : 0);
+		break;
+	case PROFILED__REQUEST__CALL_SUBSCRIBE:
+		events_subscribe(client, request->subscribe->logs, 0);
+		break;
+	case PROFILED__REQUEST__CALL_LOG:
+		rpc_log(client, request->log->has_generation ?
+		    request->log->generation : 0);
+		break;
+	case PROFILED__REQUEST__CALL_WAIT:
+		queue_wait(client);
 		break;
 	default:
 		rpc_reply_error(client, "unknown request");

@@ -5,8 +5,10 @@
  * a time; a client that sends a frame over FRAME_MAX or one that does not
  * unpack is dropped, never the daemon.  Clients are known to the rest of
  * the daemon by a number, so a reply meant for a client that has gone is
- * simply discarded.  On EMFILE, accepting pauses for a second rather than
- * spinning on a listening socket that stays readable.
+ * simply discarded.  A client that stops reading (a stalled `profilectl
+ * watch`) is dropped once SERVER_OUTPUT_MAX waits for it, so the daemon's
+ * memory does not grow with its backlog.  On EMFILE, accepting pauses for
+ * a second rather than spinning on a listening socket that stays readable.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +27,9 @@
 #include "profiled.h"
 #include "frame.h"
 #include "profiled.pb-c.h"
+
+/* Output waiting for one client beyond which it is dropped. */
+#define SERVER_OUTPUT_MAX	(4 * FRAME_MAX)
 
 struct server_client {
 	uint64_t		 id;
@@ -115,6 +120,7 @@ server_client_free(struct server_client *c)
 			break;
 		}
 	}
+	events_client_gone(c->id);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -138,6 +144,12 @@ server_send(uint64_t id, const Profiled__Response *response)
 	}
 	bufferevent_write(c->bev, frame, size);
 	free(frame);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    SERVER_OUTPUT_MAX) {
+		log_warnx("client %llu is not reading; dropping it",
+		    (unsigned long long)id);
+		server_client_free(c);
+	}
 }
 
 static void

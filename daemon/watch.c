@@ -1,13 +1,18 @@
 /*
- * Watching the package file with inotify.
+ * Watching the package file, and the files it imports, with inotify.
  *
- * The watch is on the file's directory, not the file: editors that save by
+ * Each watch is on a file's directory, not the file: editors that save by
  * writing a new file and renaming it over the old one replace the inode a
- * file watch would be on.  Any event naming the file goes to the queue,
- * which debounces and decides whether anything changed.
+ * file watch would be on, and a file deleted and made again is seen too.
+ * A directory's watch carries the names in it that matter; any event
+ * naming one of them goes to the queue, which debounces and hashes to
+ * decide whether anything changed.
+ *
+ * The set of files is replaced as a whole by watch_set (the queue learns
+ * what the package file imports, and where a symlinked package file
+ * points, only as it goes); directories no longer needed lose their watch.
  */
 #include <sys/inotify.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -22,19 +27,61 @@
 #define WATCH_EVENTS	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | \
 			 IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB)
 
+struct watch_dir {
+	int			 wd;
+	char			*path;
+	char			**names;
+	size_t			 count;
+	struct watch_dir	*next;
+};
+
 static struct event	*watch_event;
-static char		*watch_name;
+static struct watch_dir	*watch_dirs;
+
+static struct watch_dir *
+watch_find_wd(int wd)
+{
+	struct watch_dir	*d;
+
+	for (d = watch_dirs; d != NULL; d = d->next) {
+		if (d->wd == wd)
+			return d;
+	}
+	return NULL;
+}
+
+static void
+watch_event_cb(const struct inotify_event *ev)
+{
+	struct watch_dir	*d;
+	size_t			 i;
+	char			*path;
+
+	if (ev->mask & IN_Q_OVERFLOW) {
+		/* Events were lost: anything may have changed. */
+		queue_file_changed(NULL);
+		return;
+	}
+	if (ev->len == 0 || (d = watch_find_wd(ev->wd)) == NULL)
+		return;
+	for (i = 0; i < d->count; i++) {
+		if (strcmp(ev->name, d->names[i]) == 0) {
+			xasprintf(&path, "%s/%s", d->path, ev->name);
+			queue_file_changed(path);
+			free(path);
+			return;
+		}
+	}
+}
 
 static void
 watch_read_cb(evutil_socket_t fd, short events, void *arg)
 {
-	char				 buf[sizeof(struct inotify_event) +
-					     NAME_MAX + 1] __attribute__((aligned(
+	char				 buf[4096] __attribute__((aligned(
 					     __alignof__(struct inotify_event))));
 	const struct inotify_event	*ev;
 	ssize_t				 n;
 	char				*p;
-	int				 changed = 0;
 
 	for (;;) {
 		n = read(fd, buf, sizeof buf);
@@ -44,29 +91,23 @@ watch_read_cb(evutil_socket_t fd, short events, void *arg)
 			break;
 		for (p = buf; p < buf + n; p += sizeof *ev + ev->len) {
 			ev = (const struct inotify_event *)p;
-			if (ev->mask & IN_Q_OVERFLOW)
-				changed = 1;
-			else if (ev->len > 0 &&
-			    strcmp(ev->name, watch_name) == 0)
-				changed = 1;
+			watch_event_cb(ev);
 		}
 	}
-	if (changed)
-		queue_file_changed();
 }
 
 /*
- * Watch the package file's directory, creating it if it does not exist;
- * -1 and *cause if that fails.
+ * Start watching the package file's directory, creating it if it does not
+ * exist; -1 and *cause if that fails.
  */
 int
 watch_start(struct event_base *base, const char *package_file, char **cause)
 {
-	char		*dir, *slash;
-	int		 fd;
+	char	*dir;
+	int	 fd;
 
-	slash = strrchr(package_file, '/');
-	if (slash == NULL || slash[1] == '\0') {
+	if (*package_file != '/' || package_file[strlen(package_file) - 1] ==
+	    '/') {
 		xasprintf(cause, "package file %s is not an absolute file path",
 		    package_file);
 		return -1;
@@ -76,34 +117,118 @@ watch_start(struct event_base *base, const char *package_file, char **cause)
 		free(dir);
 		return -1;
 	}
+	free(dir);
 	if ((fd = inotify_init1(IN_NONBLOCK|IN_CLOEXEC)) == -1) {
 		xasprintf(cause, "inotify: %s", strerror(errno));
-		free(dir);
 		return -1;
 	}
-	if (inotify_add_watch(fd, dir, WATCH_EVENTS) == -1) {
-		xasprintf(cause, "cannot watch %s: %s", dir, strerror(errno));
-		close(fd);
-		free(dir);
-		return -1;
-	}
-	free(dir);
-	watch_name = xstrdup(slash + 1);
 	watch_event = event_new(base, fd, EV_READ|EV_PERSIST, watch_read_cb,
 	    NULL);
 	if (watch_event == NULL || event_add(watch_event, NULL) == -1)
 		fatalx("cannot add the inotify event");
+	if (watch_set(&package_file, 1, cause) == -1) {
+		watch_stop();
+		return -1;
+	}
+	return 0;
+}
+
+static void
+watch_dir_free(struct watch_dir *d)
+{
+	size_t	i;
+
+	for (i = 0; i < d->count; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->path);
+	free(d);
+}
+
+/* Add name to d's names, if it is not there. */
+static void
+watch_dir_add_name(struct watch_dir *d, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < d->count; i++) {
+		if (strcmp(d->names[i], name) == 0)
+			return;
+	}
+	d->names = xreallocarray(d->names, d->count + 1, sizeof *d->names);
+	d->names[d->count++] = xstrdup(name);
+}
+
+/*
+ * Watch exactly files (absolute paths), the first being the package file:
+ * -1 and *cause if its directory cannot be watched.  Any other file whose
+ * directory cannot be watched (it does not exist) is logged and skipped.
+ */
+int
+watch_set(const char *const *files, size_t count, char **cause)
+{
+	struct watch_dir	*old = watch_dirs, *d, *next, **dp;
+	char			*dir, *name;
+	size_t			 i;
+	int			 fd = event_get_fd(watch_event), wd;
+
+	watch_dirs = NULL;
+	for (i = 0; i < count; i++) {
+		dir = path_dirname(files[i]);
+		name = path_basename(files[i]);
+		wd = inotify_add_watch(fd, dir, WATCH_EVENTS);
+		if (wd == -1) {
+			if (i == 0) {
+				xasprintf(cause, "cannot watch %s: %s", dir,
+				    strerror(errno));
+				free(dir);
+				free(name);
+				watch_dirs = old;
+				return -1;
+			}
+			log_warn("cannot watch %s for %s", dir, files[i]);
+			free(dir);
+			free(name);
+			continue;
+		}
+		/* One directory seen by two paths has one watch. */
+		if ((d = watch_find_wd(wd)) == NULL) {
+			d = xcalloc(1, sizeof *d);
+			d->wd = wd;
+			d->path = dir;
+			d->next = watch_dirs;
+			watch_dirs = d;
+		} else
+			free(dir);
+		watch_dir_add_name(d, name);
+		free(name);
+	}
+
+	/* Directories watched before but not now lose their watch. */
+	for (d = old; d != NULL; d = next) {
+		next = d->next;
+		for (dp = &watch_dirs; *dp != NULL && (*dp)->wd != d->wd;
+		    dp = &(*dp)->next)
+			;
+		if (*dp == NULL)
+			inotify_rm_watch(fd, d->wd);
+		watch_dir_free(d);
+	}
 	return 0;
 }
 
 void
 watch_stop(void)
 {
+	struct watch_dir	*d;
+
+	while ((d = watch_dirs) != NULL) {
+		watch_dirs = d->next;
+		watch_dir_free(d);
+	}
 	if (watch_event == NULL)
 		return;
 	close(event_get_fd(watch_event));
 	event_free(watch_event);
 	watch_event = NULL;
-	free(watch_name);
-	watch_name = NULL;
 }

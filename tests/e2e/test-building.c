@@ -1,8 +1,9 @@
 /*
- * While a build runs: the daemon keeps answering, saves are coalesced into
- * one build of the newest content, a rollback is not undone by the build
- * finishing, and SIGTERM neither waits for the build nor loses it.  The
- * `gated` fixture package holds its build until the test opens the gate.
+ * While a build runs: the daemon keeps answering, a save stops the build
+ * and builds the newest content instead, a rollback is not undone by the
+ * build finishing, and SIGTERM neither waits for the build nor loses it.
+ * The `gated` fixture package holds its build until the test opens the
+ * gate.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -185,11 +186,11 @@ wait_for_no_builder(void)
 		parent_name(pid, parent, sizeof parent);
 		cr_assert(parent[0] == '\0' || strncmp(parent, "nix", 3) == 0,
 		    "builder pid %ld outlived its Nix and runs on under %s "
-		    "after profiled exited", pid, parent);
+		    "after its build was stopped", pid, parent);
 		nanosleep(&interval, NULL);
 	}
 	cr_assert_eq(pid, 0, "builder pid %ld still running %d s after "
-	    "profiled exited", pid, HARNESS_DEADLINE_MS / 1000);
+	    "its build was stopped", pid, HARNESS_DEADLINE_MS / 1000);
 }
 
 static int
@@ -229,7 +230,11 @@ Test(building, status_answers_while_building)
 	harness_assert_nix_agrees();
 }
 
-Test(building, saves_while_building_make_one_build_of_the_newest)
+/*
+ * Saves during a build stop it (Nix and its builder go) and build the
+ * newest content at once: the gate of the stopped build never opens.
+ */
+Test(building, saves_while_building_stop_it_and_build_the_newest)
 {
 	struct json		*status, *generations;
 	const struct json	*g;
@@ -243,14 +248,12 @@ Test(building, saves_while_building_make_one_build_of_the_newest)
 	harness_save_packages("cowsay");
 	harness_save_packages("ripgrep");
 	harness_save(last);
-	harness_wait(is_building_with_one_pending, NULL,
-	    "building with a build pending");
 
-	open_gate();
 	status = harness_wait_built(last);
 	cr_assert_eq(harness_number(status, "current_generation"), 2);
+	wait_for_no_builder();
 	generations = harness_ctl_json("generations", NULL);
-	cr_assert_eq(generations->count, 2, "%zu generations; the superseded "
+	cr_assert_eq(generations->count, 2, "%zu generations; the stopped "
 	    "build or an intermediate save made one", generations->count);
 	g = harness_generation(generations, 2);
 	cr_assert_not_null(g);
@@ -402,15 +405,11 @@ Test(building, superseded_switch_still_answers)
 	pid = switch_in_background();
 	harness_wait(is_building_with_one_pending, NULL,
 	    "building with the switch pending");
-	/* The switch will build this content, held at its own gate. */
+	/* Stops the first build; the switch builds this, held at its gate. */
 	harness_save(gated_packages_at("hello", "second"));
-	open_gate_at("first");
 	wait_for_builder_at("second");
-	/* Back to what generation 1 was built from, while the switch builds. */
+	/* Back to what generation 1 was built from: stops the switch's. */
 	harness_save_packages("hello");
-	harness_wait(is_building_with_one_pending, NULL,
-	    "the save pending behind the switch");
-	open_gate_at("second");
 
 	answer = switch_answer(pid);
 	cr_assert_eq(harness_number(answer, "generation"), 1);
@@ -429,6 +428,8 @@ Test(building, superseded_switch_still_answers)
 Test(building, rollback_drops_the_waiting_build)
 {
 	struct json	*status, *generations;
+	pid_t		 pid;
+	int		 exit_status;
 
 	harness_start();
 	harness_wait_generation(1);
@@ -436,13 +437,17 @@ Test(building, rollback_drops_the_waiting_build)
 	harness_wait_generation(2);
 	harness_save(gated_packages("ripgrep"));
 	wait_for_builder();
-	harness_save_packages("cowsay");
+	/* A switch of the content being built waits behind its build. */
+	pid = switch_in_background();
 	harness_wait(is_building_with_one_pending, NULL, "a pending build");
 	json_free(harness_ctl_json("rollback", NULL));
 	status = harness_status();
 	cr_assert_eq(harness_bool(status, "build_pending"), 0,
 	    "the rollback left a build waiting");
 	json_free(status);
+	cr_assert_eq(waitpid(pid, &exit_status, 0), pid);
+	cr_assert(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 1,
+	    "the dropped switch did not fail (status %d)", exit_status);
 
 	open_gate();
 	status = harness_wait(is_idle_without_pending, NULL, "idle");

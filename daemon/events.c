@@ -1,0 +1,272 @@
+/*
+ * Events: what happened, told to whoever listens.
+ *
+ * The queue says what it does (a file changed, a build started, a line of
+ * Nix's log, a build's end, a switch) through the events_* calls here, and
+ * each becomes one Event frame to every subscriber: profilectl watch, log
+ * -f and switch's progress.  Log lines go only to subscribers that asked
+ * for them.  The running build's log is also kept here, bounded, so that a
+ * subscriber arriving in the middle sees it from the start.
+ *
+ * Subscribers are client ids, like every reply: one that hangs up is
+ * forgotten through events_client_gone, and one that stops reading is
+ * dropped by server.c before its backlog grows without bound.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <event2/buffer.h>
+
+#include "profiled.h"
+#include "profiled.pb-c.h"
+
+/* The running build's log kept for late subscribers: its end. */
+#define EVENTS_LOG_MAX	(256 * 1024)
+
+struct events_subscriber {
+	uint64_t			 client;
+	int				 logs;
+	int				 until_reply;	/* switch --progress */
+	struct events_subscriber	*next;
+};
+
+static struct events_subscriber	*events_subscribers;
+static struct evbuffer		*events_log;
+
+static int64_t
+events_now_ms(void)
+{
+	struct timeval	tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void
+events_send(const Profiled__Event *event, int is_log)
+{
+	Profiled__Response		 response = PROFILED__RESPONSE__INIT;
+	struct events_subscriber	*s, *next;
+
+	response.result_case = PROFILED__RESPONSE__RESULT_EVENT;
+	response.event = (Profiled__Event *)event;
+	/* server_send may drop a client that stopped reading: keep next. */
+	for (s = events_subscribers; s != NULL; s = next) {
+		next = s->next;
+		if (!is_log || s->logs)
+			server_send(s->client, &response);
+	}
+}
+
+static void
+events_init_event(Profiled__Event *event, const char *kind)
+{
+	profiled__event__init(event);
+	event->kind = (char *)kind;
+	event->time_ms = events_now_ms();
+}
+
+/*
+ * Add client as a subscriber: it gets the status now, the running build's
+ * log so far if it wants logs, then every event.  until_reply subscribers
+ * (a switch showing progress) are dropped by events_client_replied.
+ */
+void
+events_subscribe(uint64_t client, int logs, int until_reply)
+{
+	struct events_subscriber	*s;
+	Profiled__Response		 response = PROFILED__RESPONSE__INIT;
+	Profiled__Event			 event;
+	const char			*text, *line, *end;
+	size_t				 len;
+	char				*copy;
+
+	if (!until_reply)
+		rpc_status(client);
+	s = xcalloc(1, sizeof *s);
+	s->client = client;
+	s->logs = logs;
+	s->until_reply = until_reply;
+	s->next = events_subscribers;
+	events_subscribers = s;
+	if (!logs || events_log == NULL || !build_running())
+		return;
+
+	len = evbuffer_get_length(events_log);
+	text = (const char *)evbuffer_pullup(events_log, -1);
+	response.result_case = PROFILED__RESPONSE__RESULT_EVENT;
+	response.event = &event;
+	for (line = text; line < text + len; line = end + 1) {
+		if ((end = memchr(line, '\n', text + len - line)) == NULL)
+			break;
+		copy = xstrndup(line, end - line);
+		events_init_event(&event, "log");
+		event.line = copy;
+		server_send(client, &response);
+		free(copy);
+	}
+}
+
+/* Forget client, which has hung up. */
+void
+events_client_gone(uint64_t client)
+{
+	struct events_subscriber	**sp, *s;
+
+	for (sp = &events_subscribers; (s = *sp) != NULL;) {
+		if (s->client == client) {
+			*sp = s->next;
+			free(s);
+		} else
+			sp = &s->next;
+	}
+}
+
+/* client has its final answer: end a subscription that lasted until it. */
+void
+events_client_replied(uint64_t client)
+{
+	struct events_subscriber	**sp, *s;
+
+	for (sp = &events_subscribers; (s = *sp) != NULL;) {
+		if (s->client == client && s->until_reply) {
+			*sp = s->next;
+			free(s);
+		} else
+			sp = &s->next;
+	}
+}
+
+void
+events_file_changed(const char *file)
+{
+	Profiled__Event	event;
+
+	events_init_event(&event, "file_changed");
+	event.file = (char *)file;
+	events_send(&event, 0);
+}
+
+/* The package file cannot be built as it is: missing, unreadable, empty. */
+void
+events_file_error(const char *file, const char *error)
+{
+	Profiled__Event	event;
+
+	events_init_event(&event, "file_error");
+	event.file = (char *)file;
+	event.error = (char *)error;
+	events_send(&event, 0);
+}
+
+/* A build is wanted and waits for the one running. */
+void
+events_build_queued(const char *trigger, const char *file)
+{
+	Profiled__Event	event;
+
+	events_init_event(&event, "build_queued");
+	event.trigger = (char *)trigger;
+	event.file = (char *)file;
+	events_send(&event, 0);
+}
+
+void
+events_build_started(const char *trigger, const char *file,
+    const char *content_hash)
+{
+	Profiled__Event	event;
+
+	if (events_log == NULL && (events_log = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	evbuffer_drain(events_log, evbuffer_get_length(events_log));
+	events_init_event(&event, "build_started");
+	event.trigger = (char *)trigger;
+	event.file = (char *)file;
+	event.content_hash = (char *)content_hash;
+	events_send(&event, 0);
+}
+
+/* One line of the running build's log. */
+void
+events_log_line(const char *line)
+{
+	Profiled__Event	event;
+	size_t		len;
+	const char	*text, *newline;
+
+	if (events_log != NULL) {
+		evbuffer_add_printf(events_log, "%s\n", line);
+		len = evbuffer_get_length(events_log);
+		if (len > EVENTS_LOG_MAX) {
+			/* Drop whole lines from the start, keeping the end. */
+			text = (const char *)evbuffer_pullup(events_log, -1);
+			newline = memchr(text + len - EVENTS_LOG_MAX / 2, '\n',
+			    EVENTS_LOG_MAX / 2);
+			evbuffer_drain(events_log, newline != NULL ?
+			    (size_t)(newline - text) + 1 : len);
+		}
+	}
+	events_init_event(&event, "log");
+	event.line = (char *)line;
+	events_send(&event, 1);
+}
+
+/*
+ * A build ended: kind is build_succeeded (store_path set), build_failed or
+ * build_cancelled (error set).
+ */
+void
+events_build_ended(const char *kind, const char *error, const char *store_path,
+    uint64_t duration_ms)
+{
+	Profiled__Event	event;
+
+	events_init_event(&event, kind);
+	event.error = (char *)error;
+	event.store_path = (char *)store_path;
+	event.has_duration_ms = 1;
+	event.duration_ms = duration_ms;
+	events_send(&event, 0);
+}
+
+/*
+ * The profile's current generation changed from previous to generation:
+ * made now (created), or an existing one chosen.  reason is save, switch,
+ * switch --to or rollback; a rollback is told as rolled_back.
+ */
+void
+events_switched(unsigned previous, unsigned generation, int created,
+    const char *reason)
+{
+	Profiled__Event	event;
+	int		rollback = strcmp(reason, "rollback") == 0;
+
+	events_init_event(&event, rollback ? "rolled_back" : "switched");
+	event.has_previous = previous != 0;
+	event.previous = previous;
+	event.has_generation = 1;
+	event.generation = generation;
+	if (!rollback) {
+		event.has_created = 1;
+		event.created = created;
+		event.reason = (char *)reason;
+	}
+	events_send(&event, 0);
+}
+
+/* Free the subscribers and the kept log; the loop has ended. */
+void
+events_shutdown(void)
+{
+	struct events_subscriber	*s;
+
+	while ((s = events_subscribers) != NULL) {
+		events_subscribers = s->next;
+		free(s);
+	}
+	if (events_log != NULL)
+		evbuffer_free(events_log);
+	events_log = NULL;
+}
