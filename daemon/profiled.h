@@ -231,10 +231,17 @@ void	 rpc_reply_error(uint64_t, const char *);
 void	 rpc_reply_switched(uint64_t, unsigned, unsigned, int, int);
 
 /* systemd.c */
-void	 systemd_init(const struct config *);
+void	 systemd_init(struct event_base *, const struct config *);
 int	 systemd_listen_fd(char **);
 void	 systemd_ready(void);
 void	 systemd_status(void);
 void	 systemd_stopping(void);
+void	 systemd_shutdown(void);
+
+/* notify.c */
+void	 notify_init(struct event_base *, const struct config *);
+void	 notify_shutdown(void);
+void	 notify_generation_changed(unsigned, unsigned);
+void	 notify_build_failed(const char *);
 
 #endif

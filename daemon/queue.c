@@ -268,10 +268,12 @@ queue_created_cb(unsigned id, const char *error, void *arg)
 		    error);
 		queue.result->ok = 0;
 		log_warnx("%s", queue.result->error);
+		notify_build_failed(queue.result->error);
 		queue_record_build(queue.result, 0, 0);
 		queue_reply_error(&queue.waiters, queue.result->error);
 	} else {
 		queue_record_build(queue.result, id, 0);
+		notify_generation_changed(previous, id);
 		queue_reply_switched(&queue.waiters, previous, id, 1);
 	}
 	queue_settle(queue.hash, 0);
@@ -330,6 +332,8 @@ queue_activate(void)
 		log_info("build of %s is generation %u", queue.cfg->package_file,
 		    existing);
 		queue_record_build(result, existing, 0);
+		if (existing != current)
+			notify_generation_changed(current, existing);
 		queue_reply_switched(&queue.waiters, current, existing, 0);
 		queue_settle(queue.hash, 0);
 		queue_end_build();
@@ -344,6 +348,7 @@ fail:
 	result->ok = 0;
 	free(result->error);
 	result->error = cause;
+	notify_build_failed(cause);
 	queue_record_build(result, 0, 0);
 	queue_reply_error(&queue.waiters, cause);
 	queue_settle(queue.hash, 0);
@@ -370,6 +375,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	if (!result->ok) {
 		log_warnx("build of %s failed: %s", queue.cfg->package_file,
 		    result->error);
+		notify_build_failed(result->error);
 		queue_record_build(result, 0, 0);
 		queue_reply_error(&queue.waiters, result->error);
 		if (queue.chosen_meanwhile == 0)
@@ -564,6 +570,8 @@ queue_switch_existing(uint64_t client, int rollback, unsigned id)
 	else
 		queue_settle("", id);
 	systemd_status();
+	if (id != current)
+		notify_generation_changed(current, id);
 	rpc_reply_switched(client, current, id, 0, id != current);
 	return;
 fail:
