@@ -23,6 +23,8 @@ void	 log_warn(const char *, ...) printflike(1, 2);
 void	 log_warnx(const char *, ...) printflike(1, 2);
 void	 log_info(const char *, ...) printflike(1, 2);
 void	 log_debug(const char *, ...) printflike(1, 2);
+void	 log_generation(unsigned, const char *, const char *, ...)
+	     printflike(3, 4);
 void	 fatal(const char *, ...) printflike(1, 2) __attribute__((noreturn));
 void	 fatalx(const char *, ...) printflike(1, 2) __attribute__((noreturn));
 
