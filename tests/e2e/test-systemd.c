@@ -39,15 +39,15 @@ bind_datagram(const char *path)
 }
 
 /*
- * Read datagrams from fd, each appended to *seen as a line, until one has
- * a line equal to want (or starting with it, if prefix); that line.
+ * Read datagrams from fd, each appended to *seen, until one has a line
+ * equal to want (or starting with it, if prefix); that datagram.
  */
 static char *
 wait_datagram(int fd, char **seen, const char *want, int prefix)
 {
 	long long	 deadline = harness_clock_ms() + HARNESS_DEADLINE_MS;
 	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
-	char		 buf[65536], *line, *last, *next, *found;
+	char		 buf[65536], *line, *last, *next, *copy;
 	ssize_t		 n;
 
 	for (;;) {
@@ -61,14 +61,14 @@ wait_datagram(int fd, char **seen, const char *want, int prefix)
 		xasprintf(&next, "%s%s\n", *seen, buf);
 		free(*seen);
 		*seen = next;
+		copy = xstrdup(buf);
 		for (line = strtok_r(buf, "\n", &last); line != NULL;
 		    line = strtok_r(NULL, "\n", &last)) {
 			if (prefix ? strncmp(line, want, strlen(want)) == 0 :
-			    strcmp(line, want) == 0) {
-				found = xstrdup(line);
-				return found;
-			}
+			    strcmp(line, want) == 0)
+				return copy;
 		}
+		free(copy);
 	}
 }
 
@@ -249,6 +249,70 @@ Test(systemd, no_watchdog_unless_asked)
 	harness_stop();
 	free(wait_datagram(fd, &seen, "STOPPING=1", 0));
 	cr_assert_eq(lines_equal(seen, "WATCHDOG=1"), 0, "pinged:\n%s", seen);
+	free(seen);
+	close(fd);
+}
+
+/*
+ * With stderr the journal (JOURNAL_STREAM names it), lines go to journald
+ * with PRIORITY= and, for generations, GENERATION= and STORE_PATH=.  The
+ * journal socket is the test's, mounted over /run in a private mount
+ * namespace, so no journald is needed and the host's is not touched.
+ */
+Test(systemd, journal_gets_priorities_and_fields)
+{
+	struct json	*generations;
+	struct stat	 sb;
+	struct run	 r;
+	char		*dir, *path, *stream, *wrapper, *seen = xstrdup(""), *want;
+	char		*log, *datagram;
+	int		 fd;
+
+	harness_run(&r, "unshare", "--mount", "true", NULL);
+	if (r.status != 0)
+		cr_skip_test("no mount namespaces here: %s", r.err);
+	harness_run_free(&r);
+
+	xasprintf(&dir, "%s/journal", harness.dir);
+	cr_assert(mkdir(dir, 0755) == 0, "mkdir: %s", strerror(errno));
+	xasprintf(&path, "%s/socket", dir);
+	fd = bind_datagram(path);
+	harness_write(harness.log, "");
+	cr_assert(stat(harness.log, &sb) == 0);
+	xasprintf(&stream, "%llu:%llu", (unsigned long long)sb.st_dev,
+	    (unsigned long long)sb.st_ino);
+	setenv("JOURNAL_STREAM", stream, 1);
+	xasprintf(&wrapper, "unshare --mount --propagation private sh -c '"
+	    "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && "
+	    "mount --bind \"$0\" /run/systemd/journal && exec \"$@\"' %s", dir);
+	setenv("PROFILED_TEST_WRAPPER", wrapper, 1);
+
+	harness_start();
+	harness_wait_generation(1);
+	generations = harness_ctl_json("generations", NULL);
+	xasprintf(&want, "STORE_PATH=%s", harness_string(
+	    harness_generation(generations, 1), "store_path"));
+	datagram = wait_datagram(fd, &seen, "MESSAGE=generation 1 is active", 1);
+	cr_assert(strstr(datagram, want) != NULL, "no %s in:\n%s", want,
+	    datagram);
+	cr_assert(strstr(datagram, "\nGENERATION=1") != NULL, "%s", datagram);
+	cr_assert(strstr(datagram, "\nPRIORITY=6") != NULL, "%s", datagram);
+	cr_assert(strstr(datagram, "\nSYSLOG_IDENTIFIER=profiled") != NULL,
+	    "%s", datagram);
+	cr_assert(strstr(seen, "PRIORITY=7\n") != NULL, "no debug line:\n%s",
+	    seen);
+	log = harness_read(harness.log);
+	cr_assert(strstr(log, "generation 1 is active") == NULL,
+	    "went to stderr as well:\n%s", log);
+	harness_stop();
+	json_free(generations);
+	free(datagram);
+	free(log);
+	free(want);
+	free(wrapper);
+	free(stream);
+	free(path);
+	free(dir);
 	free(seen);
 	close(fd);
 }
