@@ -5,7 +5,7 @@
 #   make check    build and run every test (unit and end-to-end, real Nix)
 #   make check-valgrind  the end-to-end tests with profiled under valgrind
 #   make demo     run profiled for real in a throw-away home
-#   make install  install the binaries and the systemd user unit under $(PREFIX)
+#   make install  install the binaries and the systemd user units under $(PREFIX)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -14,7 +14,8 @@ CC ?= cc
 PACKAGES = libevent libprotobuf-c sqlite3 libsystemd
 TEST_PACKAGES = criterion
 DEBIAN_PACKAGES = build-essential pkg-config libevent-dev libprotobuf-c-dev \
-	protobuf-c-compiler libsqlite3-dev libsystemd-dev libcriterion-dev nix-bin
+	protobuf-c-compiler libsqlite3-dev libsystemd-dev libcriterion-dev nix-bin \
+	dbus-daemon systemd util-linux mount
 
 # Fail early, with the fix, when a library is missing.
 PKG_CHECK = $(shell pkg-config --exists $(1) 2>/dev/null || echo missing)
@@ -110,6 +111,7 @@ install: all
 	install -m 755 daemon/profiled client/profilectl $(DESTDIR)$(BINDIR)
 	sed 's#@BINDIR@#$(BINDIR)#' systemd/profiled.service \
 		> $(DESTDIR)$(USERUNITDIR)/profiled.service
+	install -m 644 systemd/profiled.socket $(DESTDIR)$(USERUNITDIR)
 
 clean:
 	rm -f daemon/*.o client/*.o proto/*.o tests/unit/*.o tests/e2e/*.o \

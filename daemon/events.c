@@ -4,7 +4,8 @@
  * The queue says what it does (a file changed, a build started, a line of
  * Nix's log, a build's end, a switch) through the events_* calls here, and
  * each becomes one Event frame to every subscriber: profilectl watch, log
- * -f and switch's progress.  Log lines go only to subscribers that asked
+ * -f and switch's progress.  Switches and failed builds also become
+ * desktop notifications (notify.c).  Log lines go only to subscribers that asked
  * for them.  The running build's log is also kept here, bounded, so that a
  * subscriber arriving in the middle sees it from the start.
  *
@@ -229,6 +230,8 @@ events_build_ended(const char *kind, const char *error, const char *store_path,
 	event.has_duration_ms = 1;
 	event.duration_ms = duration_ms;
 	events_send(&event, 0);
+	if (strcmp(kind, "build_failed") == 0)
+		notify_build_failed(error);
 }
 
 /*
@@ -254,6 +257,7 @@ events_switched(unsigned previous, unsigned generation, int created,
 		event.reason = (char *)reason;
 	}
 	events_send(&event, 0);
+	notify_generation_changed(previous, generation);
 }
 
 /* Free the subscribers and the kept log; the loop has ended. */

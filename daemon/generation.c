@@ -234,9 +234,14 @@ generation_reusable(const struct config *cfg, const char *store_path)
 int
 generation_switch(const struct config *cfg, unsigned id, char **cause)
 {
+	struct generation	*gen;
+
 	if (profile_switch(cfg->profile, id, cause) == -1)
 		return -1;
-	log_info("switched to generation %u", id);
+	gen = db_generation_get(id);
+	log_generation(id, gen != NULL ? gen->store_path : NULL,
+	    "switched to generation %u", id);
+	db_generation_free(gen);
 	return 0;
 }
 
@@ -263,7 +268,8 @@ generation_set_exit_cb(struct proc *p, int status, void *arg)
 	gen->id = id;
 	if (db_generation_put(gen, &cause) == -1)
 		goto done;
-	log_info("generation %u is active (%s)", id, gen->store_path);
+	log_generation(id, gen->store_path, "generation %u is active (%s)", id,
+	    gen->store_path);
 done:
 	proc_free(p);
 	free(store_path);

@@ -90,6 +90,7 @@ static void
 profiled_signal_cb(evutil_socket_t sig, short events, void *arg)
 {
 	log_info("%s; exiting", strsignal(sig));
+	systemd_stopping();
 	if (queue_stop() == 0)
 		event_base_loopbreak(arg);
 }
@@ -189,7 +190,8 @@ main(int argc, char **argv)
 
 	generation_sync(&cfg, 1);
 	rpc_init(&cfg);
-	systemd_init(&cfg);
+	systemd_init(base, &cfg);
+	notify_init(base, &cfg);
 	if ((fd = systemd_listen_fd(&cause)) == -2 ||
 	    server_start(base, fd, cfg.socket_path, &cause) == -1)
 		fatalx("%s", cause);
@@ -201,9 +203,10 @@ main(int argc, char **argv)
 
 	event_base_dispatch(base);
 
-	systemd_stopping();
 	queue_shutdown();
 	events_shutdown();
+	notify_shutdown();
+	systemd_shutdown();
 	watch_stop();
 	server_stop();
 	db_close();

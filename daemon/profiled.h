@@ -23,6 +23,8 @@ void	 log_warn(const char *, ...) printflike(1, 2);
 void	 log_warnx(const char *, ...) printflike(1, 2);
 void	 log_info(const char *, ...) printflike(1, 2);
 void	 log_debug(const char *, ...) printflike(1, 2);
+void	 log_generation(unsigned, const char *, const char *, ...)
+	     printflike(3, 4);
 void	 fatal(const char *, ...) printflike(1, 2) __attribute__((noreturn));
 void	 fatalx(const char *, ...) printflike(1, 2) __attribute__((noreturn));
 
@@ -259,10 +261,17 @@ void	 rpc_reply_switched(uint64_t, unsigned, unsigned, int, int);
 void	 rpc_status(uint64_t);
 
 /* systemd.c */
-void	 systemd_init(const struct config *);
+void	 systemd_init(struct event_base *, const struct config *);
 int	 systemd_listen_fd(char **);
 void	 systemd_ready(void);
 void	 systemd_status(void);
 void	 systemd_stopping(void);
+void	 systemd_shutdown(void);
+
+/* notify.c */
+void	 notify_init(struct event_base *, const struct config *);
+void	 notify_shutdown(void);
+void	 notify_generation_changed(unsigned, unsigned);
+void	 notify_build_failed(const char *);
 
 #endif

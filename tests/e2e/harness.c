@@ -958,3 +958,83 @@ harness_assert_nix_agrees(void)
 	json_free(status);
 	json_free(generations);
 }
+
+/* Milliseconds on the monotonic clock, for tests' own deadlines. */
+long long
+harness_clock_ms(void)
+{
+	return harness_now();
+}
+
+/*
+ * Start argv as "the daemon" (a wrapper that becomes profiled, such as
+ * systemd-socket-activate), its output in the log; harness_stop ends it.
+ * Unlike harness_start, it does not wait for an answer.
+ */
+void
+harness_spawn(char *const argv[])
+{
+	pid_t	pid;
+	int	fd;
+
+	cr_assert(harness.daemon == -1, "profiled already started");
+	pid = fork();
+	cr_assert(pid != -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		fd = open(harness.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(open("/dev/null", O_RDONLY), 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execvp(argv[0], argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	harness.daemon = pid;
+}
+
+/* The content of the file at path; "" if it cannot be read. */
+char *
+harness_read(const char *path)
+{
+	char	*text = xstrdup("");
+	size_t	 len = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return text;
+	while (harness_drain(fd, &text, &len))
+		;
+	close(fd);
+	return text;
+}
+
+/* How many lines of the daemon's log contain needle. */
+int
+harness_log_count(const char *needle)
+{
+	char	*text = harness_read(harness.log), *line, *last;
+	int	 n = 0;
+
+	for (line = strtok_r(text, "\n", &last); line != NULL;
+	    line = strtok_r(NULL, "\n", &last)) {
+		if (strstr(line, needle) != NULL)
+			n++;
+	}
+	free(text);
+	return n;
+}
+
+/* Wait until a line of the daemon's log contains needle. */
+void
+harness_wait_log(const char *needle)
+{
+	long long	deadline = harness_now() + HARNESS_DEADLINE_MS;
+
+	while (harness_log_count(needle) == 0) {
+		cr_assert(harness_now() < deadline, "timed out after %d s "
+		    "waiting for \"%s\" in profiled's log",
+		    HARNESS_DEADLINE_MS / 1000, needle);
+		harness_pause();
+	}
+}

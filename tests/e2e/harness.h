@@ -98,4 +98,11 @@ long		 harness_profile_generation(void);
 void		 harness_assert_runs(const char *, const char *);
 void		 harness_assert_nix_agrees(void);
 
+/* Other commands as the daemon, the daemon's log, tests' own deadlines. */
+long long	 harness_clock_ms(void);
+void		 harness_spawn(char *const []);
+char		*harness_read(const char *);
+int		 harness_log_count(const char *);
+void		 harness_wait_log(const char *);
+
 #endif

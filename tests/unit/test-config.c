@@ -21,7 +21,8 @@
 #include "profiled.h"
 
 #define CONFIG_TEST_KNOWN_KEYS	"(known keys: package_file, profile, " \
-	"state_dir, socket, debounce_ms, auto_switch, notify, nix_flags)"
+	"state_dir, socket, debounce_ms, auto_switch, notify, nix_flags, " \
+	"build_timeout)"
 
 static char	config_test_dir[64];	/* the test's mkdtemp dir */
 static char	config_test_home[PATH_MAX];	/* $HOME, inside it */
@@ -146,6 +147,8 @@ config_test_field(const struct config *cfg, const char *key)
 		xasprintf(&s, "%d", cfg->auto_switch);
 	else if (strcmp(key, "notify") == 0)
 		xasprintf(&s, "%d", cfg->notify);
+	else if (strcmp(key, "build_timeout") == 0)
+		xasprintf(&s, "%d", cfg->build_timeout);
 	else
 		cr_assert_fail("no field for key %s", key);
 	return s;
@@ -417,6 +420,24 @@ ParameterizedTestParameters(config, set)
 		{ "debounce_ms", "+5", "",
 		    "debounce_ms: '+5' is not a whole number from 0 to 60000" },
 		{ "debounce_ms", "0012", "12", "" },
+		{ "build_timeout", "90", "90", "" },
+		{ "build_timeout", "90s", "90", "" },
+		{ "build_timeout", "30m", "1800", "" },
+		{ "build_timeout", "2h", "7200", "" },
+		{ "build_timeout", "0", "0", "" },
+		{ "build_timeout", "168h", "604800", "" },
+		{ "build_timeout", "169h", "", "build_timeout: '169h' is not a "
+		    "duration like 90, 90s, 30m or 2h (at most 168h; 0 for "
+		    "none)" },
+		{ "build_timeout", "2d", "", "build_timeout: '2d' is not a "
+		    "duration like 90, 90s, 30m or 2h (at most 168h; 0 for "
+		    "none)" },
+		{ "build_timeout", "h", "", "build_timeout: 'h' is not a "
+		    "duration like 90, 90s, 30m or 2h (at most 168h; 0 for "
+		    "none)" },
+		{ "build_timeout", "1.5h", "", "build_timeout: '1.5h' is not a "
+		    "duration like 90, 90s, 30m or 2h (at most 168h; 0 for "
+		    "none)" },
 		{ "debounce", "5", "",
 		    "unknown key 'debounce' " CONFIG_TEST_KNOWN_KEYS },
 		{ "", "5", "", "unknown key '' " CONFIG_TEST_KNOWN_KEYS },
@@ -437,6 +458,7 @@ ParameterizedTest(struct config_set_case *c, config, set)
 	/* Start from values none of the cases sets, to see a change. */
 	cfg.auto_switch = cfg.notify = -1;
 	cfg.debounce_ms = 4;
+	cfg.build_timeout = 5;
 	before = cfg;
 	if (c->error[0] != '\0') {
 		cr_assert_eq(config_set(&cfg, c->key, c->value, NULL, &cause),
