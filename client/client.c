@@ -120,8 +120,8 @@ client_read(int fd, unsigned char *buf, size_t len, char **cause)
 }
 
 /* Read one framed Response; NULL and *cause if it is not one. */
-static Profiled__Response *
-client_read_response(int fd, char **cause)
+Profiled__Response *
+client_receive(int fd, char **cause)
 {
 	Profiled__Response	*response;
 	unsigned char		 header[FRAME_HEADER_SIZE], *body;
@@ -146,29 +146,57 @@ client_read_response(int fd, char **cause)
 }
 
 /*
- * Send request to the daemon at path and return its response, which the
- * caller frees with profiled__response__free_unpacked; NULL and *cause on
- * failure.
+ * Connect to the daemon and send request; the connection, to read the
+ * answer from with client_receive, or -1 after printing why not.
  */
-Profiled__Response *
-client_call(const char *path, const Profiled__Request *request, char **cause)
+int
+client_open(const struct client_options *opts, const Profiled__Request *request)
 {
-	Profiled__Response	*response = NULL;
-	unsigned char		*frame;
-	size_t			 size;
-	int			 fd;
+	unsigned char	*frame;
+	size_t		 size;
+	char		*path, *cause = NULL;
+	int		 fd;
 
-	if ((frame = frame_pack(&request->base, &size)) == NULL) {
-		*cause = xstrdup("request too large");
-		return NULL;
+	if ((path = client_socket_path(opts, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return -1;
 	}
-	if ((fd = client_connect(path, cause)) != -1) {
-		if (client_write(fd, frame, size, cause) == 0)
-			response = client_read_response(fd, cause);
+	if ((frame = frame_pack(&request->base, &size)) == NULL)
+		fatalx("request too large");
+	if ((fd = client_connect(path, &cause)) != -1 &&
+	    client_write(fd, frame, size, &cause) == -1) {
 		close(fd);
+		fd = -1;
+	}
+	if (fd == -1) {
+		log_warnx("%s", cause);
+		free(cause);
 	}
 	free(frame);
-	return response;
+	free(path);
+	return fd;
+}
+
+/*
+ * Print why response is not the answer wanted: the daemon's error, or a
+ * bad response.  Frees it.
+ */
+void
+client_error(Profiled__Response *response)
+{
+	const char	*message;
+	size_t		 len;
+
+	if (response->result_case == PROFILED__RESPONSE__RESULT_ERROR) {
+		message = response->error->message;
+		len = strlen(message);
+		while (len > 0 && message[len - 1] == '\n')
+			len--;
+		log_warnx("%.*s", (int)len, message);
+	} else
+		log_warnx("%s", CLIENT_BAD);
+	profiled__response__free_unpacked(response, NULL);
 }
 
 /*
@@ -181,16 +209,13 @@ client_request(const struct client_options *opts,
     const Profiled__Request *request, Profiled__Response__ResultCase want)
 {
 	Profiled__Response	*response;
-	char			*path, *cause = NULL, *message;
-	size_t			 len;
+	char			*cause = NULL;
+	int			 fd;
 
-	if ((path = client_socket_path(opts, &cause)) == NULL) {
-		log_warnx("%s", cause);
-		free(cause);
+	if ((fd = client_open(opts, request)) == -1)
 		return NULL;
-	}
-	response = client_call(path, request, &cause);
-	free(path);
+	response = client_receive(fd, &cause);
+	close(fd);
 	if (response == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
@@ -198,15 +223,6 @@ client_request(const struct client_options *opts,
 	}
 	if (response->result_case == want)
 		return response;
-
-	if (response->result_case == PROFILED__RESPONSE__RESULT_ERROR) {
-		message = response->error->message;
-		len = strlen(message);
-		while (len > 0 && message[len - 1] == '\n')
-			len--;
-		log_warnx("%.*s", (int)len, message);
-	} else
-		log_warnx("%s", CLIENT_BAD);
-	profiled__response__free_unpacked(response, NULL);
+	client_error(response);
 	return NULL;
 }

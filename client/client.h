@@ -43,14 +43,18 @@ int	 cmd_parse_flags(int, char **, struct client_options *,
 /* cmd-*.c */
 extern const struct cmd_entry	cmd_generations_entry;
 extern const struct cmd_entry	cmd_help_entry;
+extern const struct cmd_entry	cmd_log_entry;
 extern const struct cmd_entry	cmd_rollback_entry;
 extern const struct cmd_entry	cmd_status_entry;
 extern const struct cmd_entry	cmd_switch_entry;
+extern const struct cmd_entry	cmd_wait_entry;
+extern const struct cmd_entry	cmd_watch_entry;
 
 /* client.c */
 int	 client_connect(const char *, char **);
-Profiled__Response *client_call(const char *, const Profiled__Request *,
-	     char **);
+int	 client_open(const struct client_options *, const Profiled__Request *);
+Profiled__Response *client_receive(int, char **);
+void	 client_error(Profiled__Response *);
 Profiled__Response *client_request(const struct client_options *,
 	     const Profiled__Request *, Profiled__Response__ResultCase);
 
@@ -61,5 +65,7 @@ void	 output_json_number(int, uint64_t);
 void	 output_json_bool(int);
 void	 output_local_time(int64_t, char *, size_t);
 void	 output_switched(const Profiled__Switched *, int, int);
+void	 output_status_json(const Profiled__Status *);
+void	 output_event(FILE *, const Profiled__Event *, int, int);
 
 #endif

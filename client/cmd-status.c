@@ -18,53 +18,6 @@ const struct cmd_entry cmd_status_entry = {
 /* The width of the labels, so the values line up. */
 #define CMD_STATUS_LABEL	"%-14s "
 
-static void
-cmd_status_json_build(const Profiled__Build *build)
-{
-	fputs("{\"ok\": ", stdout);
-	output_json_bool(build->ok);
-	fputs(", \"error\": ", stdout);
-	output_json_string(build->error);
-	fputs(", \"started\": ", stdout);
-	output_json_time(build->started);
-	printf(", \"duration_ms\": %" PRIu64 ", \"generation\": ",
-	    build->duration_ms);
-	output_json_number(build->has_generation, build->generation);
-	fputs(", \"content_hash\": ", stdout);
-	output_json_string(build->content_hash);
-	fputs(", \"trigger\": ", stdout);
-	output_json_string(build->trigger);
-	fputs("}", stdout);
-}
-
-static void
-cmd_status_json(const Profiled__Status *status)
-{
-	fputs("{\"state\": ", stdout);
-	output_json_string(status->state);
-	fputs(", \"current_generation\": ", stdout);
-	output_json_number(status->has_current_generation,
-	    status->current_generation);
-	fputs(", \"package_file\": ", stdout);
-	output_json_string(status->package_file);
-	fputs(", \"package_file_exists\": ", stdout);
-	output_json_bool(status->package_file_exists);
-	fputs(", \"profile\": ", stdout);
-	output_json_string(status->profile);
-	fputs(", \"in_sync\": ", stdout);
-	output_json_bool(status->in_sync);
-	fputs(", \"held\": ", stdout);
-	output_json_bool(status->held);
-	fputs(", \"build_pending\": ", stdout);
-	output_json_bool(status->build_pending);
-	printf(", \"pid\": %" PRIu32 ", \"last_build\": ", status->pid);
-	if (status->last_build == NULL)
-		fputs("null", stdout);
-	else
-		cmd_status_json_build(status->last_build);
-	fputs("}\n", stdout);
-}
-
 /* Print a build's error under its line, every line of it indented. */
 static void
 cmd_status_print_error(const char *error)
@@ -88,9 +41,10 @@ cmd_status_print_build(const Profiled__Build *build)
 	char	when[64];
 
 	output_local_time(build->started, when, sizeof when);
-	printf(CMD_STATUS_LABEL "%s in %.1f s at %s (%s)\n", "last build",
+	printf(CMD_STATUS_LABEL "%s in %.1f s at %s (%s%s%s)\n", "last build",
 	    build->ok ? "ok" : "failed", build->duration_ms / 1000.0, when,
-	    build->trigger);
+	    build->trigger, build->file != NULL ? " of " : "",
+	    build->file != NULL ? build->file : "");
 	if (!build->ok && build->error != NULL)
 		cmd_status_print_error(build->error);
 }
@@ -99,6 +53,7 @@ static void
 cmd_status_print(const Profiled__Status *status)
 {
 	const char	*sync;
+	size_t		 i;
 
 	printf(CMD_STATUS_LABEL "%s%s\n", "state", status->state,
 	    status->build_pending ? " (build pending)" : "");
@@ -118,6 +73,11 @@ cmd_status_print(const Profiled__Status *status)
 		sync = "changed, not yet active";
 	printf(CMD_STATUS_LABEL "%s (%s)\n", "package file",
 	    status->package_file, sync);
+	if (status->file_error != NULL && status->package_file_exists)
+		cmd_status_print_error(status->file_error);
+	for (i = 0; i < status->n_imports; i++)
+		printf(CMD_STATUS_LABEL "%s\n", i == 0 ? "imports" : "",
+		    status->imports[i]);
 	printf(CMD_STATUS_LABEL "%s\n", "profile", status->profile);
 
 	if (status->last_build != NULL)
@@ -143,9 +103,10 @@ cmd_status_exec(int argc, char **argv, struct client_options *opts)
 	if (response == NULL)
 		return CLIENT_EXIT_FAILURE;
 
-	if (opts->json)
-		cmd_status_json(response->status);
-	else
+	if (opts->json) {
+		output_status_json(response->status);
+		putchar('\n');
+	} else
 		cmd_status_print(response->status);
 	profiled__response__free_unpacked(response, NULL);
 	return CLIENT_EXIT_OK;

@@ -2,12 +2,14 @@
  * profilectl switch: have the daemon build the package file now and
  * activate the result, or with --to N activate existing generation N, which
  * builds nothing.  A build can take minutes; the daemon answers when it is
- * done, and we wait for it.
+ * done, and we wait for it, showing its progress (Nix's log and each step)
+ * on stderr when that is a terminal, or with --progress.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "profiled.h"
 #include "client.h"
@@ -15,7 +17,7 @@
 static int	cmd_switch_exec(int, char **, struct client_options *);
 
 const struct cmd_entry cmd_switch_entry = {
-	"switch", "switch [--to N]", cmd_switch_exec
+	"switch", "switch [--progress] [--to N]", cmd_switch_exec
 };
 
 /* Parse a generation number (1 to UINT32_MAX); -1 if s is not one. */
@@ -41,13 +43,15 @@ cmd_switch_exec(int argc, char **argv, struct client_options *opts)
 	static const struct option	 options[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "to", required_argument, NULL, 't' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
 	Profiled__Request		 request = PROFILED__REQUEST__INIT;
 	Profiled__SwitchRequest		 switch_to =
 	    PROFILED__SWITCH_REQUEST__INIT;
 	Profiled__Response		*response;
-	int				 ch;
+	char				*cause = NULL;
+	int				 ch, fd;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":", options, NULL)) != -1) {
@@ -63,6 +67,9 @@ cmd_switch_exec(int argc, char **argv, struct client_options *opts)
 			}
 			switch_to.has_generation = 1;
 			break;
+		case 'p':
+			switch_to.has_progress = switch_to.progress = 1;
+			break;
 		default:
 			return cmd_bad_option(ch, argv, &cmd_switch_entry);
 		}
@@ -72,12 +79,28 @@ cmd_switch_exec(int argc, char **argv, struct client_options *opts)
 		return cmd_usage(&cmd_switch_entry);
 	}
 
+	if (!switch_to.has_generation && isatty(STDERR_FILENO))
+		switch_to.has_progress = switch_to.progress = 1;
 	request.call_case = PROFILED__REQUEST__CALL_SWITCH_TO;
 	request.switch_to = &switch_to;
-	response = client_request(opts, &request,
-	    PROFILED__RESPONSE__RESULT_SWITCHED);
-	if (response == NULL)
+	if ((fd = client_open(opts, &request)) == -1)
 		return CLIENT_EXIT_FAILURE;
+	/* Progress comes as events, before the one answer that ends it. */
+	while ((response = client_receive(fd, &cause)) != NULL &&
+	    response->result_case == PROFILED__RESPONSE__RESULT_EVENT) {
+		output_event(stderr, response->event, 0, 0);
+		profiled__response__free_unpacked(response, NULL);
+	}
+	close(fd);
+	if (response == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return CLIENT_EXIT_FAILURE;
+	}
+	if (response->result_case != PROFILED__RESPONSE__RESULT_SWITCHED) {
+		client_error(response);
+		return CLIENT_EXIT_FAILURE;
+	}
 	output_switched(response->switched, opts->json, 0);
 	profiled__response__free_unpacked(response, NULL);
 	return CLIENT_EXIT_OK;

@@ -14,9 +14,12 @@
 const struct cmd_entry *cmd_table[] = {
 	&cmd_generations_entry,
 	&cmd_help_entry,
+	&cmd_log_entry,
 	&cmd_rollback_entry,
 	&cmd_status_entry,
 	&cmd_switch_entry,
+	&cmd_wait_entry,
+	&cmd_watch_entry,
 	NULL
 };
 

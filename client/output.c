@@ -4,8 +4,11 @@
  * as UTC ISO 8601), local times for people, and what a switch did, which
  * switch, switch --to and rollback all print.
  */
+#include <sys/time.h>
+
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "profiled.h"
@@ -89,4 +92,197 @@ output_switched(const Profiled__Switched *switched, int json, int rollback)
 		printf("generation %" PRIu32 " is active%s\n",
 		    switched->generation, switched->created ? " (new)" : "");
 	}
+}
+
+static void
+output_build_json(const Profiled__Build *build)
+{
+	fputs("{\"ok\": ", stdout);
+	output_json_bool(build->ok);
+	fputs(", \"error\": ", stdout);
+	output_json_string(build->error);
+	fputs(", \"started\": ", stdout);
+	output_json_time(build->started);
+	printf(", \"duration_ms\": %" PRIu64 ", \"generation\": ",
+	    build->duration_ms);
+	output_json_number(build->has_generation, build->generation);
+	fputs(", \"content_hash\": ", stdout);
+	output_json_string(build->content_hash);
+	fputs(", \"trigger\": ", stdout);
+	output_json_string(build->trigger);
+	fputs(", \"file\": ", stdout);
+	output_json_string(build->file);
+	fputs("}", stdout);
+}
+
+/* Write status as one JSON object, with no newline after it. */
+void
+output_status_json(const Profiled__Status *status)
+{
+	size_t	i;
+
+	fputs("{\"state\": ", stdout);
+	output_json_string(status->state);
+	fputs(", \"current_generation\": ", stdout);
+	output_json_number(status->has_current_generation,
+	    status->current_generation);
+	fputs(", \"package_file\": ", stdout);
+	output_json_string(status->package_file);
+	fputs(", \"package_file_exists\": ", stdout);
+	output_json_bool(status->package_file_exists);
+	fputs(", \"file_error\": ", stdout);
+	output_json_string(status->file_error);
+	fputs(", \"imports\": [", stdout);
+	for (i = 0; i < status->n_imports; i++) {
+		if (i > 0)
+			fputs(", ", stdout);
+		output_json_string(status->imports[i]);
+	}
+	fputs("], \"profile\": ", stdout);
+	output_json_string(status->profile);
+	fputs(", \"in_sync\": ", stdout);
+	output_json_bool(status->in_sync);
+	fputs(", \"held\": ", stdout);
+	output_json_bool(status->held);
+	fputs(", \"build_pending\": ", stdout);
+	output_json_bool(status->build_pending);
+	printf(", \"pid\": %" PRIu32 ", \"last_build\": ", status->pid);
+	if (status->last_build == NULL)
+		fputs("null", stdout);
+	else
+		output_build_json(status->last_build);
+	fputs("}", stdout);
+}
+
+/* Write unix milliseconds t as a JSON string like "...T18:30:01.123Z". */
+static void
+output_json_time_ms(int64_t t)
+{
+	char		 buf[64];
+	time_t		 when = t / 1000;
+	struct tm	 tm;
+
+	if (gmtime_r(&when, &tm) == NULL ||
+	    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(buf, sizeof buf, "%" PRId64, t / 1000);
+	snprintf(buf + strlen(buf), sizeof buf - strlen(buf), ".%03dZ",
+	    (int)(t % 1000));
+	json_write_string(stdout, buf);
+}
+
+static void
+output_event_json(const Profiled__Event *e)
+{
+	fputs("{\"time\": ", stdout);
+	output_json_time_ms(e->time_ms);
+	fputs(", \"event\": ", stdout);
+	output_json_string(e->kind);
+	if (e->file != NULL) {
+		fputs(", \"file\": ", stdout);
+		output_json_string(e->file);
+	}
+	if (e->trigger != NULL) {
+		fputs(", \"trigger\": ", stdout);
+		output_json_string(e->trigger);
+	}
+	if (e->content_hash != NULL) {
+		fputs(", \"content_hash\": ", stdout);
+		output_json_string(e->content_hash);
+	}
+	if (e->line != NULL) {
+		fputs(", \"line\": ", stdout);
+		output_json_string(e->line);
+	}
+	if (e->error != NULL) {
+		fputs(", \"error\": ", stdout);
+		output_json_string(e->error);
+	}
+	if (e->has_duration_ms)
+		printf(", \"duration_ms\": %" PRIu64, e->duration_ms);
+	if (e->store_path != NULL) {
+		fputs(", \"store_path\": ", stdout);
+		output_json_string(e->store_path);
+	}
+	if (e->has_previous || e->has_generation) {
+		fputs(", \"previous\": ", stdout);
+		output_json_number(e->has_previous, e->previous);
+	}
+	if (e->has_generation)
+		printf(", \"generation\": %" PRIu32, e->generation);
+	if (e->has_created) {
+		fputs(", \"created\": ", stdout);
+		output_json_bool(e->created);
+	}
+	if (e->reason != NULL) {
+		fputs(", \"reason\": ", stdout);
+		output_json_string(e->reason);
+	}
+	fputs("}\n", stdout);
+}
+
+/* The words for what a build was for: "save of FILE" or "switch". */
+static void
+output_trigger(FILE *f, const Profiled__Event *e)
+{
+	if (e->file != NULL)
+		fprintf(f, "%s of %s", e->trigger, e->file);
+	else
+		fputs(e->trigger != NULL ? e->trigger : "?", f);
+}
+
+/*
+ * Print event as one line on f, for people (with the local time first if
+ * with_time), or as one JSON object on stdout.
+ */
+void
+output_event(FILE *f, const Profiled__Event *e, int json, int with_time)
+{
+	char		when[16];
+	time_t		t = e->time_ms / 1000;
+	struct tm	tm;
+	double		seconds = e->duration_ms / 1000.0;
+
+	if (json) {
+		output_event_json(e);
+		return;
+	}
+	if (with_time && localtime_r(&t, &tm) != NULL &&
+	    strftime(when, sizeof when, "%H:%M:%S", &tm) != 0)
+		fprintf(f, "%s ", when);
+	if (strcmp(e->kind, "log") == 0)
+		fprintf(f, "  %s\n", e->line);
+	else if (strcmp(e->kind, "file_changed") == 0)
+		fprintf(f, "%s changed\n", e->file);
+	else if (strcmp(e->kind, "file_error") == 0)
+		fprintf(f, "%s\n", e->error);
+	else if (strcmp(e->kind, "build_queued") == 0) {
+		fputs("build queued (", f);
+		output_trigger(f, e);
+		fputs(")\n", f);
+	} else if (strcmp(e->kind, "build_started") == 0) {
+		fputs("building (", f);
+		output_trigger(f, e);
+		fputs(")\n", f);
+	} else if (strcmp(e->kind, "build_succeeded") == 0)
+		fprintf(f, "built in %.1f s: %s\n", seconds, e->store_path);
+	else if (strcmp(e->kind, "build_failed") == 0)
+		fprintf(f, "build failed after %.1f s: %s\n", seconds,
+		    e->error);
+	else if (strcmp(e->kind, "build_cancelled") == 0)
+		fprintf(f, "build stopped after %.1f s: %s\n", seconds,
+		    e->error);
+	else if (strcmp(e->kind, "rolled_back") == 0)
+		fprintf(f, "rolled back from generation %" PRIu32 " to %"
+		    PRIu32 "\n", e->previous, e->generation);
+	else if (strcmp(e->kind, "switched") == 0) {
+		fprintf(f, "generation %" PRIu32 " is active", e->generation);
+		if (e->has_previous)
+			fprintf(f, " (was %" PRIu32 ", %s%s)", e->previous,
+			    e->created ? "new, " : "", e->reason);
+		else
+			fprintf(f, " (%s%s)", e->created ? "new, " : "",
+			    e->reason);
+		fputc('\n', f);
+	} else
+		fprintf(f, "%s\n", e->kind);
 }

@@ -565,6 +565,40 @@ build_result_free(struct build_result *result)
 }
 
 /*
+ * Nix's "error: builder for '/nix/store/HASH-NAME.drv' failed with exit
+ * code N" (len bytes at error) in words naming the package; NULL if error
+ * is not that.
+ */
+static char *
+build_error_builder(const char *error, size_t len)
+{
+	static const char	 prefix[] = "error: builder for '";
+	const char		*path, *quote, *name, *dash;
+	char			*summary;
+	size_t			 name_len;
+
+	if (len < sizeof prefix - 1 ||
+	    strncmp(error, prefix, sizeof prefix - 1) != 0)
+		return NULL;
+	path = error + sizeof prefix - 1;
+	if ((quote = memchr(path, '\'', error + len - path)) == NULL)
+		return NULL;
+	name = path;
+	while ((dash = memchr(name, '/', quote - name)) != NULL)
+		name = dash + 1;
+	if ((dash = memchr(name, '-', quote - name)) != NULL)
+		name = dash + 1;
+	name_len = quote - name;
+	if (name_len > 4 && strncmp(quote - 4, ".drv", 4) == 0)
+		name_len -= 4;
+	/* The rest: " failed with exit code 1". */
+	xasprintf(&summary, "error: package %.*s failed to build (its builder"
+	    "%.*s)", (int)name_len, name, (int)(error + len - quote - 1),
+	    quote + 1);
+	return summary;
+}
+
+/*
  * The error a user should read in a Nix log: the first "error:" line,
  * after the "FILE:LINE:COL" location Nix prints under it, if any; for a
  * builder that failed, with the last line the builder printed.  Never
@@ -577,7 +611,7 @@ build_error_summary(const char *log)
 	const char	*before = NULL;
 	size_t		 error_len = 0, at_len = 0, last_len = 0, before_len = 0;
 	size_t		 len;
-	char		*summary;
+	char		*summary, *text;
 
 	for (line = log; line != NULL && *line != '\0'; line = next) {
 		next = strchr(line, '\n');
@@ -619,11 +653,13 @@ build_error_summary(const char *log)
 		    (int)error_len, error);
 		return summary;
 	}
-	if (strncmp(error, "error: builder for ", 19) == 0 && before != NULL &&
-	    strncmp(before, "building '", 10) != 0) {
-		xasprintf(&summary, "%.*s; it said: %.*s", (int)error_len,
-		    error, (int)before_len, before);
-		return summary;
+	if ((summary = build_error_builder(error, error_len)) == NULL)
+		return xstrndup(error, error_len);
+	if (before != NULL && strncmp(before, "building '", 10) != 0) {
+		xasprintf(&text, "%s; it said: %.*s", summary,
+		    (int)before_len, before);
+		free(summary);
+		summary = text;
 	}
-	return xstrndup(error, error_len);
+	return summary;
 }

@@ -43,13 +43,18 @@ ParameterizedTestParameters(build_error, summary)
 		  "with exit code 1\n"
 		  "error: 1 dependencies of derivation '/nix/store/bcv2-user-"
 		  "environment.drv' failed to build\n",
-		  "error: builder for '/nix/store/g5ry-broken-1.0.drv' failed "
-		  "with exit code 1; it said: broken: deliberate failure" },
+		  "error: package broken-1.0 failed to build (its builder "
+		  "failed with exit code 1); it said: broken: deliberate "
+		  "failure" },
 		{ "building '/nix/store/g5ry-quiet-1.0.drv'...\n"
 		  "error: builder for '/nix/store/g5ry-quiet-1.0.drv' failed "
 		  "with exit code 1\n",
-		  "error: builder for '/nix/store/g5ry-quiet-1.0.drv' failed "
-		  "with exit code 1" },
+		  "error: package quiet-1.0 failed to build (its builder failed "
+		  "with exit code 1)" },
+		{ "error: builder for '/nix/store/9xk2-hello-2.12.drv' failed "
+		  "due to signal 9 (Killed)\n",
+		  "error: package hello-2.12 failed to build (its builder failed "
+		  "due to signal 9 (Killed))" },
 		{ "error: /tmp/p/packages.nix must evaluate to a list of "
 		  "derivations (or a function returning one), not a set\n"
 		  "(use '--show-trace' to show detailed location information)\n",

@@ -1,0 +1,184 @@
+/*
+ * profilectl log: the log of the build that made generation N, or of the
+ * last build; with -f, the running build's log (or the next build's, if
+ * none runs) as Nix writes it, ending when the build does, with its result
+ * as the exit status.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profiled.h"
+#include "client.h"
+
+static int	cmd_log_exec(int, char **, struct client_options *);
+
+const struct cmd_entry cmd_log_entry = {
+	"log", "log [-f | N]", cmd_log_exec
+};
+
+static int
+cmd_log_show(struct client_options *opts, uint32_t generation)
+{
+	Profiled__Request	 request = PROFILED__REQUEST__INIT;
+	Profiled__LogRequest	 log_request = PROFILED__LOG_REQUEST__INIT;
+	Profiled__Response	*response;
+	const Profiled__Log	*log;
+	size_t			 len;
+
+	log_request.has_generation = generation != 0;
+	log_request.generation = generation;
+	request.call_case = PROFILED__REQUEST__CALL_LOG;
+	request.log = &log_request;
+	response = client_request(opts, &request,
+	    PROFILED__RESPONSE__RESULT_LOG);
+	if (response == NULL)
+		return CLIENT_EXIT_FAILURE;
+	log = response->log;
+	if (opts->json) {
+		fputs("{\"generation\": ", stdout);
+		output_json_number(log->has_generation, log->generation);
+		fputs(", \"ok\": ", stdout);
+		output_json_bool(log->ok);
+		fputs(", \"started\": ", stdout);
+		output_json_time(log->started);
+		fputs(", \"trigger\": ", stdout);
+		output_json_string(log->trigger);
+		fputs(", \"error\": ", stdout);
+		output_json_string(log->error);
+		fputs(", \"text\": ", stdout);
+		output_json_string(log->text);
+		fputs("}\n", stdout);
+	} else {
+		len = strlen(log->text);
+		fputs(log->text, stdout);
+		if (len > 0 && log->text[len - 1] != '\n')
+			putchar('\n');
+	}
+	profiled__response__free_unpacked(response, NULL);
+	return CLIENT_EXIT_OK;
+}
+
+/*
+ * What event means to a follower: -1 to go on, else the exit status (the
+ * build it follows ended).  *following is set while a build is followed.
+ */
+static int
+cmd_log_follow_event(const Profiled__Event *e, int json, int *following)
+{
+	if (strcmp(e->kind, "build_started") == 0) {
+		*following = 1;
+		return -1;
+	}
+	if (!*following)
+		return -1;
+	if (json && (strcmp(e->kind, "log") == 0 ||
+	    strncmp(e->kind, "build_", 6) == 0))
+		output_event(stdout, e, 1, 0);
+	else if (strcmp(e->kind, "log") == 0)
+		printf("%s\n", e->line);
+	if (strcmp(e->kind, "build_succeeded") == 0)
+		return CLIENT_EXIT_OK;
+	if (strcmp(e->kind, "build_failed") == 0) {
+		if (!json)
+			log_warnx("build failed: %s", e->error);
+		return CLIENT_EXIT_FAILURE;
+	}
+	if (strcmp(e->kind, "build_cancelled") == 0) {
+		/* Newer content was saved: its build is the one to follow. */
+		if (!json)
+			log_warnx("%s; following the next build", e->error);
+		*following = 0;
+	}
+	return -1;
+}
+
+static int
+cmd_log_follow(struct client_options *opts)
+{
+	Profiled__Request		 request = PROFILED__REQUEST__INIT;
+	Profiled__SubscribeRequest	 subscribe =
+	    PROFILED__SUBSCRIBE_REQUEST__INIT;
+	Profiled__Response		*response;
+	char				*cause = NULL;
+	int				 fd, following = 0, rc = -1;
+
+	subscribe.has_logs = subscribe.logs = 1;
+	request.call_case = PROFILED__REQUEST__CALL_SUBSCRIBE;
+	request.subscribe = &subscribe;
+	if ((fd = client_open(opts, &request)) == -1)
+		return CLIENT_EXIT_FAILURE;
+	while (rc == -1 && (response = client_receive(fd, &cause)) != NULL) {
+		switch (response->result_case) {
+		case PROFILED__RESPONSE__RESULT_STATUS:
+			/* The running build's log so far comes next. */
+			following = strcmp(response->status->state,
+			    "building") == 0;
+			break;
+		case PROFILED__RESPONSE__RESULT_EVENT:
+			rc = cmd_log_follow_event(response->event, opts->json,
+			    &following);
+			break;
+		default:
+			client_error(response);
+			close(fd);
+			return CLIENT_EXIT_FAILURE;
+		}
+		profiled__response__free_unpacked(response, NULL);
+		if (fflush(stdout) != 0)
+			rc = CLIENT_EXIT_FAILURE;
+	}
+	close(fd);
+	if (rc != -1)
+		return rc;
+	log_warnx("%s", cause);
+	free(cause);
+	return CLIENT_EXIT_FAILURE;
+}
+
+static int
+cmd_log_exec(int argc, char **argv, struct client_options *opts)
+{
+	static const struct option	 options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned long long		 n = 0;
+	char				*end;
+	int				 ch, follow = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":f", options, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			opts->json = 1;
+			break;
+		case 'f':
+			follow = 1;
+			break;
+		default:
+			return cmd_bad_option(ch, argv, &cmd_log_entry);
+		}
+	}
+	if (argc - optind > (follow ? 0 : 1)) {
+		log_warnx("unexpected argument: %s", argv[argc - 1]);
+		return cmd_usage(&cmd_log_entry);
+	}
+	if (follow)
+		return cmd_log_follow(opts);
+	if (optind < argc) {
+		errno = 0;
+		n = strtoull(argv[optind], &end, 10);
+		if (*argv[optind] < '0' || *argv[optind] > '9' ||
+		    *end != '\0' || errno != 0 || n == 0 || n > UINT32_MAX) {
+			log_warnx("bad generation number: %s", argv[optind]);
+			return cmd_usage(&cmd_log_entry);
+		}
+	}
+	return cmd_log_show(opts, n);
+}

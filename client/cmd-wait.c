@@ -1,0 +1,113 @@
+/*
+ * profilectl wait: block until the daemon has nothing left to do (no save
+ * waiting to be built, no build running or queued), for scripts and shell
+ * prompts.  Exits 0 if the last build succeeded and the package file can
+ * be built, 1 (saying why) if not, or if --timeout passes first.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "profiled.h"
+#include "client.h"
+
+static int	cmd_wait_exec(int, char **, struct client_options *);
+
+const struct cmd_entry cmd_wait_entry = {
+	"wait", "wait [--timeout SECONDS]", cmd_wait_exec
+};
+
+/* Wait for fd to be readable for up to seconds (0: for ever); 0 if not. */
+static int
+cmd_wait_readable(int fd, long seconds)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	int		n;
+
+	do
+		n = poll(&pfd, 1, seconds > 0 ? (int)(seconds * 1000) : -1);
+	while (n == -1 && errno == EINTR);
+	return n != 0;
+}
+
+static int
+cmd_wait_exec(int argc, char **argv, struct client_options *opts)
+{
+	static const struct option	 options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	Profiled__Request		 request = PROFILED__REQUEST__INIT;
+	Profiled__WaitRequest		 wait = PROFILED__WAIT_REQUEST__INIT;
+	Profiled__Response		*response;
+	const Profiled__Status		*status;
+	char				*cause = NULL, *end;
+	long				 timeout = 0;
+	int				 ch, fd, rc = CLIENT_EXIT_OK;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			opts->json = 1;
+			break;
+		case 't':
+			errno = 0;
+			timeout = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    errno != 0 || timeout > 86400 * 365) {
+				log_warnx("bad timeout: %s", optarg);
+				return cmd_usage(&cmd_wait_entry);
+			}
+			break;
+		default:
+			return cmd_bad_option(ch, argv, &cmd_wait_entry);
+		}
+	}
+	if (optind != argc) {
+		log_warnx("unexpected argument: %s", argv[optind]);
+		return cmd_usage(&cmd_wait_entry);
+	}
+
+	request.call_case = PROFILED__REQUEST__CALL_WAIT;
+	request.wait = &wait;
+	if ((fd = client_open(opts, &request)) == -1)
+		return CLIENT_EXIT_FAILURE;
+	if (!cmd_wait_readable(fd, timeout)) {
+		log_warnx("timed out after %ld s; profiled is still busy",
+		    timeout);
+		close(fd);
+		return CLIENT_EXIT_FAILURE;
+	}
+	response = client_receive(fd, &cause);
+	close(fd);
+	if (response == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return CLIENT_EXIT_FAILURE;
+	}
+	if (response->result_case != PROFILED__RESPONSE__RESULT_STATUS) {
+		client_error(response);
+		return CLIENT_EXIT_FAILURE;
+	}
+	status = response->status;
+	if (status->file_error != NULL) {
+		log_warnx("%s", status->file_error);
+		rc = CLIENT_EXIT_FAILURE;
+	} else if (status->last_build != NULL && !status->last_build->ok) {
+		log_warnx("the last build failed: %s",
+		    status->last_build->error != NULL ?
+		    status->last_build->error : "no reason given");
+		rc = CLIENT_EXIT_FAILURE;
+	}
+	if (opts->json) {
+		output_status_json(status);
+		putchar('\n');
+	}
+	profiled__response__free_unpacked(response, NULL);
+	return rc;
+}
