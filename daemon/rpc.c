@@ -146,6 +146,8 @@ rpc_log(uint64_t client, unsigned generation)
 	else
 		build = db_build_of_generation(generation);
 	if (build == NULL) {
+		/* It may be a generation nix-env made behind our back. */
+		generation_sync(rpc_config, 0);
 		if (generation == 0)
 			error = xstrdup("nothing has been built yet");
 		else if ((gen = db_generation_get(generation)) == NULL)

@@ -1038,3 +1038,90 @@ harness_wait_log(const char *needle)
 		harness_pause();
 	}
 }
+
+/*
+ * Start `profilectl --socket S args...` in the background (for watch and
+ * log -f, which run until something happens), its stdout and stderr in
+ * files; wait on it with harness_background_wait and _exit.
+ */
+void
+harness_background(struct harness_background *bg, ...)
+{
+	char		*argv[32], *ctl;
+	const char	*arg;
+	size_t		 n = 0;
+	va_list		 ap;
+	int		 out, err;
+	static int	 serial;
+
+	xasprintf(&ctl, "%s/client/profilectl", harness.root);
+	argv[n++] = ctl;
+	argv[n++] = "--socket";
+	argv[n++] = harness.socket;
+	va_start(ap, bg);
+	while ((arg = va_arg(ap, const char *)) != NULL && n < 31)
+		argv[n++] = (char *)arg;
+	va_end(ap);
+	argv[n] = NULL;
+	serial++;
+	xasprintf(&bg->out, "%s/background-%d.out", harness.dir, serial);
+	xasprintf(&bg->err, "%s/background-%d.err", harness.dir, serial);
+	bg->pid = fork();
+	cr_assert(bg->pid != -1, "fork: %s", strerror(errno));
+	if (bg->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		out = open(bg->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		err = open(bg->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(open("/dev/null", O_RDONLY), 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(ctl, argv);
+		_exit(127);
+	}
+	free(ctl);
+}
+
+/* Wait until the background client's stdout contains needle; it all. */
+char *
+harness_background_wait(struct harness_background *bg, const char *needle)
+{
+	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS;
+	char		*text;
+
+	for (;;) {
+		text = harness_read(bg->out);
+		if (strstr(text, needle) != NULL)
+			return text;
+		if (harness_now() > deadline) {
+			kill(bg->pid, SIGKILL);
+			cr_assert_fail("timed out after %d s waiting for \"%s\" "
+			    "from profilectl; it printed: %s; stderr: %s",
+			    HARNESS_DEADLINE_MS / 1000, needle, text,
+			    harness_read(bg->err));
+		}
+		free(text);
+		harness_pause();
+	}
+}
+
+/*
+ * Wait (with the deadline) for the background client to exit, or with
+ * stop, end it first; its exit status, or 128 + the signal's number.
+ */
+int
+harness_background_exit(struct harness_background *bg, int stop)
+{
+	int	status;
+
+	if (stop)
+		kill(bg->pid, SIGTERM);
+	status = harness_reap(bg->pid, HARNESS_DEADLINE_MS);
+	if (status == -1) {
+		kill(bg->pid, SIGKILL);
+		waitpid(bg->pid, NULL, 0);
+		cr_assert_fail("profilectl did not exit in %d s; stdout: %s",
+		    HARNESS_DEADLINE_MS / 1000, harness_read(bg->out));
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+}

@@ -105,4 +105,16 @@ char		*harness_read(const char *);
 int		 harness_log_count(const char *);
 void		 harness_wait_log(const char *);
 
+/* profilectl running in the background: watch, log -f. */
+struct harness_background {
+	pid_t	 pid;
+	char	*out;		/* its stdout, in a file */
+	char	*err;		/* its stderr */
+};
+void		 harness_background(struct harness_background *, ...)
+		     __attribute__((sentinel));
+char		*harness_background_wait(struct harness_background *,
+		     const char *);
+int		 harness_background_exit(struct harness_background *, int);
+
 #endif
