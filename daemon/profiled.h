@@ -225,6 +225,7 @@ int	 queue_file_exists(void);
 const char *queue_file_error(void);
 const char *queue_inputs_hash(void);
 const char *queue_input(size_t);
+const char *queue_build_file(void);
 const struct build_record *queue_last_build(void);
 
 /* events.c */

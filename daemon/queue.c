@@ -1073,6 +1073,13 @@ queue_input(size_t i)
 	return i < queue.ninputs ? queue.inputs[i].path : NULL;
 }
 
+/* The file whose change started the running build; NULL for a switch. */
+const char *
+queue_build_file(void)
+{
+	return queue.trigger_file;
+}
+
 /* The last build attempt, or NULL if there has been none. */
 const struct build_record *
 queue_last_build(void)

@@ -117,7 +117,11 @@ systemd_status(void)
 		return;
 	}
 	if (queue_state() == QUEUE_BUILDING) {
-		name = path_basename(systemd_config->package_file);
+		if (queue_build_file() == NULL) {
+			sd_notify(0, "STATUS=building (profilectl switch)");
+			return;
+		}
+		name = path_basename(queue_build_file());
 		sd_notifyf(0, "STATUS=building (triggered by %s)", name);
 		free(name);
 		return;
