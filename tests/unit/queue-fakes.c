@@ -75,19 +75,28 @@ fakes_logged(const char *line)
 	return 0;
 }
 
-/* The log, one call a line, for an assertion's message. */
-char *
-fakes_dump(void)
+/* head, then each word after sep. */
+static char *
+fakes_join(const char *head, const char *sep, const char *const *words,
+    size_t count)
 {
-	char	*text = xstrdup(""), *next;
+	char	*text = xstrdup(head), *next;
 	size_t	 i;
 
-	for (i = 0; i < fakes_nlog; i++) {
-		xasprintf(&next, "%s\n  %s", text, fakes_log[i]);
+	for (i = 0; i < count; i++) {
+		xasprintf(&next, "%s%s%s", text, sep, words[i]);
 		free(text);
 		text = next;
 	}
 	return text;
+}
+
+/* The log, one call a line, for an assertion's message. */
+char *
+fakes_dump(void)
+{
+	return fakes_join("", "\n  ", (const char *const *)fakes_log,
+	    fakes_nlog);
 }
 
 /* What the queue stored under key, or NULL. */
@@ -432,15 +441,9 @@ systemd_status(void)
 int
 watch_set(const char *const *files, size_t count, char **cause)
 {
-	char	*text = xstrdup("watch_set"), *next;
-	size_t	 i;
+	char	*line = fakes_join("watch_set", " ", files, count);
 
-	for (i = 0; i < count; i++) {
-		xasprintf(&next, "%s %s", text, files[i]);
-		free(text);
-		text = next;
-	}
-	fakes_record("%s", text);
-	free(text);
+	fakes_record("%s", line);
+	free(line);
 	return 0;
 }
