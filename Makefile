@@ -50,15 +50,22 @@ DAEMON_OBJS = $(filter-out $(SHARED_OBJS) daemon/profiled.o daemon/user-env.o, \
 	daemon/user-env.o
 CLIENT_OBJS = $(patsubst %.c,%.o,$(wildcard client/*.c))
 
-UNIT_OBJS = $(patsubst %.c,%.o,$(wildcard tests/unit/*.c))
+# The queue's tests link queue.c alone with fakes for what it drives.
+QUEUE_TEST_OBJS = tests/unit/test-queue.o tests/unit/queue-fakes.o
+QUEUE_REAL_OBJS = daemon/queue.o daemon/path.o daemon/sha256.o \
+	daemon/log.o daemon/xmalloc.o
+UNIT_OBJS = $(filter-out $(QUEUE_TEST_OBJS), \
+	$(patsubst %.c,%.o,$(wildcard tests/unit/*.c)))
 E2E_OBJS = $(patsubst %.c,%.o,$(wildcard tests/e2e/*.c))
 
 all: daemon/profiled client/profilectl
 
 # Generated code first: every object may include the generated header.
 # Every object is rebuilt when a header it may include changes.
-$(DAEMON_OBJS) $(CLIENT_OBJS) $(UNIT_OBJS) $(E2E_OBJS) daemon/profiled.o \
-	proto/frame.o: proto/profiled.pb-c.h daemon/profiled.h proto/frame.h
+$(DAEMON_OBJS) $(CLIENT_OBJS) $(UNIT_OBJS) $(QUEUE_TEST_OBJS) $(E2E_OBJS) \
+	daemon/profiled.o proto/frame.o: proto/profiled.pb-c.h \
+	daemon/profiled.h proto/frame.h
+$(QUEUE_TEST_OBJS): tests/unit/queue-fakes.h
 $(CLIENT_OBJS): client/client.h
 $(E2E_OBJS): tests/e2e/harness.h
 
@@ -79,11 +86,15 @@ client/profilectl: $(CLIENT_OBJS) $(SHARED_OBJS) $(PROTO_OBJS)
 tests/unit/unit-tests: $(UNIT_OBJS) $(DAEMON_OBJS) $(PROTO_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
 
+tests/unit/queue-tests: $(QUEUE_TEST_OBJS) $(QUEUE_REAL_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
+
 tests/e2e/e2e-tests: $(E2E_OBJS) $(SHARED_OBJS) daemon/sha256.o $(PROTO_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
 
-check: all tests/unit/unit-tests tests/e2e/e2e-tests
+check: all tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests
 	tests/unit/unit-tests
+	tests/unit/queue-tests
 	tests/e2e/e2e-tests --jobs 2
 
 # The end-to-end tests again with the daemon under valgrind: a memory
@@ -116,6 +127,6 @@ install: all
 clean:
 	rm -f daemon/*.o client/*.o proto/*.o tests/unit/*.o tests/e2e/*.o \
 		$(PROTO_GEN) daemon/user-env.c daemon/profiled client/profilectl \
-		tests/unit/unit-tests tests/e2e/e2e-tests
+		tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests
 
 .PHONY: all check check-valgrind deps demo install clean

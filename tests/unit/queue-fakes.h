@@ -1,0 +1,46 @@
+/*
+ * Fakes for everything daemon/queue.c calls beyond path, sha256, log,
+ * xmalloc and libevent, for tests/unit/queue-tests.  Each call is logged
+ * as a line ("build_start save", "rpc_reply_switched 7 1->2", ...), and
+ * a test decides how builds and nix-env end.
+ */
+#ifndef QUEUE_FAKES_H
+#define QUEUE_FAKES_H
+
+#include "profiled.h"
+
+/* What the fake profile, generations and builds answer. */
+struct fakes {
+	unsigned		 current;	/* the profile's generation */
+	char			*current_path;	/* its store path */
+	unsigned		 rollback_target; /* 0: "nothing to roll back to" */
+	unsigned		 reusable;	/* generation_reusable's answer */
+
+	int			 building;	/* build_start ran, no result yet */
+	char			*build_hash;	/* the content hash it builds */
+	build_done_cb		 build_done;
+	void			*build_arg;
+	char			*stop_why;	/* build_stop's last reason */
+
+	struct generation	*creating;	/* given to generation_create */
+	generation_created_cb	 created_cb;
+	void			*created_arg;
+};
+extern struct fakes	fakes;
+
+void	 fakes_reset(void);
+void	 fakes_clear_log(void);
+size_t	 fakes_count(const char *);
+int	 fakes_logged(const char *);
+char	*fakes_dump(void);
+char	*fakes_state(const char *);
+
+struct build_result *fakes_result_ok(const char *);
+struct build_result *fakes_result_failed(const char *);
+struct build_result *fakes_result_cancelled(void);
+struct build_result *fakes_result_stale(void);
+void	 fakes_result_add_input(struct build_result *, const char *);
+void	 fakes_build_finish(struct build_result *);
+void	 fakes_generation_created(unsigned);
+
+#endif
