@@ -602,6 +602,36 @@ queue_supersede(const char *why)
 	queue_end_build();
 }
 
+/*
+ * The running build was stopped, and a generation chosen by hand since:
+ * record it, answer its waiters, and build nothing more.
+ */
+static void
+queue_drop_build(const char *why)
+{
+	char	*error;
+
+	events_build_ended("build_cancelled", why, NULL,
+	    queue.result->duration_ms);
+	queue_record_build(queue.result, 0, 1);
+	xasprintf(&error, "not activated: generation %u was chosen while the "
+	    "build ran", queue.chosen_meanwhile);
+	queue_reply_error(&queue.waiters, error);
+	free(error);
+	queue_end_build();
+}
+
+/*
+ * Whether the build that waits is only a profilectl switch of the inputs
+ * the running build built: no save has changed them since it started.
+ */
+static int
+queue_only_switch_waits(void)
+{
+	return queue.pending_forced && queue_refresh_file(NULL) == 0 &&
+	    strcmp(queue.inputs_hash, queue.build_inputs_hash) == 0;
+}
+
 static void
 queue_build_done_cb(struct build_result *result, void *arg)
 {
@@ -612,7 +642,21 @@ queue_build_done_cb(struct build_result *result, void *arg)
 		queue_supersede("the package file changed while Nix read it");
 		return;
 	}
-	if (queue.pending) {
+	if (result->cancelled && !queue.pending &&
+	    queue.chosen_meanwhile != 0) {
+		/* Stopped, then a generation was chosen by hand: it holds. */
+		queue_drop_build(result->error);
+		return;
+	}
+	if (queue.pending && !result->cancelled && queue_only_switch_waits()) {
+		/* profilectl switch asked for what this build built. */
+		queue.trigger = "switch";
+		queue.pending = queue.pending_forced = 0;
+		queue_waiters_move(&queue.waiters, &queue.pending_waiters);
+	}
+	/* A stopped build is never a failure: what it was stopped for (newer
+	 * content, or the same saved back) is built now. */
+	if (queue.pending || result->cancelled) {
 		queue_supersede(result->cancelled ? result->error :
 		    "newer content was saved");
 		return;
@@ -722,8 +766,8 @@ queue_next(void)
 }
 
 /*
- * Ask for a build: now if none runs, else as the one waiting, stopping
- * the running build (a switch's forced one too) if it builds other inputs.
+ * Ask for a build: now if none runs, else as the one waiting (which a
+ * save's debounce follows by stopping the running build).
  */
 static void
 queue_request(const char *trigger, int forced, uint64_t client)

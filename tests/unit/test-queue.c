@@ -475,22 +475,38 @@ Test(queue, build_stopped_before_a_rollback_is_not_a_failure)
 	cr_assert_str_eq(queue_state_name(), "idle");
 }
 
-Test(queue, switch_while_a_save_builds_is_answered_after_it)
+/*
+ * A switch asked for while a save's build of the same content runs takes
+ * that build's result: one build, and the switch is answered with it.
+ */
+Test(queue, switch_while_a_save_builds_takes_its_result)
 {
 	const char	*text = "[ hello ]\n";
 
 	start(text);
 	queue_switch_build(7, 0);
 	cr_assert(queue_pending());
-	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
-	assert_count("rpc_reply", 0);
-	/* The switch gets a build of its own, never two at once. */
-	assert_count("build_start", 2);
-	assert_building(text);
 	build_and_create("/nix/store/2222-user-environment", 2);
+	assert_count("build_start", 1);
 	assert_logged("rpc_reply_switched 7 1->2");
 	assert_count("rpc_reply", 1);
+	cr_assert(!queue_pending());
 	cr_assert_str_eq(queue_state_name(), "idle");
+}
+
+/* A switch of other content than the running build's gets a build. */
+Test(queue, switch_after_a_save_during_a_build_builds_again)
+{
+	start("[ hello ]\n");
+	queue_switch_build(7, 0);
+	/* Saved, not yet reported by the watch. */
+	write_file(cfg.package_file, "[ hello cowsay ]\n");
+	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
+	assert_count("rpc_reply", 0);
+	assert_count("build_start", 2);
+	assert_building("[ hello cowsay ]\n");
+	build_and_create("/nix/store/3333-user-environment", 2);
+	assert_logged("rpc_reply_switched 7 1->2");
 }
 
 Test(queue, failed_build_after_a_rollback_keeps_the_hold)
