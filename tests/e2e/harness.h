@@ -105,4 +105,32 @@ char		*harness_read(const char *);
 int		 harness_log_count(const char *);
 void		 harness_wait_log(const char *);
 
+#include "profiled.pb-c.h"
+
+/* The test's config, the daemon's environment and its own status. */
+void		 harness_config_add(const char *);
+void		 harness_start_with_env(const char *, const char *);
+Profiled__Response *harness_daemon_status(void);
+char		*harness_wait_file_error(void);
+
+/* The builds table of the daemon's database. */
+struct harness_build {
+	long	 id;
+	char	*content_hash;
+	int	 ok;
+	int	 superseded;
+	char	*file;		/* whose change started it */
+	char	*error;
+};
+size_t		 harness_builds_since(long, struct harness_build **);
+void		 harness_builds_free(struct harness_build *, size_t);
+long		 harness_last_build_id(void);
+void		 harness_assert_one_build(long, const char *, const char *);
+
+/* Processes: the gated fixture package's builders, Nix. */
+char		*harness_gated_packages(const char *, const char *);
+char		*harness_gate_variable(const char *);
+long		 harness_process_with(const char *, const char *);
+void		 harness_wait_process(const char *, const char *, int);
+
 #endif
