@@ -1365,3 +1365,30 @@ harness_gate_variable(const char *gate)
 	xasprintf(&variable, "gate=%s/gates/%s", harness.dir, gate);
 	return variable;
 }
+
+/* No build was recorded since the build numbered after. */
+void
+harness_assert_no_build(long after)
+{
+	struct harness_build	*builds;
+	size_t			 n = harness_builds_since(after, &builds);
+
+	cr_assert_eq(n, 0, "%zu builds recorded, expected none; the first "
+	    "was of %s, ok %d, error %s", n, n > 0 ? builds[0].content_hash :
+	    "", n > 0 ? builds[0].ok : -1, n > 0 ? builds[0].error : "");
+	harness_builds_free(builds, n);
+}
+
+/*
+ * After a change profiled must ignore, wait until it has been idle for a
+ * few debounce intervals: had it taken the change for one, it would be
+ * waiting or building by then, or have recorded a build.
+ */
+void
+harness_wait_ignored(void)
+{
+	long long	since = harness_now();
+
+	while (harness_now() - since < 250)
+		json_free(harness_wait_idle());
+}

@@ -126,6 +126,8 @@ size_t		 harness_builds_since(long, struct harness_build **);
 void		 harness_builds_free(struct harness_build *, size_t);
 long		 harness_last_build_id(void);
 void		 harness_assert_one_build(long, const char *, const char *);
+void		 harness_assert_no_build(long);
+void		 harness_wait_ignored(void);
 
 /* Processes: the gated fixture package's builders, Nix. */
 char		*harness_gated_packages(const char *, const char *);

@@ -85,19 +85,6 @@ write_beside(const char *name, const char *text)
 	return path;
 }
 
-/* No build was recorded since build after. */
-static void
-assert_no_build_since(long after)
-{
-	struct harness_build	*builds;
-	size_t			 n = harness_builds_since(after, &builds);
-
-	cr_assert_eq(n, 0, "%zu builds recorded, expected none; the first "
-	    "was of %s, ok %d, error %s", n, n > 0 ? builds[0].content_hash :
-	    "", n > 0 ? builds[0].ok : -1, n > 0 ? builds[0].error : "");
-	harness_builds_free(builds, n);
-}
-
 /* file_error in the daemon's status, once it is idle with one. */
 static void
 assert_file_error(const char *expected)
@@ -149,7 +136,7 @@ Test(saves, truncate_then_write_later)
 	cr_assert_eq(harness_bool(status, "in_sync"), 0,
 	    "in sync with an empty package file");
 	json_free(status);
-	assert_no_build_since(after);
+	harness_assert_no_build(after);
 	harness_assert_runs("bin/hello", "hello 2.12\n");
 
 	harness_save(text);
@@ -215,7 +202,7 @@ Test(saves, delete_then_recreate_later)
 	cr_assert_eq(harness_bool(status, "package_file_exists"), 0);
 	cr_assert_eq(harness_number(status, "current_generation"), 1);
 	json_free(status);
-	assert_no_build_since(after);
+	harness_assert_no_build(after);
 	harness_assert_runs("bin/hello", "hello 2.12\n");
 
 	harness_save(text);
@@ -292,20 +279,6 @@ link_to_dotfiles(const char *name, const char *text)
 	return target;
 }
 
-/*
- * The idle status profiled gives at least a few debounce intervals after
- * a change it must ignore: had it taken the change for one, it would be
- * waiting or building by then, or have recorded a build.
- */
-static void
-wait_idle_after_ignored_change(void)
-{
-	long long	since = harness_clock_ms();
-
-	while (harness_clock_ms() - since < 250)
-		json_free(harness_wait_idle());
-}
-
 Test(saves, symlink_edit_the_target)
 {
 	char	*text = harness_packages("hello cowsay"), *target;
@@ -334,8 +307,8 @@ Test(saves, symlink_repointed)
 
 	after = harness_last_build_id();
 	harness_write(old, harness_packages("cowsay"));
-	wait_idle_after_ignored_change();
-	assert_no_build_since(after);
+	harness_wait_ignored();
+	harness_assert_no_build(after);
 	last = harness_packages("ripgrep");
 	harness_write(new, last);
 	json_free(harness_wait_built(last));
