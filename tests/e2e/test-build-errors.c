@@ -121,3 +121,32 @@ Test(build_errors, starts_with_a_directory)
 	harness_assert_no_build(0);
 	cr_assert_eq(harness_profile_generation(), -1);
 }
+
+/*
+ * A FIFO where the package file should be (unreadable as a file, like a
+ * directory): status says why, profiled keeps answering, nothing is built.
+ */
+Test(build_errors, package_file_is_a_fifo)
+{
+	char	*error, *text = harness_packages("hello cowsay");
+	long	 after;
+
+	harness_start();
+	harness_wait_generation(1);
+	after = harness_last_build_id();
+	cr_assert(unlink(harness.package_file) == 0, "unlink: %s",
+	    strerror(errno));
+	cr_assert(mkfifo(harness.package_file, 0644) == 0, "mkfifo: %s",
+	    strerror(errno));
+	error = harness_wait_file_error();
+	cr_assert(strstr(error, "not a regular file") != NULL, "file_error "
+	    "\"%s\"", error);
+	free(error);
+	harness_assert_no_build(after);
+
+	cr_assert(unlink(harness.package_file) == 0, "unlink: %s",
+	    strerror(errno));
+	harness_save(text);
+	json_free(harness_wait_built(text));
+	harness_assert_one_build(after, text, NULL);
+}

@@ -373,3 +373,23 @@ Test(saves, burst_of_saves)
 	harness_wait_process("environ", gate, 0);
 	harness_assert_nix_agrees();
 }
+
+/*
+ * The link's target deleted, then made again a while later (a dotfiles
+ * checkout switching branches): nothing is built while it is missing,
+ * and the new target is built when it is back.
+ */
+Test(saves, symlink_target_deleted_then_recreated)
+{
+	char	*text = harness_packages("hello cowsay"), *target;
+	long	 after;
+
+	target = link_to_dotfiles("packages.nix", harness_packages("hello"));
+	after = start_at_generation_1();
+	cr_assert(unlink(target) == 0, "unlink: %s", strerror(errno));
+	assert_file_error("does not exist");
+	harness_assert_no_build(after);
+
+	harness_write(target, text);
+	assert_built_once(after, text, target, "hello-2.12 cowsay-3.7");
+}
