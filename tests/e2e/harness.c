@@ -1392,3 +1392,32 @@ harness_wait_ignored(void)
 	while (harness_now() - since < 250)
 		json_free(harness_wait_idle());
 }
+
+/*
+ * The package file, just made unbuildable (empty, missing, not a file),
+ * is waited for: status gives file_error saying why, and whether the file
+ * exists; the profile stays at generation 1, not in sync; no build is
+ * recorded after the build numbered after.
+ */
+void
+harness_assert_waits_for_file(long after, const char *why)
+{
+	struct json	*status;
+	struct stat	 sb;
+	char		*error = harness_wait_file_error();
+
+	cr_assert(strstr(error, why) != NULL, "file_error \"%s\" does not say "
+	    "\"%s\"", error, why);
+	cr_assert(strstr(error, harness.package_file) != NULL, "file_error "
+	    "\"%s\" does not name the file", error);
+	free(error);
+	status = harness_status();
+	cr_assert_eq(harness_bool(status, "package_file_exists"),
+	    stat(harness.package_file, &sb) == 0);
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	cr_assert_eq(harness_bool(status, "in_sync"), 0,
+	    "in sync with a package file that cannot be built");
+	json_free(status);
+	harness_assert_no_build(after);
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+}

@@ -128,6 +128,7 @@ long		 harness_last_build_id(void);
 void		 harness_assert_one_build(long, const char *, const char *);
 void		 harness_assert_no_build(long);
 void		 harness_wait_ignored(void);
+void		 harness_assert_waits_for_file(long, const char *);
 
 /* Processes: the gated fixture package's builders, Nix. */
 char		*harness_gated_packages(const char *, const char *);

@@ -68,40 +68,38 @@ Test(build_errors, nix_not_in_path)
 }
 
 /*
- * A directory where the package file should be: status says why it
- * cannot be built, and nothing is built until a file is back.
+ * Replace the package file, while profiled runs, by what make (mkdir,
+ * mkfifo) makes: status says it is not a regular file and nothing is
+ * built; once remove (rmdir, unlink) has taken it away, a file saved
+ * there is built.
  */
-Test(build_errors, package_file_is_a_directory)
+static void
+assert_not_a_file(int (*make)(const char *, mode_t),
+    int (*remove)(const char *))
 {
-	struct json	*status;
-	char		*error, *text = harness_packages("hello cowsay");
-	long		 after;
+	char	*text = harness_packages("hello cowsay");
+	long	 after;
 
 	harness_start();
 	harness_wait_generation(1);
 	after = harness_last_build_id();
 	cr_assert(unlink(harness.package_file) == 0, "unlink: %s",
 	    strerror(errno));
-	cr_assert(mkdir(harness.package_file, 0755) == 0, "mkdir: %s",
+	cr_assert(make(harness.package_file, 0755) == 0, "make: %s",
 	    strerror(errno));
-	error = harness_wait_file_error();
-	cr_assert(strstr(error, "not a regular file") != NULL, "file_error "
-	    "\"%s\" does not say what is wrong", error);
-	cr_assert(strstr(error, harness.package_file) != NULL, "file_error "
-	    "\"%s\" does not name the file", error);
-	free(error);
-	status = harness_status();
-	cr_assert_eq(harness_number(status, "current_generation"), 1);
-	cr_assert_eq(harness_bool(status, "in_sync"), 0);
-	json_free(status);
-	harness_assert_no_build(after);
+	harness_assert_waits_for_file(after, "not a regular file");
 
-	cr_assert(rmdir(harness.package_file) == 0, "rmdir: %s",
+	cr_assert(remove(harness.package_file) == 0, "remove: %s",
 	    strerror(errno));
 	harness_save(text);
 	json_free(harness_wait_built(text));
 	harness_assert_one_build(after, text, NULL);
 	harness_assert_runs("bin/cowsay", "cowsay 3.7\n");
+}
+
+Test(build_errors, package_file_is_a_directory)
+{
+	assert_not_a_file(mkdir, rmdir);
 }
 
 /* Started with a directory as the package file: nothing is built. */
@@ -123,30 +121,10 @@ Test(build_errors, starts_with_a_directory)
 }
 
 /*
- * A FIFO where the package file should be (unreadable as a file, like a
- * directory): status says why, profiled keeps answering, nothing is built.
+ * A FIFO where the package file should be is as unreadable a file as a
+ * directory, and profiled must keep answering.
  */
 Test(build_errors, package_file_is_a_fifo)
 {
-	char	*error, *text = harness_packages("hello cowsay");
-	long	 after;
-
-	harness_start();
-	harness_wait_generation(1);
-	after = harness_last_build_id();
-	cr_assert(unlink(harness.package_file) == 0, "unlink: %s",
-	    strerror(errno));
-	cr_assert(mkfifo(harness.package_file, 0644) == 0, "mkfifo: %s",
-	    strerror(errno));
-	error = harness_wait_file_error();
-	cr_assert(strstr(error, "not a regular file") != NULL, "file_error "
-	    "\"%s\"", error);
-	free(error);
-	harness_assert_no_build(after);
-
-	cr_assert(unlink(harness.package_file) == 0, "unlink: %s",
-	    strerror(errno));
-	harness_save(text);
-	json_free(harness_wait_built(text));
-	harness_assert_one_build(after, text, NULL);
+	assert_not_a_file(mkfifo, unlink);
 }

@@ -85,17 +85,6 @@ write_beside(const char *name, const char *text)
 	return path;
 }
 
-/* file_error in the daemon's status, once it is idle with one. */
-static void
-assert_file_error(const char *expected)
-{
-	char	*error = harness_wait_file_error();
-
-	cr_assert(strstr(error, expected) != NULL, "file_error \"%s\" does "
-	    "not say \"%s\"", error, expected);
-	free(error);
-}
-
 Test(saves, shell_truncate_and_write)
 {
 	char	*text = harness_packages("hello cowsay");
@@ -124,20 +113,12 @@ Test(saves, shell_append)
  */
 Test(saves, truncate_then_write_later)
 {
-	struct json	*status;
-	char		*text = harness_packages("hello cowsay");
-	long		 after = start_at_generation_1();
+	char	*text = harness_packages("hello cowsay");
+	long	 after = start_at_generation_1();
 
 	cr_assert(truncate(harness.package_file, 0) == 0, "truncate: %s",
 	    strerror(errno));
-	assert_file_error("empty");
-	status = harness_status();
-	cr_assert_eq(harness_number(status, "current_generation"), 1);
-	cr_assert_eq(harness_bool(status, "in_sync"), 0,
-	    "in sync with an empty package file");
-	json_free(status);
-	harness_assert_no_build(after);
-	harness_assert_runs("bin/hello", "hello 2.12\n");
+	harness_assert_waits_for_file(after, "empty");
 
 	harness_save(text);
 	assert_built_once(after, text, NULL, "hello-2.12 cowsay-3.7");
@@ -172,9 +153,9 @@ Test(saves, rename_away_write_new_delete_backup)
 
 Test(saves, sed_in_place)
 {
-	char	*text = harness_packages("hello cowsay");
-	long	 after = start_at_generation_1();
-	struct run r;
+	struct run	 r;
+	char		*text = harness_packages("hello cowsay");
+	long		 after = start_at_generation_1();
 
 	harness_run(&r, "sed", "-i", "s/\\[ hello \\]/[ hello cowsay ]/",
 	    harness.package_file, NULL);
@@ -191,19 +172,12 @@ Test(saves, sed_in_place)
  */
 Test(saves, delete_then_recreate_later)
 {
-	struct json	*status;
-	char		*text = harness_packages("hello ripgrep");
-	long		 after = start_at_generation_1();
+	char	*text = harness_packages("hello ripgrep");
+	long	 after = start_at_generation_1();
 
 	cr_assert(unlink(harness.package_file) == 0, "unlink: %s",
 	    strerror(errno));
-	assert_file_error("does not exist");
-	status = harness_status();
-	cr_assert_eq(harness_bool(status, "package_file_exists"), 0);
-	cr_assert_eq(harness_number(status, "current_generation"), 1);
-	json_free(status);
-	harness_assert_no_build(after);
-	harness_assert_runs("bin/hello", "hello 2.12\n");
+	harness_assert_waits_for_file(after, "does not exist");
 
 	harness_save(text);
 	assert_built_once(after, text, NULL, "hello-2.12 ripgrep-14.1");
@@ -387,8 +361,7 @@ Test(saves, symlink_target_deleted_then_recreated)
 	target = link_to_dotfiles("packages.nix", harness_packages("hello"));
 	after = start_at_generation_1();
 	cr_assert(unlink(target) == 0, "unlink: %s", strerror(errno));
-	assert_file_error("does not exist");
-	harness_assert_no_build(after);
+	harness_assert_waits_for_file(after, "does not exist");
 
 	harness_write(target, text);
 	assert_built_once(after, text, target, "hello-2.12 cowsay-3.7");
