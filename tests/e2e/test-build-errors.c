@@ -48,6 +48,34 @@ Test(build_errors, failing_builder_names_the_package)
 }
 
 /*
+ * Put in dir a script running the program PROFILED_TEST_WRAPPER names
+ * (valgrind) by its full path, so that it is still found with dir as the
+ * PATH.
+ */
+static void
+add_wrapper(const char *dir)
+{
+	const char	*wrap = getenv("PROFILED_TEST_WRAPPER");
+	struct run	 r;
+	char		*path, *script;
+
+	if (wrap == NULL || *wrap == '\0')
+		return;
+	harness_run(&r, "sh", "-c", "set -- $1; command -v \"$1\"", "sh",
+	    wrap, NULL);
+	r.out[strcspn(r.out, "\n")] = '\0';
+	cr_assert(r.status == 0 && *r.out == '/', "cannot find the wrapper "
+	    "%s", wrap);
+	xasprintf(&path, "%s/%s", dir, strrchr(r.out, '/') + 1);
+	xasprintf(&script, "#!/bin/sh\nexec %s \"$@\"\n", r.out);
+	harness_write(path, script);
+	cr_assert(chmod(path, 0755) == 0, "chmod: %s", strerror(errno));
+	free(script);
+	free(path);
+	harness_run_free(&r);
+}
+
+/*
  * Started with a PATH that has no Nix: the build fails saying Nix is not
  * installed or not in PATH, and nothing is made.
  */
@@ -58,6 +86,7 @@ Test(build_errors, nix_not_in_path)
 
 	xasprintf(&empty, "%s/bin-without-nix", harness.dir);
 	cr_assert(mkdir(empty, 0755) == 0, "mkdir: %s", strerror(errno));
+	add_wrapper(empty);
 	harness_start_with_env("PATH", empty);
 	status = wait_failed_with("Nix is not installed");
 	json_free(wait_failed_with("PATH"));
