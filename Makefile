@@ -15,7 +15,7 @@ PACKAGES = libevent libprotobuf-c sqlite3 libsystemd
 TEST_PACKAGES = criterion
 DEBIAN_PACKAGES = build-essential pkg-config libevent-dev libprotobuf-c-dev \
 	protobuf-c-compiler libsqlite3-dev libsystemd-dev libcriterion-dev nix-bin \
-	dbus-daemon systemd util-linux mount
+	dbus-daemon systemd util-linux mount git
 
 # Fail early, with the fix, when a library is missing.
 PKG_CHECK = $(shell pkg-config --exists $(1) 2>/dev/null || echo missing)

@@ -77,7 +77,8 @@ path_read_file(const char *path, size_t max, char **content, char **cause)
 	int		 fd;
 	char		*buf;
 
-	if ((fd = open(path, O_RDONLY|O_CLOEXEC)) == -1) {
+	/* Non-blocking: a FIFO with no writer must not stall the loop. */
+	if ((fd = open(path, O_RDONLY|O_NONBLOCK|O_CLOEXEC)) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 1;
 		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));

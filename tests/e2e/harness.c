@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -27,7 +28,9 @@
 #include <unistd.h>
 
 #include <criterion/hooks.h>
+#include <sqlite3.h>
 
+#include "frame.h"
 #include "harness.h"
 
 #define HARNESS_POLL_MS		20
@@ -1124,4 +1127,380 @@ harness_background_exit(struct harness_background *bg, int stop)
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) :
 	    128 + WTERMSIG(status);
+}
+
+/* Append line (without its newline) to the test's config file. */
+void
+harness_config_add(const char *line)
+{
+	char	*text = harness_read(harness.config), *next;
+
+	xasprintf(&next, "%s%s\n", text, line);
+	harness_write(harness.config, next);
+	free(next);
+	free(text);
+}
+
+/*
+ * Start profiled on the test's config with the environment variable name
+ * set to value (NULL: unset) in its environment only.
+ */
+void
+harness_start_with_env(const char *name, const char *value)
+{
+	char	*saved = getenv(name) != NULL ? xstrdup(getenv(name)) : NULL;
+
+	if (value != NULL)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+	harness_start();
+	if (saved != NULL)
+		setenv(name, saved, 1);
+	else
+		unsetenv(name);
+	free(saved);
+}
+
+/*
+ * The daemon's own Status message, asked for over its socket: it has what
+ * `profilectl --json status` does not print (file_error, imports,
+ * last_build.file).  Free with profiled__response__free_unpacked.
+ */
+Profiled__Response *
+harness_daemon_status(void)
+{
+	Profiled__Request	 request = PROFILED__REQUEST__INIT;
+	Profiled__StatusRequest	 status = PROFILED__STATUS_REQUEST__INIT;
+	Profiled__Response	*response;
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	unsigned char		 header[FRAME_HEADER_SIZE], *frame;
+	size_t			 size, done;
+	uint32_t		 len;
+	ssize_t			 n;
+	int			 fd;
+
+	request.call_case = PROFILED__REQUEST__CALL_STATUS;
+	request.status = &status;
+	frame = frame_pack(&request.base, &size);
+	cr_assert_not_null(frame, "cannot pack a status request");
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd != -1, "socket: %s", strerror(errno));
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", harness.socket);
+	cr_assert(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0,
+	    "connect %s: %s", harness.socket, strerror(errno));
+	cr_assert(send(fd, frame, size, MSG_NOSIGNAL) == (ssize_t)size,
+	    "send: %s", strerror(errno));
+	free(frame);
+
+	for (done = 0; done < sizeof header; done += n) {
+		cr_assert(poll(&(struct pollfd){ .fd = fd, .events = POLLIN },
+		    1, HARNESS_DEADLINE_MS) == 1, "no status answer in %d s",
+		    HARNESS_DEADLINE_MS / 1000);
+		n = read(fd, header + done, sizeof header - done);
+		cr_assert(n > 0, "status: connection lost");
+	}
+	cr_assert(frame_header_decode(header, &len) == 0, "bad frame header");
+	frame = xmalloc(len + 1);
+	for (done = 0; done < len; done += n) {
+		cr_assert(poll(&(struct pollfd){ .fd = fd, .events = POLLIN },
+		    1, HARNESS_DEADLINE_MS) == 1, "no status answer in %d s",
+		    HARNESS_DEADLINE_MS / 1000);
+		n = read(fd, frame + done, len - done);
+		cr_assert(n > 0, "status: connection lost");
+	}
+	close(fd);
+	response = profiled__response__unpack(NULL, len, frame);
+	free(frame);
+	cr_assert(response != NULL && response->result_case ==
+	    PROFILED__RESPONSE__RESULT_STATUS, "the answer is not a status");
+	return response;
+}
+
+/*
+ * Poll the daemon's status until it is idle with a file_error; that
+ * error, which the caller frees.
+ */
+char *
+harness_wait_file_error(void)
+{
+	long long		 deadline = harness_now() + HARNESS_DEADLINE_MS;
+	Profiled__Response	*response;
+	char			*error = NULL;
+
+	for (;;) {
+		response = harness_daemon_status();
+		if (strcmp(response->status->state, "idle") == 0 &&
+		    !response->status->build_pending &&
+		    response->status->file_error != NULL)
+			error = xstrdup(response->status->file_error);
+		profiled__response__free_unpacked(response, NULL);
+		if (error != NULL)
+			return error;
+		cr_assert(harness_now() < deadline, "timed out after %d s "
+		    "waiting for a file_error in status",
+		    HARNESS_DEADLINE_MS / 1000);
+		harness_pause();
+	}
+}
+
+/* The daemon's database, opened read-only. */
+static sqlite3 *
+harness_db_open(void)
+{
+	sqlite3	*db;
+	char	*path;
+
+	xasprintf(&path, "%s/profiled.db", harness.state_dir);
+	cr_assert(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK, "open %s: %s", path, sqlite3_errmsg(db));
+	sqlite3_busy_timeout(db, HARNESS_DEADLINE_MS);
+	free(path);
+	return db;
+}
+
+static char *
+harness_db_text(sqlite3_stmt *stmt, int column)
+{
+	const unsigned char	*text = sqlite3_column_text(stmt, column);
+
+	return text != NULL ? xstrdup((const char *)text) : NULL;
+}
+
+/*
+ * The rows of the builds table with an id above after, oldest first, in
+ * *builds (free with harness_builds_free); how many.
+ */
+size_t
+harness_builds_since(long after, struct harness_build **builds)
+{
+	sqlite3		*db = harness_db_open();
+	sqlite3_stmt	*stmt;
+	size_t		 n = 0;
+	int		 rc;
+
+	cr_assert(sqlite3_prepare_v2(db, "SELECT id, content_hash, ok, "
+	    "superseded, file, error FROM builds WHERE id > ? ORDER BY id",
+	    -1, &stmt, NULL) == SQLITE_OK, "builds: %s", sqlite3_errmsg(db));
+	sqlite3_bind_int64(stmt, 1, after);
+	*builds = NULL;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*builds = xreallocarray(*builds, n + 1, sizeof **builds);
+		(*builds)[n] = (struct harness_build){
+			.id = sqlite3_column_int64(stmt, 0),
+			.content_hash = harness_db_text(stmt, 1),
+			.ok = sqlite3_column_int(stmt, 2),
+			.superseded = sqlite3_column_int(stmt, 3),
+			.file = harness_db_text(stmt, 4),
+			.error = harness_db_text(stmt, 5),
+		};
+		n++;
+	}
+	cr_assert_eq(rc, SQLITE_DONE, "builds: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return n;
+}
+
+void
+harness_builds_free(struct harness_build *builds, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(builds[i].content_hash);
+		free(builds[i].file);
+		free(builds[i].error);
+	}
+	free(builds);
+}
+
+/* The id of the newest row of the builds table; 0 if there is none. */
+long
+harness_last_build_id(void)
+{
+	struct harness_build	*builds;
+	size_t			 n = harness_builds_since(0, &builds);
+	long			 id = n > 0 ? builds[n - 1].id : 0;
+
+	harness_builds_free(builds, n);
+	return id;
+}
+
+/*
+ * Since the build numbered after, exactly one build was recorded: a
+ * successful, current one of text, started by a change of file (the
+ * package file if NULL).
+ */
+void
+harness_assert_one_build(long after, const char *text, const char *file)
+{
+	struct harness_build	*builds;
+	char			*hash = harness_hash(text);
+	size_t			 n = harness_builds_since(after, &builds), i;
+
+	for (i = 0; i < n; i++)
+		cr_log_info("build %ld: content %.12s, ok %d, superseded %d, "
+		    "file %s, error %s", builds[i].id, builds[i].content_hash,
+		    builds[i].ok, builds[i].superseded, builds[i].file,
+		    builds[i].error);
+	cr_assert_eq(n, 1, "%zu builds recorded, expected exactly one", n);
+	cr_assert_str_eq(builds[0].content_hash, hash, "the build was not of "
+	    "the final content");
+	cr_assert(builds[0].ok && !builds[0].superseded, "the build failed "
+	    "or was superseded: %s", builds[0].error);
+	cr_assert_str_eq(builds[0].file, file != NULL ? file :
+	    harness.package_file, "the build was started by %s",
+	    builds[0].file);
+	harness_builds_free(builds, n);
+	free(hash);
+}
+
+/*
+ * The text of a package file listing names and the fixture package gated
+ * on DIR/gates/GATE, whose build waits until that file exists.  Nix's
+ * builders must reach the gate, so DIR is opened to them.
+ */
+char *
+harness_gated_packages(const char *names, const char *gate)
+{
+	char	*gates, *list, *text;
+
+	xasprintf(&gates, "%s/gates", harness.dir);
+	cr_assert(mkdir(gates, 0755) == 0 || errno == EEXIST, "mkdir %s: %s",
+	    gates, strerror(errno));
+	cr_assert(chmod(harness.dir, 0711) == 0, "chmod: %s", strerror(errno));
+	xasprintf(&list, "%s (gated \"%s/%s\")", names, gates, gate);
+	text = harness_packages(list);
+	free(list);
+	free(gates);
+	return text;
+}
+
+/* Whether the NUL-separated list in /proc/PID/WHAT holds entry. */
+static int
+harness_proc_has(const char *pid, const char *what, const char *entry)
+{
+	char	*path, *text;
+	size_t	 len = 0, at;
+	int	 fd, found = 0;
+
+	xasprintf(&path, "/proc/%s/%s", pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return 0;
+	text = xstrdup("");
+	while (harness_drain(fd, &text, &len))
+		;
+	close(fd);
+	for (at = 0; at < len && !found; at += strlen(text + at) + 1)
+		found = strcmp(text + at, entry) == 0;
+	free(text);
+	return found;
+}
+
+/*
+ * The pid of a process whose /proc/PID/WHAT ("environ" or "cmdline")
+ * holds entry (such as "gate=PATH", or an argument); 0 if there is none.
+ */
+long
+harness_process_with(const char *what, const char *entry)
+{
+	struct dirent	*d;
+	DIR		*proc;
+	long		 pid = 0;
+
+	cr_assert((proc = opendir("/proc")) != NULL, "opendir /proc: %s",
+	    strerror(errno));
+	while (pid == 0 && (d = readdir(proc)) != NULL) {
+		if (d->d_name[0] >= '1' && d->d_name[0] <= '9' &&
+		    (long)getpid() != strtol(d->d_name, NULL, 10) &&
+		    harness_proc_has(d->d_name, what, entry))
+			pid = strtol(d->d_name, NULL, 10);
+	}
+	closedir(proc);
+	return pid;
+}
+
+/* Wait until a process with entry in /proc/PID/WHAT runs, or none does. */
+void
+harness_wait_process(const char *what, const char *entry, int running)
+{
+	long long	deadline = harness_now() + HARNESS_DEADLINE_MS;
+	long		pid;
+
+	while (((pid = harness_process_with(what, entry)) != 0) != running) {
+		cr_assert(harness_now() < deadline, "after %d s, %s process "
+		    "with %s in its %s%s", HARNESS_DEADLINE_MS / 1000,
+		    running ? "still no" : "still a", entry, what,
+		    running ? "" : " (the build was stopped)");
+		harness_pause();
+	}
+}
+
+/* The environment entry a builder of the package gated on gate has. */
+char *
+harness_gate_variable(const char *gate)
+{
+	char	*variable;
+
+	xasprintf(&variable, "gate=%s/gates/%s", harness.dir, gate);
+	return variable;
+}
+
+/* No build was recorded since the build numbered after. */
+void
+harness_assert_no_build(long after)
+{
+	struct harness_build	*builds;
+	size_t			 n = harness_builds_since(after, &builds);
+
+	cr_assert_eq(n, 0, "%zu builds recorded, expected none; the first "
+	    "was of %s, ok %d, error %s", n, n > 0 ? builds[0].content_hash :
+	    "", n > 0 ? builds[0].ok : -1, n > 0 ? builds[0].error : "");
+	harness_builds_free(builds, n);
+}
+
+/*
+ * After a change profiled must ignore, wait until it has been idle for a
+ * few debounce intervals: had it taken the change for one, it would be
+ * waiting or building by then, or have recorded a build.
+ */
+void
+harness_wait_ignored(void)
+{
+	long long	since = harness_now();
+
+	while (harness_now() - since < 250)
+		json_free(harness_wait_idle());
+}
+
+/*
+ * The package file, just made unbuildable (empty, missing, not a file),
+ * is waited for: status gives file_error saying why, and whether the file
+ * exists; the profile stays at generation 1, not in sync; no build is
+ * recorded after the build numbered after.
+ */
+void
+harness_assert_waits_for_file(long after, const char *why)
+{
+	struct json	*status;
+	struct stat	 sb;
+	char		*error = harness_wait_file_error();
+
+	cr_assert(strstr(error, why) != NULL, "file_error \"%s\" does not say "
+	    "\"%s\"", error, why);
+	cr_assert(strstr(error, harness.package_file) != NULL, "file_error "
+	    "\"%s\" does not name the file", error);
+	free(error);
+	status = harness_status();
+	cr_assert_eq(harness_bool(status, "package_file_exists"),
+	    stat(harness.package_file, &sb) == 0);
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	cr_assert_eq(harness_bool(status, "in_sync"), 0,
+	    "in sync with a package file that cannot be built");
+	json_free(status);
+	harness_assert_no_build(after);
+	harness_assert_runs("bin/hello", "hello 2.12\n");
 }

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "profiled.h"
+#include "profiled.pb-c.h"
 
 /* How long any one wait may take before the test fails, in milliseconds. */
 #define HARNESS_DEADLINE_MS	30000
@@ -116,5 +117,34 @@ void		 harness_background(struct harness_background *, ...)
 char		*harness_background_wait(struct harness_background *,
 		     const char *);
 int		 harness_background_exit(struct harness_background *, int);
+
+/* The test's config, the daemon's environment and its own status. */
+void		 harness_config_add(const char *);
+void		 harness_start_with_env(const char *, const char *);
+Profiled__Response *harness_daemon_status(void);
+char		*harness_wait_file_error(void);
+
+/* The builds table of the daemon's database. */
+struct harness_build {
+	long	 id;
+	char	*content_hash;
+	int	 ok;
+	int	 superseded;
+	char	*file;		/* whose change started it */
+	char	*error;
+};
+size_t		 harness_builds_since(long, struct harness_build **);
+void		 harness_builds_free(struct harness_build *, size_t);
+long		 harness_last_build_id(void);
+void		 harness_assert_one_build(long, const char *, const char *);
+void		 harness_assert_no_build(long);
+void		 harness_wait_ignored(void);
+void		 harness_assert_waits_for_file(long, const char *);
+
+/* Processes: the gated fixture package's builders, Nix. */
+char		*harness_gated_packages(const char *, const char *);
+char		*harness_gate_variable(const char *);
+long		 harness_process_with(const char *, const char *);
+void		 harness_wait_process(const char *, const char *, int);
 
 #endif
