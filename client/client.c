@@ -200,21 +200,24 @@ client_error(Profiled__Response *response)
 }
 
 /*
- * Send request and return the response if it is of kind want.  Otherwise
- * print the one line saying why (the daemon's error, or what went wrong on
- * the way) and return NULL, so the command just exits 1.
+ * Read the answer of kind want from fd, which is closed; the events that
+ * come before it (a switch's progress) go to event_cb.  Otherwise print
+ * the one line saying why (the daemon's error, or what went wrong on the
+ * way) and return NULL, so the command just exits 1.
  */
 Profiled__Response *
-client_request(const struct client_options *opts,
-    const Profiled__Request *request, Profiled__Response__ResultCase want)
+client_answer(int fd, Profiled__Response__ResultCase want,
+    void (*event_cb)(const Profiled__Event *))
 {
 	Profiled__Response	*response;
 	char			*cause = NULL;
-	int			 fd;
 
-	if ((fd = client_open(opts, request)) == -1)
-		return NULL;
-	response = client_receive(fd, &cause);
+	while ((response = client_receive(fd, &cause)) != NULL &&
+	    response->result_case == PROFILED__RESPONSE__RESULT_EVENT &&
+	    event_cb != NULL) {
+		event_cb(response->event);
+		profiled__response__free_unpacked(response, NULL);
+	}
 	close(fd);
 	if (response == NULL) {
 		log_warnx("%s", cause);
@@ -225,4 +228,16 @@ client_request(const struct client_options *opts,
 		return response;
 	client_error(response);
 	return NULL;
+}
+
+/* Send request and return the answer of kind want, as client_answer. */
+Profiled__Response *
+client_request(const struct client_options *opts,
+    const Profiled__Request *request, Profiled__Response__ResultCase want)
+{
+	int	fd;
+
+	if ((fd = client_open(opts, request)) == -1)
+		return NULL;
+	return client_answer(fd, want, NULL);
 }

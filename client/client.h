@@ -55,6 +55,8 @@ int	 client_connect(const char *, char **);
 int	 client_open(const struct client_options *, const Profiled__Request *);
 Profiled__Response *client_receive(int, char **);
 void	 client_error(Profiled__Response *);
+Profiled__Response *client_answer(int, Profiled__Response__ResultCase,
+	     void (*)(const Profiled__Event *));
 Profiled__Response *client_request(const struct client_options *,
 	     const Profiled__Request *, Profiled__Response__ResultCase);
 

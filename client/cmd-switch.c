@@ -37,6 +37,12 @@ cmd_switch_parse_generation(const char *s, uint32_t *generation)
 	return 0;
 }
 
+static void
+cmd_switch_progress(const Profiled__Event *event)
+{
+	output_event(stderr, event, 0, 0);
+}
+
 static int
 cmd_switch_exec(int argc, char **argv, struct client_options *opts)
 {
@@ -50,7 +56,6 @@ cmd_switch_exec(int argc, char **argv, struct client_options *opts)
 	Profiled__SwitchRequest		 switch_to =
 	    PROFILED__SWITCH_REQUEST__INIT;
 	Profiled__Response		*response;
-	char				*cause = NULL;
 	int				 ch, fd;
 
 	optind = 0;
@@ -86,21 +91,10 @@ cmd_switch_exec(int argc, char **argv, struct client_options *opts)
 	if ((fd = client_open(opts, &request)) == -1)
 		return CLIENT_EXIT_FAILURE;
 	/* Progress comes as events, before the one answer that ends it. */
-	while ((response = client_receive(fd, &cause)) != NULL &&
-	    response->result_case == PROFILED__RESPONSE__RESULT_EVENT) {
-		output_event(stderr, response->event, 0, 0);
-		profiled__response__free_unpacked(response, NULL);
-	}
-	close(fd);
-	if (response == NULL) {
-		log_warnx("%s", cause);
-		free(cause);
+	response = client_answer(fd, PROFILED__RESPONSE__RESULT_SWITCHED,
+	    cmd_switch_progress);
+	if (response == NULL)
 		return CLIENT_EXIT_FAILURE;
-	}
-	if (response->result_case != PROFILED__RESPONSE__RESULT_SWITCHED) {
-		client_error(response);
-		return CLIENT_EXIT_FAILURE;
-	}
 	output_switched(response->switched, opts->json, 0);
 	profiled__response__free_unpacked(response, NULL);
 	return CLIENT_EXIT_OK;

@@ -45,7 +45,7 @@ cmd_wait_exec(int argc, char **argv, struct client_options *opts)
 	Profiled__WaitRequest		 wait = PROFILED__WAIT_REQUEST__INIT;
 	Profiled__Response		*response;
 	const Profiled__Status		*status;
-	char				*cause = NULL, *end;
+	char				*end;
 	long				 timeout = 0;
 	int				 ch, fd, rc = CLIENT_EXIT_OK;
 
@@ -83,17 +83,9 @@ cmd_wait_exec(int argc, char **argv, struct client_options *opts)
 		close(fd);
 		return CLIENT_EXIT_FAILURE;
 	}
-	response = client_receive(fd, &cause);
-	close(fd);
-	if (response == NULL) {
-		log_warnx("%s", cause);
-		free(cause);
+	response = client_answer(fd, PROFILED__RESPONSE__RESULT_STATUS, NULL);
+	if (response == NULL)
 		return CLIENT_EXIT_FAILURE;
-	}
-	if (response->result_case != PROFILED__RESPONSE__RESULT_STATUS) {
-		client_error(response);
-		return CLIENT_EXIT_FAILURE;
-	}
 	status = response->status;
 	if (status->file_error != NULL) {
 		log_warnx("%s", status->file_error);

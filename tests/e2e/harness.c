@@ -520,7 +520,7 @@ harness_start_with(const char *arg, ...)
 	const char	*wrap = getenv("PROFILED_TEST_WRAPPER");
 	struct run	 r;
 	va_list		 ap;
-	int		 fd, status, n = 0;
+	int		 status, n = 0;
 	pid_t		 pid;
 
 	cr_assert(harness.daemon == -1, "profiled already started");
@@ -539,19 +539,8 @@ harness_start_with(const char *arg, ...)
 		harness_collect(argv, n + 3, ap);
 		va_end(ap);
 	}
-	pid = fork();
-	cr_assert(pid != -1, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		fd = open(harness.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(open("/dev/null", O_RDONLY), 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execvp(argv[0], argv);
-		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	harness.daemon = pid;
+	harness_spawn(argv);
+	pid = harness.daemon;
 	free(argv[n]);
 	config_free_words(wrapper);
 

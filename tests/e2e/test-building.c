@@ -27,18 +27,7 @@ TestSuite(building, .init = harness_init, .fini = harness_fini,
 static char *
 gated_packages_at(const char *names, const char *gate)
 {
-	char	*gates, *list, *text;
-
-	xasprintf(&gates, "%s/gates", harness.dir);
-	if (mkdir(gates, 0755) == -1)
-		cr_assert_eq(errno, EEXIST, "mkdir %s: %s", gates,
-		    strerror(errno));
-	cr_assert(chmod(harness.dir, 0711) == 0, "chmod: %s", strerror(errno));
-	xasprintf(&list, "%s (gated \"%s/%s\")", names, gates, gate);
-	text = harness_packages(list);
-	free(list);
-	free(gates);
-	return text;
+	return harness_gated_packages(names, gate);
 }
 
 static char *
