@@ -89,6 +89,12 @@ cmd_log_follow_event(const Profiled__Event *e, int json, int *following)
 		return CLIENT_EXIT_FAILURE;
 	}
 	if (strcmp(e->kind, "build_cancelled") == 0) {
+		if (e->reason != NULL && strcmp(e->reason, "held") == 0) {
+			/* Stopped, and a generation was chosen: none follows. */
+			if (!json)
+				log_warnx("%s", e->error);
+			return CLIENT_EXIT_FAILURE;
+		}
 		/* Newer content was saved: its build is the one to follow. */
 		if (!json)
 			log_warnx("%s; following the next build", e->error);

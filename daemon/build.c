@@ -275,6 +275,8 @@ build_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct build	*b = arg;
 
+	if (b->stop_error != NULL)
+		return;		/* already being stopped */
 	xasprintf(&b->stop_error, "error: stopped after %d s, the "
 	    "build_timeout (is the evaluation stuck, or a download?)",
 	    b->timeout_seconds);

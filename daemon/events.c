@@ -216,15 +216,17 @@ events_log_line(const char *line)
 
 /*
  * A build ended: kind is build_succeeded (store_path set), build_failed or
- * build_cancelled (error set).
+ * build_cancelled (error set, and reason: superseded when a build of newer
+ * content follows, held when a generation chosen by hand stays).
  */
 void
 events_build_ended(const char *kind, const char *error, const char *store_path,
-    uint64_t duration_ms)
+    uint64_t duration_ms, const char *reason)
 {
 	Profiled__Event	event;
 
 	events_init_event(&event, kind);
+	event.reason = (char *)reason;
 	event.error = (char *)error;
 	event.store_path = (char *)store_path;
 	event.has_duration_ms = 1;

@@ -80,7 +80,7 @@ notify_disconnect(void)
 	if (notify.event != NULL)
 		event_free(notify.event);
 	notify.event = NULL;
-	notify.bus = sd_bus_flush_close_unref(notify.bus);
+	notify.bus = sd_bus_close_unref(notify.bus);
 	notify_message_free(notify.sending);
 	notify_message_free(notify.next);
 	notify.sending = notify.next = NULL;
@@ -301,7 +301,7 @@ notify_connect(char **cause)
 	    NOTIFY_PATH, NOTIFY_NAME, "NotificationClosed", notify_closed_cb,
 	    NULL, NULL)) < 0) {
 		xasprintf(cause, "session bus: %s", strerror(-r));
-		notify.bus = sd_bus_flush_close_unref(notify.bus);
+		notify.bus = sd_bus_close_unref(notify.bus);
 		return -1;
 	}
 	notify.event = event_new(notify.base, -1, 0, notify_bus_cb, NULL);

@@ -29,6 +29,9 @@
 
 /* stderr kept beyond this is dropped from the start, keeping the end. */
 #define PROC_LOG_MAX	(256 * 1024)
+/* A line of stderr is cut here, so that one fits an event's frame. */
+#define PROC_LINE_MAX	(64 * 1024)
+#define PROC_LINE_CUT	" [line cut]"
 /* A child printing more than this on stdout is not the Nix we know. */
 #define PROC_OUTPUT_MAX	(16 * 1024 * 1024)
 /* How long a child asked to stop has before it is killed. */
@@ -51,6 +54,7 @@ struct proc {
 	struct evbuffer	*out;
 	struct evbuffer	*err;
 	size_t		 line_start;	/* err offset of the unfinished line */
+	int		 skipping;	/* to the end of a line cut */
 	proc_line_cb	 line_cb;
 	proc_exit_cb	 exit_cb;
 	void		*arg;
@@ -106,7 +110,7 @@ static void
 proc_emit_lines(struct proc *p, int flush)
 {
 	struct evbuffer_ptr	 start, found;
-	size_t			 len, drop;
+	size_t			 len, avail, copy, drop;
 	char			*line;
 
 	for (;;) {
@@ -114,18 +118,34 @@ proc_emit_lines(struct proc *p, int flush)
 		    EVBUFFER_PTR_SET) == -1)
 			break;
 		found = evbuffer_search(p->err, "\n", 1, &start);
+		avail = evbuffer_get_length(p->err) - p->line_start;
+		if (p->skipping) {
+			/* The rest of a line already cut. */
+			if (found.pos == -1) {
+				p->line_start += avail;
+				break;
+			}
+			p->line_start = found.pos + 1;
+			p->skipping = 0;
+			continue;
+		}
 		if (found.pos != -1)
 			len = found.pos - p->line_start;
-		else if (flush)
-			len = evbuffer_get_length(p->err) - p->line_start;
+		else if (flush || avail > PROC_LINE_MAX)
+			len = avail;
 		else
 			break;
 		if (found.pos == -1 && len == 0)
 			break;
-		line = xmalloc(len + 1);
-		evbuffer_copyout_from(p->err, &start, line, len);
-		line[len] = '\0';
+		copy = len > PROC_LINE_MAX ? PROC_LINE_MAX : len;
+		line = xmalloc(copy + sizeof PROC_LINE_CUT);
+		evbuffer_copyout_from(p->err, &start, line, copy);
+		line[copy] = '\0';
+		if (copy < len)
+			strcat(line, PROC_LINE_CUT);
 		p->line_start += len + (found.pos != -1);
+		if (found.pos == -1 && !flush)
+			p->skipping = 1;
 		if (p->line_cb != NULL)
 			p->line_cb(p, line, p->arg);
 		free(line);

@@ -238,7 +238,7 @@ void	 events_build_queued(const char *, const char *);
 void	 events_build_started(const char *, const char *, const char *);
 void	 events_log_line(const char *);
 void	 events_build_ended(const char *, const char *, const char *,
-	     uint64_t);
+	     uint64_t, const char *);
 void	 events_switched(unsigned, unsigned, int, const char *);
 void	 events_shutdown(void);
 

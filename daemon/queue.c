@@ -451,7 +451,7 @@ queue_fail_build(const char *error, int settle)
 	uint64_t	duration_ms = queue.result->duration_ms;
 
 	log_warnx("build of %s failed: %s", queue.cfg->package_file, error);
-	events_build_ended("build_failed", error, NULL, duration_ms);
+	events_build_ended("build_failed", error, NULL, duration_ms, NULL);
 	queue_record_build(queue.result, 0, 0);
 	queue_reply_error(&queue.waiters, error);
 	if (settle)
@@ -593,7 +593,8 @@ queue_supersede(const char *why)
 	struct build_result	*result = queue.result;
 
 	log_info("build of %s superseded: %s", queue.cfg->package_file, why);
-	events_build_ended("build_cancelled", why, NULL, result->duration_ms);
+	events_build_ended("build_cancelled", why, NULL, result->duration_ms,
+	    "superseded");
 	queue_record_build(result, 0, 1);
 	queue.pending = 1;
 	if (queue.waiters.count > 0)
@@ -612,7 +613,7 @@ queue_drop_build(const char *why)
 	char	*error;
 
 	events_build_ended("build_cancelled", why, NULL,
-	    queue.result->duration_ms);
+	    queue.result->duration_ms, "held");
 	queue_record_build(queue.result, 0, 1);
 	xasprintf(&error, "not activated: generation %u was chosen while the "
 	    "build ran", queue.chosen_meanwhile);
@@ -670,7 +671,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	log_info("built %s: %s (%llu ms)", queue.cfg->package_file,
 	    result->out_path, (unsigned long long)result->duration_ms);
 	events_build_ended("build_succeeded", NULL, result->out_path,
-	    result->duration_ms);
+	    result->duration_ms, NULL);
 
 	if (queue.chosen_meanwhile != 0) {
 		xasprintf(&error, "not activated: generation %u was chosen "
@@ -852,8 +853,14 @@ queue_file_changed(const char *path)
 void
 queue_switch_build(uint64_t client, int progress)
 {
+	if (queue.stopping) {
+		rpc_reply_error(client, "profiled is stopping");
+		return;
+	}
 	if (progress)
 		events_subscribe(client, 1, 1);
+	/* The newest choice wins: a rollback made during the build yields. */
+	queue.chosen_meanwhile = 0;
 	if (queue.state == QUEUE_WAITING) {
 		evtimer_del(queue.debounce);
 		free(queue.changed_file);
@@ -870,6 +877,10 @@ queue_switch_build(uint64_t client, int progress)
 void
 queue_wait(uint64_t client)
 {
+	if (queue.stopping) {
+		rpc_reply_error(client, "profiled is stopping");
+		return;
+	}
 	if (queue.state == QUEUE_IDLE && queue_refresh_file(NULL) == 0 &&
 	    strcmp(queue.settled_hash, queue.inputs_hash) != 0)
 		queue_file_changed(NULL);

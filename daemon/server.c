@@ -34,13 +34,14 @@
 struct server_client {
 	uint64_t		 id;
 	struct bufferevent	*bev;
-	int			 closing;	/* close once output drains */
+	int			 dropped;	/* freed by server_reap_cb */
 	struct server_client	*next;
 };
 
 static struct event_base	*server_base;
 static struct event		*server_accept_event;
 static struct event		*server_pause_event;
+static struct event		*server_reap_event;
 static struct server_client	*server_clients;
 static uint64_t			 server_next_id = 1;
 static char			*server_path;
@@ -68,7 +69,8 @@ server_client_read_cb(struct bufferevent *bev, void *arg)
 	uint32_t		 len;
 	Profiled__Request	*request;
 
-	while (!c->closing &&
+	/* rpc_dispatch may drop c (it stopped reading): c stays till later. */
+	while (!c->dropped &&
 	    evbuffer_get_length(in) >= FRAME_HEADER_SIZE) {
 		evbuffer_copyout(in, header, sizeof header);
 		if (frame_header_decode(header, &len) == -1) {
@@ -95,15 +97,6 @@ server_client_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-server_client_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct server_client	*c = arg;
-
-	if (c->closing)
-		server_client_free(c);
-}
-
-static void
 server_client_event_cb(struct bufferevent *bev, short events, void *arg)
 {
 	server_client_free(arg);
@@ -125,6 +118,32 @@ server_client_free(struct server_client *c)
 	free(c);
 }
 
+/* Free the clients dropped since the loop last turned. */
+static void
+server_reap_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct server_client	*c, *next;
+
+	for (c = server_clients; c != NULL; c = next) {
+		next = c->next;
+		if (c->dropped)
+			server_client_free(c);
+	}
+}
+
+/*
+ * Drop c: it gets nothing more, and is freed once the loop turns, since
+ * callers up the stack (the read loop, a list of subscribers) still hold
+ * it.
+ */
+static void
+server_client_drop(struct server_client *c)
+{
+	c->dropped = 1;
+	bufferevent_disable(c->bev, EV_READ|EV_WRITE);
+	event_active(server_reap_event, EV_TIMEOUT, 0);
+}
+
 /* Send response to client id, if it is still connected. */
 void
 server_send(uint64_t id, const Profiled__Response *response)
@@ -133,12 +152,14 @@ server_send(uint64_t id, const Profiled__Response *response)
 	unsigned char		*frame;
 	size_t			 size;
 
-	if ((c = server_client_find(id)) == NULL)
+	if ((c = server_client_find(id)) == NULL || c->dropped)
 		return;
 	if ((frame = frame_pack(&response->base, &size)) == NULL) {
 		log_warnx("client %llu: response too large",
 		    (unsigned long long)id);
-		if (response->result_case != PROFILED__RESPONSE__RESULT_ERROR)
+		/* An event too large is skipped; an answer must come. */
+		if (response->result_case != PROFILED__RESPONSE__RESULT_ERROR &&
+		    response->result_case != PROFILED__RESPONSE__RESULT_EVENT)
 			rpc_reply_error(id, "the answer is larger than a frame");
 		return;
 	}
@@ -148,7 +169,7 @@ server_send(uint64_t id, const Profiled__Response *response)
 	    SERVER_OUTPUT_MAX) {
 		log_warnx("client %llu is not reading; dropping it",
 		    (unsigned long long)id);
-		server_client_free(c);
+		server_client_drop(c);
 	}
 }
 
@@ -185,8 +206,8 @@ server_accept_cb(evutil_socket_t fd, short events, void *arg)
 		free(c);
 		return;
 	}
-	bufferevent_setcb(c->bev, server_client_read_cb,
-	    server_client_write_cb, server_client_event_cb, c);
+	bufferevent_setcb(c->bev, server_client_read_cb, NULL,
+	    server_client_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
 	c->next = server_clients;
 	server_clients = c;
@@ -273,7 +294,9 @@ server_start(struct event_base *base, int fd, const char *path, char **cause)
 	server_accept_event = event_new(base, fd, EV_READ|EV_PERSIST,
 	    server_accept_cb, NULL);
 	server_pause_event = evtimer_new(base, server_resume_cb, NULL);
+	server_reap_event = evtimer_new(base, server_reap_cb, NULL);
 	if (server_accept_event == NULL || server_pause_event == NULL ||
+	    server_reap_event == NULL ||
 	    event_add(server_accept_event, NULL) == -1)
 		fatalx("cannot add the socket's events");
 	return 0;
@@ -289,6 +312,7 @@ server_stop(void)
 		close(event_get_fd(server_accept_event));
 		event_free(server_accept_event);
 		event_free(server_pause_event);
+		event_free(server_reap_event);
 		server_accept_event = NULL;
 	}
 	if (server_path != NULL) {

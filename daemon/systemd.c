@@ -75,8 +75,9 @@ systemd_listen_fd(char **cause)
 		return -1;
 	if (n > 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1,
 	    NULL, 0) <= 0) {
-		xasprintf(cause, "systemd passed %d sockets; profiled wants one "
-		    "listening Unix stream socket", n);
+		xasprintf(cause, "systemd passed %d socket%s, not the one "
+		    "listening Unix stream socket profiled wants", n,
+		    n == 1 ? "" : "s");
 		return -2;
 	}
 	if ((flags = fcntl(SD_LISTEN_FDS_START, F_GETFL)) == -1 ||

@@ -11,6 +11,10 @@
  * The set of files is replaced as a whole by watch_set (the queue learns
  * what the package file imports, and where a symlinked package file
  * points, only as it goes); directories no longer needed lose their watch.
+ * A directory that does not exist (a dotfiles checkout being re-cloned)
+ * is watched for in its nearest parent that does; one deleted or moved
+ * away loses its watch and counts as a change, so the queue looks again
+ * and watch_set is called anew.
  */
 #include <sys/inotify.h>
 
@@ -25,12 +29,14 @@
 #include "profiled.h"
 
 #define WATCH_EVENTS	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | \
-			 IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB)
+			 IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | \
+			 IN_DELETE_SELF | IN_MOVE_SELF)
 
 struct watch_dir {
 	int			 wd;
 	char			*path;
-	char			**names;
+	char			**names;	/* in it, that matter */
+	char			**files;	/* the file each name stands for */
 	size_t			 count;
 	struct watch_dir	*next;
 };
@@ -50,25 +56,46 @@ watch_find_wd(int wd)
 	return NULL;
 }
 
+static void	watch_dir_free(struct watch_dir *);
+
+/* d's directory was deleted or moved: forget it; the queue looks again. */
+static void
+watch_dir_gone(struct watch_dir *d, int remove)
+{
+	struct watch_dir	**dp;
+
+	for (dp = &watch_dirs; *dp != d; dp = &(*dp)->next)
+		;
+	*dp = d->next;
+	if (remove)
+		inotify_rm_watch(event_get_fd(watch_event), d->wd);
+	log_debug("%s went away", d->path);
+	watch_dir_free(d);
+	queue_file_changed(NULL);
+}
+
 static void
 watch_event_cb(const struct inotify_event *ev)
 {
 	struct watch_dir	*d;
 	size_t			 i;
-	char			*path;
 
 	if (ev->mask & IN_Q_OVERFLOW) {
 		/* Events were lost: anything may have changed. */
 		queue_file_changed(NULL);
 		return;
 	}
+	/* IN_IGNORED for a watch still listed: the kernel dropped it. */
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+		if ((d = watch_find_wd(ev->wd)) != NULL)
+			watch_dir_gone(d, !(ev->mask & IN_IGNORED));
+		return;
+	}
 	if (ev->len == 0 || (d = watch_find_wd(ev->wd)) == NULL)
 		return;
 	for (i = 0; i < d->count; i++) {
 		if (strcmp(ev->name, d->names[i]) == 0) {
-			xasprintf(&path, "%s/%s", d->path, ev->name);
-			queue_file_changed(path);
-			free(path);
+			queue_file_changed(d->files[i]);
 			return;
 		}
 	}
@@ -138,16 +165,22 @@ watch_dir_free(struct watch_dir *d)
 {
 	size_t	i;
 
-	for (i = 0; i < d->count; i++)
+	for (i = 0; i < d->count; i++) {
 		free(d->names[i]);
+		free(d->files[i]);
+	}
 	free(d->names);
+	free(d->files);
 	free(d->path);
 	free(d);
 }
 
-/* Add name to d's names, if it is not there. */
+/*
+ * Add name to d's names, standing for file (itself, or a file below name
+ * when name is a directory still missing), if it is not there.
+ */
 static void
-watch_dir_add_name(struct watch_dir *d, const char *name)
+watch_dir_add_name(struct watch_dir *d, const char *name, const char *file)
 {
 	size_t	i;
 
@@ -156,7 +189,9 @@ watch_dir_add_name(struct watch_dir *d, const char *name)
 			return;
 	}
 	d->names = xreallocarray(d->names, d->count + 1, sizeof *d->names);
-	d->names[d->count++] = xstrdup(name);
+	d->files = xreallocarray(d->files, d->count + 1, sizeof *d->files);
+	d->names[d->count] = xstrdup(name);
+	d->files[d->count++] = xstrdup(file);
 }
 
 /*
@@ -168,7 +203,7 @@ int
 watch_set(const char *const *files, size_t count, char **cause)
 {
 	struct watch_dir	*old = watch_dirs, *d, *next, **dp;
-	char			*dir, *name;
+	char			*dir, *name, *parent;
 	size_t			 i;
 	int			 fd = event_get_fd(watch_event), wd;
 
@@ -176,7 +211,16 @@ watch_set(const char *const *files, size_t count, char **cause)
 	for (i = 0; i < count; i++) {
 		dir = path_dirname(files[i]);
 		name = path_basename(files[i]);
-		wd = inotify_add_watch(fd, dir, WATCH_EVENTS);
+		while ((wd = inotify_add_watch(fd, dir, WATCH_EVENTS)) == -1 &&
+		    (errno == ENOENT || errno == ENOTDIR) &&
+		    strcmp(dir, "/") != 0) {
+			/* Watch for the missing directory to appear. */
+			free(name);
+			name = path_basename(dir);
+			parent = path_dirname(dir);
+			free(dir);
+			dir = parent;
+		}
 		if (wd == -1) {
 			if (i == 0) {
 				xasprintf(cause, "cannot watch %s: %s", dir,
@@ -200,7 +244,7 @@ watch_set(const char *const *files, size_t count, char **cause)
 			watch_dirs = d;
 		} else
 			free(dir);
-		watch_dir_add_name(d, name);
+		watch_dir_add_name(d, name, files[i]);
 		free(name);
 	}
 

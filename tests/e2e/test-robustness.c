@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -213,4 +214,65 @@ Test(robustness, large_history_comes_in_pages)
 		cr_assert_geq(packages->count, 5000);
 	}
 	json_free(generations);
+}
+
+/*
+ * A client that sends many requests and reads none of the answers is
+ * dropped once its backlog passes the bound, and the daemon lives on.
+ */
+Test(robustness, requests_without_reading_the_answers)
+{
+	Profiled__Request	 request = PROFILED__REQUEST__INIT;
+	Profiled__StatusRequest	 status = PROFILED__STATUS_REQUEST__INIT;
+	unsigned char		*frame, *burst;
+	size_t			 size, i, count = 70000;
+	ssize_t			 n;
+	int			 fd;
+
+	harness_start();
+	harness_wait_generation(1);
+	request.call_case = PROFILED__REQUEST__CALL_STATUS;
+	request.status = &status;
+	frame = frame_pack(&request.base, &size);
+	burst = xcalloc(count, size);
+	for (i = 0; i < count; i++)
+		memcpy(burst + i * size, frame, size);
+	fd = connect_daemon();
+	/* The daemon may close the connection before it has read it all. */
+	for (i = 0; i < count * size; i += n) {
+		n = send(fd, burst + i, count * size - i, MSG_NOSIGNAL);
+		if (n == -1) {
+			cr_assert(errno == EPIPE || errno == ECONNRESET,
+			    "send: %s", strerror(errno));
+			break;
+		}
+	}
+	assert_still_serving("cowsay", 2);
+	close(fd);
+	free(burst);
+	free(frame);
+}
+
+/*
+ * A line of Nix's log too long for a frame (a trace of a huge string) is
+ * cut, and the switch that shows the log still gets its answer.
+ */
+Test(robustness, a_very_long_log_line)
+{
+	struct run	 r;
+	char		*text;
+
+	harness_start();
+	harness_wait_generation(1);
+	text = harness_packages("(builtins.trace (builtins.concatStringsSep "
+	    "\"\" (builtins.genList (i: \"0123456789\") 200000)) cowsay)");
+	harness_write(harness.package_file, text);
+	harness_ctl(&r, "switch", "--progress", NULL);
+	cr_assert_eq(r.status, 0, "switch --progress: %s", r.err);
+	cr_assert(strstr(r.err, "[line cut]") != NULL, "the long line was not "
+	    "cut");
+	cr_assert(strlen(r.err) < 256 * 1024, "%zu bytes of progress",
+	    strlen(r.err));
+	harness_run_free(&r);
+	harness_assert_runs("bin/cowsay", "cowsay 3.7\n");
 }

@@ -366,3 +366,25 @@ Test(saves, symlink_target_deleted_then_recreated)
 	harness_write(target, text);
 	assert_built_once(after, text, target, "hello-2.12 cowsay-3.7");
 }
+
+/*
+ * The directory the link points into is removed and made again (a
+ * dotfiles checkout cloned afresh): the new target is still seen.
+ */
+Test(saves, symlink_target_directory_removed_and_recreated)
+{
+	char	*text = harness_packages("hello ripgrep"), *target, *dotfiles;
+	long	 after;
+
+	target = link_to_dotfiles("packages.nix", harness_packages("hello"));
+	after = start_at_generation_1();
+	xasprintf(&dotfiles, "%s/dotfiles", harness.dir);
+	cr_assert(unlink(target) == 0, "unlink: %s", strerror(errno));
+	cr_assert(rmdir(dotfiles) == 0, "rmdir: %s", strerror(errno));
+	harness_assert_waits_for_file(after, "does not exist");
+
+	cr_assert(mkdir(dotfiles, 0755) == 0, "mkdir: %s", strerror(errno));
+	harness_write(target, text);
+	assert_built_once(after, text, target, "hello-2.12 ripgrep-14.1");
+	free(dotfiles);
+}

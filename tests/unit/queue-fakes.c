@@ -393,9 +393,12 @@ events_build_started(const char *trigger, const char *file,
 
 void
 events_build_ended(const char *kind, const char *error,
-    const char *out_path, uint64_t duration_ms)
+    const char *out_path, uint64_t duration_ms, const char *reason)
 {
-	fakes_record("events_build_ended %s", kind);
+	if (reason != NULL)
+		fakes_record("events_build_ended %s %s", kind, reason);
+	else
+		fakes_record("events_build_ended %s", kind);
 }
 
 void

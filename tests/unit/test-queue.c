@@ -240,7 +240,7 @@ Test(queue, saves_while_building_stop_it_and_build_the_newest)
 
 	/* Nix stopped: recorded superseded, and the newest content builds. */
 	fakes_build_finish(fakes_result_cancelled());
-	assert_logged("events_build_ended build_cancelled");
+	assert_logged("events_build_ended build_cancelled superseded");
 	assert_logged("db_build_add save ok=0 superseded=1 generation=0");
 	cr_assert_null(queue_last_build(), "a superseded build is not the last");
 	assert_count("build_start", 2);
@@ -310,12 +310,9 @@ Test(queue, save_back_to_the_content_being_built_clears_pending)
 }
 
 /*
- * Known bug (daemon/queue.c, queue_debounce_cb): a save back to the
- * content being built clears pending, but build_stop cannot be taken
- * back, and build.c then always ends the build cancelled.  With nothing
- * pending, queue_build_done_cb takes the cancellation for a failure of a:
- * it is recorded failed ("stopped: ... changed") and settled, so a is
- * never built until the file changes again.
+ * A save back to the content being built clears pending, but build_stop
+ * cannot be taken back: the build ends cancelled.  That is no failure of
+ * a, which is built again (it once was recorded failed and settled).
  */
 Test(queue, stopped_build_of_content_saved_back_is_built_again)
 {
@@ -449,10 +446,9 @@ Test(queue, rollback_while_building_holds_and_is_not_undone)
 }
 
 /*
- * Known bug, the same cause as above: the rollback clears pending, so the
- * build a save stopped ends as a failure of its content: "build_failed"
- * to every subscriber (a desktop notification) and the last build failed
- * with "stopped: ... changed", though nothing failed.
+ * A rollback clears pending; the build a save stopped is then dropped,
+ * not told as a failure (once it was "build_failed" to every subscriber,
+ * a desktop notification among them, though nothing failed).
  */
 Test(queue, build_stopped_before_a_rollback_is_not_a_failure)
 {
@@ -470,9 +466,42 @@ Test(queue, build_stopped_before_a_rollback_is_not_a_failure)
 	fakes_build_finish(fakes_result_cancelled());
 	assert_count("build_start", 1);
 	assert_count("events_build_ended build_failed", 0);
+	/* Followers (log -f) learn that no build follows. */
+	assert_logged("events_build_ended build_cancelled held");
 	assert_logged("db_build_add save ok=0 superseded=1 generation=0");
 	cr_assert_eq(queue_held(), 2);
 	cr_assert_str_eq(queue_state_name(), "idle");
+}
+
+/*
+ * The newest choice wins: a switch asked for after a rollback made during
+ * a build of the same content activates that build.
+ */
+Test(queue, switch_after_a_rollback_during_a_build_activates_it)
+{
+	fakes.current = 3;
+	fakes.rollback_target = 2;
+	start_settled("[ hello ]\n");
+	save("[ hello jq ]\n");
+	queue_switch_to(9, 1, 0);
+	cr_assert_eq(queue_held(), 2);
+	queue_switch_build(7, 0);
+	build_and_create("/nix/store/4444-user-environment", 4);
+	assert_count("build_start", 1);
+	assert_logged("rpc_reply_switched 7 2->4");
+	assert_count("rpc_reply_error", 0);
+	cr_assert_eq(queue_held(), 0);
+}
+
+/* While stopping, a switch or a wait is answered at once, not kept. */
+Test(queue, requests_while_stopping_are_refused)
+{
+	start("[ hello ]\n");
+	cr_assert_eq(queue_stop(), 0);
+	queue_switch_build(7, 0);
+	queue_wait(8);
+	assert_logged("rpc_reply_error 7 profiled is stopping");
+	assert_logged("rpc_reply_error 8 profiled is stopping");
 }
 
 /*
