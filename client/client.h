@@ -39,6 +39,8 @@ int	 cmd_usage(const struct cmd_entry *);
 int	 cmd_bad_option(int, char **, const struct cmd_entry *);
 int	 cmd_parse_flags(int, char **, struct client_options *,
 	     const struct cmd_entry *, int);
+int	 cmd_parse_number(const char *, unsigned long long, unsigned long long,
+	     unsigned long long *);
 
 /* cmd-*.c */
 extern const struct cmd_entry	cmd_generations_entry;

@@ -4,7 +4,6 @@
  * none runs) as Nix writes it, ending when the build does, with its result
  * as the exit status.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -155,7 +154,6 @@ cmd_log_exec(int argc, char **argv, struct client_options *opts)
 		{ NULL, 0, NULL, 0 }
 	};
 	unsigned long long		 n = 0;
-	char				*end;
 	int				 ch, follow = 0;
 
 	optind = 0;
@@ -177,14 +175,10 @@ cmd_log_exec(int argc, char **argv, struct client_options *opts)
 	}
 	if (follow)
 		return cmd_log_follow(opts);
-	if (optind < argc) {
-		errno = 0;
-		n = strtoull(argv[optind], &end, 10);
-		if (*argv[optind] < '0' || *argv[optind] > '9' ||
-		    *end != '\0' || errno != 0 || n == 0 || n > UINT32_MAX) {
-			log_warnx("bad generation number: %s", argv[optind]);
-			return cmd_usage(&cmd_log_entry);
-		}
+	if (optind < argc &&
+	    cmd_parse_number(argv[optind], 1, UINT32_MAX, &n) != 0) {
+		log_warnx("bad generation number: %s", argv[optind]);
+		return cmd_usage(&cmd_log_entry);
 	}
 	return cmd_log_show(opts, n);
 }

@@ -5,7 +5,6 @@
  * done, and we wait for it, showing its progress (Nix's log and each step)
  * on stderr when that is a terminal, or with --progress.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,23 +18,6 @@ static int	cmd_switch_exec(int, char **, struct client_options *);
 const struct cmd_entry cmd_switch_entry = {
 	"switch", "switch [--progress] [--to N]", cmd_switch_exec
 };
-
-/* Parse a generation number (1 to UINT32_MAX); -1 if s is not one. */
-static int
-cmd_switch_parse_generation(const char *s, uint32_t *generation)
-{
-	unsigned long long	 n;
-	char			*end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (*end != '\0' || errno != 0 || n == 0 || n > UINT32_MAX)
-		return -1;
-	*generation = n;
-	return 0;
-}
 
 static void
 cmd_switch_progress(const Profiled__Event *event)
@@ -56,6 +38,7 @@ cmd_switch_exec(int argc, char **argv, struct client_options *opts)
 	Profiled__SwitchRequest		 switch_to =
 	    PROFILED__SWITCH_REQUEST__INIT;
 	Profiled__Response		*response;
+	unsigned long long		 n;
 	int				 ch, fd;
 
 	optind = 0;
@@ -65,11 +48,11 @@ cmd_switch_exec(int argc, char **argv, struct client_options *opts)
 			opts->json = 1;
 			break;
 		case 't':
-			if (cmd_switch_parse_generation(optarg,
-			    &switch_to.generation) != 0) {
+			if (cmd_parse_number(optarg, 1, UINT32_MAX, &n) != 0) {
 				log_warnx("bad generation number: %s", optarg);
 				return cmd_usage(&cmd_switch_entry);
 			}
+			switch_to.generation = n;
 			switch_to.has_generation = 1;
 			break;
 		case 'p':

@@ -45,8 +45,7 @@ cmd_wait_exec(int argc, char **argv, struct client_options *opts)
 	Profiled__WaitRequest		 wait = PROFILED__WAIT_REQUEST__INIT;
 	Profiled__Response		*response;
 	const Profiled__Status		*status;
-	char				*end;
-	long				 timeout = 0;
+	unsigned long long		 timeout = 0;
 	int				 ch, fd, rc = CLIENT_EXIT_OK;
 
 	optind = 0;
@@ -56,10 +55,8 @@ cmd_wait_exec(int argc, char **argv, struct client_options *opts)
 			opts->json = 1;
 			break;
 		case 't':
-			errno = 0;
-			timeout = strtol(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
-			    errno != 0 || timeout > 86400 * 365) {
+			if (cmd_parse_number(optarg, 0, 86400 * 365,
+			    &timeout) != 0) {
 				log_warnx("bad timeout: %s", optarg);
 				return cmd_usage(&cmd_wait_entry);
 			}
@@ -77,8 +74,8 @@ cmd_wait_exec(int argc, char **argv, struct client_options *opts)
 	request.wait = &wait;
 	if ((fd = client_open(opts, &request)) == -1)
 		return CLIENT_EXIT_FAILURE;
-	if (!cmd_wait_readable(fd, timeout)) {
-		log_warnx("timed out after %ld s; profiled is still busy",
+	if (!cmd_wait_readable(fd, (long)timeout)) {
+		log_warnx("timed out after %llu s; profiled is still busy",
 		    timeout);
 		close(fd);
 		return CLIENT_EXIT_FAILURE;

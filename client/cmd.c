@@ -4,8 +4,10 @@
  * option is --json.  Usage errors print why, then the usage line, and exit
  * 2, so scripts can tell a typo from a daemon that said no.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "profiled.h"
@@ -94,4 +96,25 @@ cmd_parse_flags(int argc, char **argv, struct client_options *opts,
 		return -1;
 	}
 	return optind;
+}
+
+/*
+ * Parse s, all digits, as a whole number from min to max into *n; -1 if
+ * it is not one.
+ */
+int
+cmd_parse_number(const char *s, unsigned long long min,
+    unsigned long long max, unsigned long long *n)
+{
+	unsigned long long	 value;
+	char			*end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	value = strtoull(s, &end, 10);
+	if (*end != '\0' || errno != 0 || value < min || value > max)
+		return -1;
+	*n = value;
+	return 0;
 }
