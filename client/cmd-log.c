@@ -69,25 +69,36 @@ cmd_log_show(struct client_options *opts, uint32_t generation)
 static int
 cmd_log_follow_event(const Profiled__Event *e, int json, int *following)
 {
-	if (strcmp(e->kind, "build_started") == 0) {
+	if (e->kind == PROFILED__EVENT__KIND__BUILD_STARTED) {
 		*following = 1;
 		return -1;
 	}
 	if (!*following)
 		return -1;
-	if (json && (strcmp(e->kind, "log") == 0 ||
-	    strncmp(e->kind, "build_", 6) == 0))
-		output_event(stdout, e, 1, 0);
-	else if (strcmp(e->kind, "log") == 0)
-		printf("%s\n", e->line);
-	if (strcmp(e->kind, "build_succeeded") == 0)
+	switch (e->kind) {
+	case PROFILED__EVENT__KIND__LOG:
+		if (json)
+			output_event(stdout, e, 1, 0);
+		else
+			printf("%s\n", e->line);
+		return -1;
+	case PROFILED__EVENT__KIND__BUILD_QUEUED:
+		if (json)
+			output_event(stdout, e, 1, 0);
+		return -1;
+	case PROFILED__EVENT__KIND__BUILD_SUCCEEDED:
+		if (json)
+			output_event(stdout, e, 1, 0);
 		return CLIENT_EXIT_OK;
-	if (strcmp(e->kind, "build_failed") == 0) {
-		if (!json)
+	case PROFILED__EVENT__KIND__BUILD_FAILED:
+		if (json)
+			output_event(stdout, e, 1, 0);
+		else
 			log_warnx("build failed: %s", e->error);
 		return CLIENT_EXIT_FAILURE;
-	}
-	if (strcmp(e->kind, "build_cancelled") == 0) {
+	case PROFILED__EVENT__KIND__BUILD_CANCELLED:
+		if (json)
+			output_event(stdout, e, 1, 0);
 		if (e->reason != NULL && strcmp(e->reason, "held") == 0) {
 			/* Stopped, and a generation was chosen: none follows. */
 			if (!json)
@@ -98,6 +109,14 @@ cmd_log_follow_event(const Profiled__Event *e, int json, int *following)
 		if (!json)
 			log_warnx("%s; following the next build", e->error);
 		*following = 0;
+		return -1;
+	case PROFILED__EVENT__KIND__FILE_CHANGED:
+	case PROFILED__EVENT__KIND__FILE_ERROR:
+	case PROFILED__EVENT__KIND__BUILD_STARTED:
+	case PROFILED__EVENT__KIND__SWITCHED:
+	case PROFILED__EVENT__KIND__ROLLED_BACK:
+	case _PROFILED__EVENT__KIND_IS_INT_SIZE:
+		break;
 	}
 	return -1;
 }

@@ -170,13 +170,44 @@ output_json_time_ms(int64_t t)
 	json_write_string(stdout, buf);
 }
 
+/* The name of an event's kind in JSON, as documented in the README. */
+static const char *
+output_event_name(Profiled__Event__Kind kind)
+{
+	switch (kind) {
+	case PROFILED__EVENT__KIND__FILE_CHANGED:
+		return "file_changed";
+	case PROFILED__EVENT__KIND__FILE_ERROR:
+		return "file_error";
+	case PROFILED__EVENT__KIND__BUILD_QUEUED:
+		return "build_queued";
+	case PROFILED__EVENT__KIND__BUILD_STARTED:
+		return "build_started";
+	case PROFILED__EVENT__KIND__LOG:
+		return "log";
+	case PROFILED__EVENT__KIND__BUILD_SUCCEEDED:
+		return "build_succeeded";
+	case PROFILED__EVENT__KIND__BUILD_FAILED:
+		return "build_failed";
+	case PROFILED__EVENT__KIND__BUILD_CANCELLED:
+		return "build_cancelled";
+	case PROFILED__EVENT__KIND__SWITCHED:
+		return "switched";
+	case PROFILED__EVENT__KIND__ROLLED_BACK:
+		return "rolled_back";
+	case _PROFILED__EVENT__KIND_IS_INT_SIZE:
+		break;
+	}
+	return "unknown";
+}
+
 static void
 output_event_json(const Profiled__Event *e)
 {
 	fputs("{\"time\": ", stdout);
 	output_json_time_ms(e->time_ms);
 	fputs(", \"event\": ", stdout);
-	output_json_string(e->kind);
+	output_json_string(output_event_name(e->kind));
 	if (e->file != NULL) {
 		fputs(", \"file\": ", stdout);
 		output_json_string(e->file);
@@ -249,32 +280,42 @@ output_event(FILE *f, const Profiled__Event *e, int json, int with_time)
 	if (with_time && localtime_r(&t, &tm) != NULL &&
 	    strftime(when, sizeof when, "%H:%M:%S", &tm) != 0)
 		fprintf(f, "%s ", when);
-	if (strcmp(e->kind, "log") == 0)
+	switch (e->kind) {
+	case PROFILED__EVENT__KIND__LOG:
 		fprintf(f, "  %s\n", e->line);
-	else if (strcmp(e->kind, "file_changed") == 0)
+		break;
+	case PROFILED__EVENT__KIND__FILE_CHANGED:
 		fprintf(f, "%s changed\n", e->file);
-	else if (strcmp(e->kind, "file_error") == 0)
+		break;
+	case PROFILED__EVENT__KIND__FILE_ERROR:
 		fprintf(f, "%s\n", e->error);
-	else if (strcmp(e->kind, "build_queued") == 0) {
+		break;
+	case PROFILED__EVENT__KIND__BUILD_QUEUED:
 		fputs("build queued (", f);
 		output_trigger(f, e);
 		fputs(")\n", f);
-	} else if (strcmp(e->kind, "build_started") == 0) {
+		break;
+	case PROFILED__EVENT__KIND__BUILD_STARTED:
 		fputs("building (", f);
 		output_trigger(f, e);
 		fputs(")\n", f);
-	} else if (strcmp(e->kind, "build_succeeded") == 0)
+		break;
+	case PROFILED__EVENT__KIND__BUILD_SUCCEEDED:
 		fprintf(f, "built in %.1f s: %s\n", seconds, e->store_path);
-	else if (strcmp(e->kind, "build_failed") == 0)
+		break;
+	case PROFILED__EVENT__KIND__BUILD_FAILED:
 		fprintf(f, "build failed after %.1f s: %s\n", seconds,
 		    e->error);
-	else if (strcmp(e->kind, "build_cancelled") == 0)
+		break;
+	case PROFILED__EVENT__KIND__BUILD_CANCELLED:
 		fprintf(f, "build stopped after %.1f s: %s\n", seconds,
 		    e->error);
-	else if (strcmp(e->kind, "rolled_back") == 0)
+		break;
+	case PROFILED__EVENT__KIND__ROLLED_BACK:
 		fprintf(f, "rolled back from generation %" PRIu32 " to %"
 		    PRIu32 "\n", e->previous, e->generation);
-	else if (strcmp(e->kind, "switched") == 0) {
+		break;
+	case PROFILED__EVENT__KIND__SWITCHED:
 		fprintf(f, "generation %" PRIu32 " is active", e->generation);
 		if (e->has_previous)
 			fprintf(f, " (was %" PRIu32 ", %s%s)", e->previous,
@@ -283,6 +324,9 @@ output_event(FILE *f, const Profiled__Event *e, int json, int with_time)
 			fprintf(f, " (%s%s)", e->created ? "new, " : "",
 			    e->reason);
 		fputc('\n', f);
-	} else
-		fprintf(f, "%s\n", e->kind);
+		break;
+	case _PROFILED__EVENT__KIND_IS_INT_SIZE:
+		fprintf(f, "%s\n", output_event_name(e->kind));
+		break;
+	}
 }

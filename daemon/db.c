@@ -174,6 +174,19 @@ db_column_text(sqlite3_stmt *stmt, int column)
 	return xstrdup((const char *)text);
 }
 
+/* A reason column; one this profiled does not know claims nothing. */
+static enum reason
+db_column_reason(sqlite3_stmt *stmt, int column)
+{
+	const unsigned char	*text;
+	enum reason		 reason;
+
+	text = sqlite3_column_text(stmt, column);
+	if (text == NULL || reason_parse((const char *)text, &reason) == -1)
+		return REASON_IMPORT;
+	return reason;
+}
+
 static void
 db_bind_text(sqlite3_stmt *stmt, int column, const char *text)
 {
@@ -217,7 +230,7 @@ db_generation_put(const struct generation *gen, char **cause)
 {
 	sqlite3_stmt	*stmt = NULL;
 
-	assert(gen->id != 0 && gen->store_path != NULL && gen->reason != NULL);
+	assert(gen->id != 0 && gen->store_path != NULL);
 	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
 		return -1;
 	if (sqlite3_prepare_v2(db, "DELETE FROM generations WHERE id = ?", -1,
@@ -237,7 +250,7 @@ db_generation_put(const struct generation *gen, char **cause)
 		sqlite3_bind_int64(stmt, 2, gen->parent);
 	db_bind_text(stmt, 3, gen->store_path);
 	sqlite3_bind_int64(stmt, 4, gen->created);
-	db_bind_text(stmt, 5, gen->reason);
+	db_bind_text(stmt, 5, reason_name(gen->reason));
 	db_bind_text(stmt, 6, gen->content_hash);
 	if (gen->content != NULL)
 		sqlite3_bind_blob(stmt, 7, gen->content, strlen(gen->content),
@@ -294,7 +307,7 @@ db_generation_from_row(sqlite3_stmt *stmt)
 	gen->parent = sqlite3_column_int64(stmt, 1);
 	gen->store_path = db_column_text(stmt, 2);
 	gen->created = sqlite3_column_int64(stmt, 3);
-	gen->reason = db_column_text(stmt, 4);
+	gen->reason = db_column_reason(stmt, 4);
 	gen->content_hash = db_column_text(stmt, 5);
 	gen->content = db_column_text(stmt, 6);
 	gen->build_ms = sqlite3_column_type(stmt, 7) == SQLITE_NULL ? -1 :
@@ -361,7 +374,6 @@ db_generation_free(struct generation *gen)
 	}
 	free(gen->packages);
 	free(gen->store_path);
-	free(gen->reason);
 	free(gen->content_hash);
 	free(gen->content);
 	free(gen);
@@ -394,7 +406,7 @@ db_build_add(const struct build_record *build, char **cause)
 		return db_fail("recording a build", cause);
 	sqlite3_bind_int64(stmt, 1, build->started);
 	sqlite3_bind_int64(stmt, 2, build->duration_ms);
-	db_bind_text(stmt, 3, build->trigger);
+	db_bind_text(stmt, 3, reason_name(build->trigger));
 	db_bind_text(stmt, 4, build->content_hash);
 	sqlite3_bind_int(stmt, 5, build->ok);
 	db_bind_text(stmt, 6, build->error);
@@ -440,7 +452,7 @@ db_build_query(const char *sql, unsigned generation)
 		build = xcalloc(1, sizeof *build);
 		build->started = sqlite3_column_int64(stmt, 0);
 		build->duration_ms = sqlite3_column_int64(stmt, 1);
-		build->trigger = db_column_text(stmt, 2);
+		build->trigger = db_column_reason(stmt, 2);
 		build->content_hash = db_column_text(stmt, 3);
 		build->ok = sqlite3_column_int(stmt, 4);
 		build->error = db_column_text(stmt, 5);
@@ -478,7 +490,6 @@ db_build_free(struct build_record *build)
 {
 	if (build == NULL)
 		return;
-	free(build->trigger);
 	free(build->content_hash);
 	free(build->error);
 	free(build->out_path);

@@ -61,10 +61,10 @@ events_send(const Profiled__Event *event, int is_log)
 }
 
 static void
-events_init_event(Profiled__Event *event, const char *kind)
+events_init_event(Profiled__Event *event, Profiled__Event__Kind kind)
 {
 	profiled__event__init(event);
-	event->kind = (char *)kind;
+	event->kind = kind;
 	event->time_ms = events_now_ms();
 }
 
@@ -102,7 +102,7 @@ events_subscribe(uint64_t client, int logs, int until_reply)
 		if ((end = memchr(line, '\n', text + len - line)) == NULL)
 			break;
 		copy = xstrndup(line, end - line);
-		events_init_event(&event, "log");
+		events_init_event(&event, PROFILED__EVENT__KIND__LOG);
 		event.line = copy;
 		server_send(client, &response);
 		free(copy);
@@ -144,7 +144,7 @@ events_file_changed(const char *file)
 {
 	Profiled__Event	event;
 
-	events_init_event(&event, "file_changed");
+	events_init_event(&event, PROFILED__EVENT__KIND__FILE_CHANGED);
 	event.file = (char *)file;
 	events_send(&event, 0);
 }
@@ -155,7 +155,7 @@ events_file_error(const char *file, const char *error)
 {
 	Profiled__Event	event;
 
-	events_init_event(&event, "file_error");
+	events_init_event(&event, PROFILED__EVENT__KIND__FILE_ERROR);
 	event.file = (char *)file;
 	event.error = (char *)error;
 	events_send(&event, 0);
@@ -163,18 +163,18 @@ events_file_error(const char *file, const char *error)
 
 /* A build is wanted and waits for the one running. */
 void
-events_build_queued(const char *trigger, const char *file)
+events_build_queued(enum reason trigger, const char *file)
 {
 	Profiled__Event	event;
 
-	events_init_event(&event, "build_queued");
-	event.trigger = (char *)trigger;
+	events_init_event(&event, PROFILED__EVENT__KIND__BUILD_QUEUED);
+	event.trigger = (char *)reason_name(trigger);
 	event.file = (char *)file;
 	events_send(&event, 0);
 }
 
 void
-events_build_started(const char *trigger, const char *file,
+events_build_started(enum reason trigger, const char *file,
     const char *content_hash)
 {
 	Profiled__Event	event;
@@ -182,8 +182,8 @@ events_build_started(const char *trigger, const char *file,
 	if (events_log == NULL && (events_log = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
 	evbuffer_drain(events_log, evbuffer_get_length(events_log));
-	events_init_event(&event, "build_started");
-	event.trigger = (char *)trigger;
+	events_init_event(&event, PROFILED__EVENT__KIND__BUILD_STARTED);
+	event.trigger = (char *)reason_name(trigger);
 	event.file = (char *)file;
 	event.content_hash = (char *)content_hash;
 	events_send(&event, 0);
@@ -209,55 +209,83 @@ events_log_line(const char *line)
 			    (size_t)(newline - text) + 1 : len);
 		}
 	}
-	events_init_event(&event, "log");
+	events_init_event(&event, PROFILED__EVENT__KIND__LOG);
 	event.line = (char *)line;
 	events_send(&event, 1);
 }
 
-/*
- * A build ended: kind is build_succeeded (store_path set), build_failed or
- * build_cancelled (error set, and reason: superseded when a build of newer
- * content follows, held when a generation chosen by hand stays).
- */
+/* The running build succeeded: store_path is the user environment. */
 void
-events_build_ended(const char *kind, const char *error, const char *store_path,
-    uint64_t duration_ms, const char *reason)
+events_build_succeeded(const char *store_path, uint64_t duration_ms)
 {
 	Profiled__Event	event;
 
-	events_init_event(&event, kind);
-	event.reason = (char *)reason;
-	event.error = (char *)error;
+	events_init_event(&event, PROFILED__EVENT__KIND__BUILD_SUCCEEDED);
 	event.store_path = (char *)store_path;
 	event.has_duration_ms = 1;
 	event.duration_ms = duration_ms;
 	events_send(&event, 0);
-	if (strcmp(kind, "build_failed") == 0)
-		notify_build_failed(error);
+}
+
+/* The running build failed with error, one line. */
+void
+events_build_failed(const char *error, uint64_t duration_ms)
+{
+	Profiled__Event	event;
+
+	events_init_event(&event, PROFILED__EVENT__KIND__BUILD_FAILED);
+	event.error = (char *)error;
+	event.has_duration_ms = 1;
+	event.duration_ms = duration_ms;
+	events_send(&event, 0);
+	notify_build_failed(error);
+}
+
+/*
+ * The running build was stopped (why): superseded when a build of newer
+ * content follows, held when a generation chosen by hand stays.
+ */
+void
+events_build_cancelled(const char *why, uint64_t duration_ms,
+    enum events_cancel cancel)
+{
+	static const char *const	names[] = {
+		[EVENTS_SUPERSEDED] = "superseded",
+		[EVENTS_HELD] = "held",
+	};
+	Profiled__Event			event;
+
+	events_init_event(&event, PROFILED__EVENT__KIND__BUILD_CANCELLED);
+	event.error = (char *)why;
+	event.reason = (char *)names[cancel];
+	event.has_duration_ms = 1;
+	event.duration_ms = duration_ms;
+	events_send(&event, 0);
 }
 
 /*
  * The profile's current generation changed from previous to generation:
- * made now (created), or an existing one chosen.  reason is save, switch,
- * switch --to or rollback; a rollback is told as rolled_back.
+ * made now (created), or an existing one chosen.  A rollback is told as
+ * rolled_back; any other reason (save, switch, switch --to) as switched.
  */
 void
 events_switched(unsigned previous, unsigned generation, int created,
-    const char *reason)
+    enum reason reason)
 {
 	Profiled__Event	event;
-	int		rollback = strcmp(reason, "rollback") == 0;
 
-	events_init_event(&event, rollback ? "rolled_back" : "switched");
+	if (reason == REASON_ROLLBACK)
+		events_init_event(&event, PROFILED__EVENT__KIND__ROLLED_BACK);
+	else {
+		events_init_event(&event, PROFILED__EVENT__KIND__SWITCHED);
+		event.has_created = 1;
+		event.created = created;
+		event.reason = (char *)reason_name(reason);
+	}
 	event.has_previous = previous != 0;
 	event.previous = previous;
 	event.has_generation = 1;
 	event.generation = generation;
-	if (!rollback) {
-		event.has_created = 1;
-		event.created = created;
-		event.reason = (char *)reason;
-	}
 	events_send(&event, 0);
 	notify_generation_changed(previous, generation);
 }

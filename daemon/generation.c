@@ -129,7 +129,7 @@ generation_sync(const struct config *cfg, int read_packages)
 		    strcmp(known->store_path, links[i].store_path) == 0) {
 			/* An import made while running has no packages yet. */
 			if (read_packages && known->npackages == 0 &&
-			    strcmp(known->reason, "import") == 0) {
+			    known->reason == REASON_IMPORT) {
 				link = profile_link_path(cfg->profile,
 				    known->id);
 				generation_read_manifest(link, known);
@@ -150,7 +150,7 @@ generation_sync(const struct config *cfg, int read_packages)
 		import.parent = i > 0 ? links[i - 1].id : 0;
 		import.store_path = links[i].store_path;
 		import.created = links[i].created;
-		import.reason = "import";
+		import.reason = REASON_IMPORT;
 		import.build_ms = -1;
 		if (read_packages) {
 			link = profile_link_path(cfg->profile, import.id);
@@ -293,7 +293,7 @@ generation_create(struct event_base *base, const struct config *cfg,
 	char				*argv[] = { "nix-env", "--profile",
 	    cfg->profile, "--set", gen->store_path, NULL };
 
-	assert(gen->store_path != NULL && gen->reason != NULL);
+	assert(gen->store_path != NULL);
 	gc = xcalloc(1, sizeof *gc);
 	gc->cfg = cfg;
 	gc->gen = gen;

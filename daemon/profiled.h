@@ -86,6 +86,17 @@ void		 json_write_string(FILE *, const char *);
 #define SHA256_HEX_SIZE	65
 void	 sha256_hex(const void *, size_t, char [SHA256_HEX_SIZE]);
 
+/* reason.c */
+enum reason {
+	REASON_SAVE,		/* the package file changed */
+	REASON_SWITCH,		/* profilectl switch: build now */
+	REASON_SWITCH_TO,	/* profilectl switch --to N */
+	REASON_ROLLBACK,
+	REASON_IMPORT		/* a generation profiled did not make */
+};
+const char *reason_name(enum reason);
+int	 reason_parse(const char *, enum reason *);
+
 /* path.c */
 char	*path_dirname(const char *);
 char	*path_basename(const char *);
@@ -121,7 +132,7 @@ struct generation {
 	unsigned	 parent;	/* 0: a root */
 	char		*store_path;
 	int64_t		 created;	/* unix seconds */
-	char		*reason;	/* save, switch, import */
+	enum reason	 reason;	/* save, switch, import */
 	char		*content_hash;	/* NULL if not built by profiled */
 	char		*content;	/* the package file as built, or NULL */
 	int64_t		 build_ms;	/* -1: unknown */
@@ -131,7 +142,7 @@ struct generation {
 struct build_record {
 	int64_t		 started;	/* unix seconds */
 	uint64_t	 duration_ms;
-	char		*trigger;	/* save, switch */
+	enum reason	 trigger;	/* save, switch */
 	char		*content_hash;
 	int		 ok;
 	char		*error;		/* one line, NULL if ok */
@@ -229,17 +240,22 @@ const char *queue_build_file(void);
 const struct build_record *queue_last_build(void);
 
 /* events.c */
+enum events_cancel {
+	EVENTS_SUPERSEDED,	/* a build of newer content follows */
+	EVENTS_HELD		/* a generation chosen by hand stays */
+};
 void	 events_subscribe(uint64_t, int, int);
 void	 events_client_gone(uint64_t);
 void	 events_client_replied(uint64_t);
 void	 events_file_changed(const char *);
 void	 events_file_error(const char *, const char *);
-void	 events_build_queued(const char *, const char *);
-void	 events_build_started(const char *, const char *, const char *);
+void	 events_build_queued(enum reason, const char *);
+void	 events_build_started(enum reason, const char *, const char *);
 void	 events_log_line(const char *);
-void	 events_build_ended(const char *, const char *, const char *,
-	     uint64_t, const char *);
-void	 events_switched(unsigned, unsigned, int, const char *);
+void	 events_build_succeeded(const char *, uint64_t);
+void	 events_build_failed(const char *, uint64_t);
+void	 events_build_cancelled(const char *, uint64_t, enum events_cancel);
+void	 events_switched(unsigned, unsigned, int, enum reason);
 void	 events_shutdown(void);
 
 /* watch.c */

@@ -84,7 +84,7 @@ static struct {
 	char			 build_inputs_hash[SHA256_HEX_SIZE];
 	struct queue_input	*build_inputs;	/* inputs as it started */
 	size_t			 nbuild_inputs;
-	const char		*trigger;
+	enum reason		 trigger;
 	char			*trigger_file;	/* NULL for a switch */
 	time_t			 started;
 	unsigned		 chosen_meanwhile; /* a manual switch's target */
@@ -101,7 +101,7 @@ static struct {
 } queue;
 
 static void	queue_debounce_cb(evutil_socket_t, short, void *);
-static void	queue_start(const char *, int);
+static void	queue_start(enum reason, int);
 static void	queue_next(void);
 static void	queue_switch_existing(uint64_t, int, unsigned);
 
@@ -418,7 +418,7 @@ queue_record_build(const struct build_result *result, unsigned generation,
 	record = xcalloc(1, sizeof *record);
 	record->started = queue.started;
 	record->duration_ms = result != NULL ? result->duration_ms : 0;
-	record->trigger = xstrdup(queue.trigger);
+	record->trigger = queue.trigger;
 	record->content_hash = xstrdup(queue.hash);
 	record->inputs_hash = xstrdup(queue.build_inputs_hash);
 	if (queue.trigger_file != NULL)
@@ -451,7 +451,7 @@ queue_fail_build(const char *error, int settle)
 	uint64_t	duration_ms = queue.result->duration_ms;
 
 	log_warnx("build of %s failed: %s", queue.cfg->package_file, error);
-	events_build_ended("build_failed", error, NULL, duration_ms, NULL);
+	events_build_failed(error, duration_ms);
 	queue_record_build(queue.result, 0, 0);
 	queue_reply_error(&queue.waiters, error);
 	if (settle)
@@ -521,7 +521,7 @@ queue_new_generation(unsigned parent)
 	gen->parent = parent;
 	gen->store_path = xstrdup(result->out_path);
 	gen->created = time(NULL);
-	gen->reason = xstrdup(queue.trigger);
+	gen->reason = queue.trigger;
 	gen->content_hash = xstrdup(queue.hash);
 	gen->content = xstrdup(queue.content);
 	gen->build_ms = result->duration_ms;
@@ -593,8 +593,7 @@ queue_supersede(const char *why)
 	struct build_result	*result = queue.result;
 
 	log_info("build of %s superseded: %s", queue.cfg->package_file, why);
-	events_build_ended("build_cancelled", why, NULL, result->duration_ms,
-	    "superseded");
+	events_build_cancelled(why, result->duration_ms, EVENTS_SUPERSEDED);
 	queue_record_build(result, 0, 1);
 	queue.pending = 1;
 	if (queue.waiters.count > 0)
@@ -612,8 +611,7 @@ queue_drop_build(const char *why)
 {
 	char	*error;
 
-	events_build_ended("build_cancelled", why, NULL,
-	    queue.result->duration_ms, "held");
+	events_build_cancelled(why, queue.result->duration_ms, EVENTS_HELD);
 	queue_record_build(queue.result, 0, 1);
 	xasprintf(&error, "not activated: generation %u was chosen while the "
 	    "build ran", queue.chosen_meanwhile);
@@ -651,7 +649,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	}
 	if (queue.pending && !result->cancelled && queue_only_switch_waits()) {
 		/* profilectl switch asked for what this build built. */
-		queue.trigger = "switch";
+		queue.trigger = REASON_SWITCH;
 		queue.pending = queue.pending_forced = 0;
 		queue_waiters_move(&queue.waiters, &queue.pending_waiters);
 	}
@@ -670,8 +668,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	}
 	log_info("built %s: %s (%llu ms)", queue.cfg->package_file,
 	    result->out_path, (unsigned long long)result->duration_ms);
-	events_build_ended("build_succeeded", NULL, result->out_path,
-	    result->duration_ms, NULL);
+	events_build_succeeded(result->out_path, result->duration_ms);
 
 	if (queue.chosen_meanwhile != 0) {
 		xasprintf(&error, "not activated: generation %u was chosen "
@@ -682,7 +679,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 		queue_end_build();
 		return;
 	}
-	if (strcmp(queue.trigger, "save") == 0 && !queue.cfg->auto_switch) {
+	if (queue.trigger == REASON_SAVE && !queue.cfg->auto_switch) {
 		assert(queue.waiters.count == 0);
 		queue_record_build(result, 0, 0);
 		queue_settle(queue.build_inputs_hash, 0);
@@ -694,7 +691,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 
 /* Start a build of the files as they are now, unless nothing needs it. */
 static void
-queue_start(const char *trigger, int forced)
+queue_start(enum reason trigger, int forced)
 {
 	char	*content = NULL, *cause = NULL;
 
@@ -730,12 +727,12 @@ queue_start(const char *trigger, int forced)
 	queue.trigger = trigger;
 	free(queue.trigger_file);
 	queue.trigger_file = NULL;
-	if (strcmp(trigger, "save") == 0)
+	if (trigger == REASON_SAVE)
 		queue.trigger_file = xstrdup(queue.changed_file != NULL ?
 		    queue.changed_file : queue.cfg->package_file);
 	queue.started = time(NULL);
 	queue.chosen_meanwhile = 0;
-	log_info("building %s (%s, %.12s)", queue.cfg->package_file, trigger,
+	log_info("building %s (%s, %.12s)", queue.cfg->package_file, reason_name(trigger),
 	    queue.hash);
 	if (build_start(queue.base, queue.cfg, queue.hash, queue_build_done_cb,
 	    NULL, &cause) == -1) {
@@ -760,7 +757,7 @@ queue_next(void)
 		forced = queue.pending_forced;
 		queue.pending = queue.pending_forced = 0;
 		queue_waiters_move(&queue.waiters, &queue.pending_waiters);
-		queue_start(forced ? "switch" : "save", forced);
+		queue_start(forced ? REASON_SWITCH : REASON_SAVE, forced);
 		return;
 	}
 	queue_idle();
@@ -771,7 +768,7 @@ queue_next(void)
  * save's debounce follows by stopping the running build).
  */
 static void
-queue_request(const char *trigger, int forced, uint64_t client)
+queue_request(enum reason trigger, int forced, uint64_t client)
 {
 	if (queue.state == QUEUE_BUILDING || queue.state == QUEUE_SWITCHING) {
 		if (!queue.pending)
@@ -817,7 +814,7 @@ queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 				queue.pending = 0;
 			return;
 		}
-		queue_request("save", 0, 0);
+		queue_request(REASON_SAVE, 0, 0);
 		if (queue.state == QUEUE_BUILDING) {
 			xasprintf(&why, "stopped: %s changed", file);
 			build_stop(why);
@@ -825,7 +822,7 @@ queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 		}
 		return;
 	}
-	queue_request("save", 0, 0);
+	queue_request(REASON_SAVE, 0, 0);
 }
 
 /*
@@ -866,7 +863,7 @@ queue_switch_build(uint64_t client, int progress)
 		free(queue.changed_file);
 		queue.changed_file = NULL;
 	}
-	queue_request("switch", 1, client);
+	queue_request(REASON_SWITCH, 1, client);
 }
 
 /*
@@ -927,8 +924,8 @@ queue_switch_existing(uint64_t client, int rollback, unsigned id)
 		queue_settle("", id);
 	systemd_status();
 	if (id != current)
-		events_switched(current, id, 0, rollback ? "rollback" :
-		    "switch --to");
+		events_switched(current, id, 0, rollback ? REASON_ROLLBACK :
+		    REASON_SWITCH_TO);
 	rpc_reply_switched(client, current, id, 0, id != current);
 	return;
 fail:
@@ -1013,10 +1010,10 @@ queue_init(struct event_base *base, const struct config *cfg)
 	    !queue.last_build->ok &&
 	    strcmp(queue.settled_hash, queue.inputs_hash) == 0) {
 		log_info("the last build failed; trying again");
-		queue_request("save", 1, 0);
+		queue_request(REASON_SAVE, 1, 0);
 		return;
 	}
-	queue_request("save", 0, 0);
+	queue_request(REASON_SAVE, 0, 0);
 }
 
 /*

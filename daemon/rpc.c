@@ -120,7 +120,7 @@ rpc_status(uint64_t client)
 		build.has_generation = last->generation != 0;
 		build.generation = last->generation;
 		build.content_hash = last->content_hash;
-		build.trigger = last->trigger;
+		build.trigger = (char *)reason_name(last->trigger);
 		build.file = last->file;
 		status.last_build = &build;
 	}
@@ -155,7 +155,8 @@ rpc_log(uint64_t client, unsigned generation)
 			    generation);
 		else {
 			xasprintf(&error, "generation %u was not built by "
-			    "profiled (it is an %s)", generation, gen->reason);
+			    "profiled (it is an %s)", generation,
+			    reason_name(gen->reason));
 			db_generation_free(gen);
 		}
 		rpc_reply_error(client, error);
@@ -166,7 +167,7 @@ rpc_log(uint64_t client, unsigned generation)
 	log.generation = build->generation;
 	log.ok = build->ok;
 	log.started = build->started;
-	log.trigger = build->trigger;
+	log.trigger = (char *)reason_name(build->trigger);
 	log.error = build->error;
 	log.text = build->log != NULL ? build->log : "";
 	response.result_case = PROFILED__RESPONSE__RESULT_LOG;
@@ -222,7 +223,7 @@ rpc_generations(uint64_t client, unsigned after)
 		items[k].parent = gens[i]->parent;
 		items[k].store_path = gens[i]->store_path;
 		items[k].created = gens[i]->created;
-		items[k].reason = gens[i]->reason;
+		items[k].reason = (char *)reason_name(gens[i]->reason);
 		items[k].current = gens[i]->id == current;
 		items[k].content_hash = gens[i]->content_hash;
 		items[k].has_build_ms = gens[i]->build_ms >= 0;

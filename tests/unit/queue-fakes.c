@@ -315,7 +315,7 @@ int
 db_build_add(const struct build_record *build, char **cause)
 {
 	fakes_record("db_build_add %s ok=%d superseded=%d generation=%u",
-	    build->trigger, build->ok, build->superseded, build->generation);
+	    reason_name(build->trigger), build->ok, build->superseded, build->generation);
 	return 0;
 }
 
@@ -379,34 +379,44 @@ events_file_error(const char *path, const char *error)
 }
 
 void
-events_build_queued(const char *trigger, const char *file)
+events_build_queued(enum reason trigger, const char *file)
 {
-	fakes_record("events_build_queued %s", trigger);
+	fakes_record("events_build_queued %s", reason_name(trigger));
 }
 
 void
-events_build_started(const char *trigger, const char *file,
+events_build_started(enum reason trigger, const char *file,
     const char *hash)
 {
-	fakes_record("events_build_started %s", trigger);
+	fakes_record("events_build_started %s", reason_name(trigger));
 }
 
 void
-events_build_ended(const char *kind, const char *error,
-    const char *out_path, uint64_t duration_ms, const char *reason)
+events_build_succeeded(const char *out_path, uint64_t duration_ms)
 {
-	if (reason != NULL)
-		fakes_record("events_build_ended %s %s", kind, reason);
-	else
-		fakes_record("events_build_ended %s", kind);
+	fakes_record("events_build_succeeded");
+}
+
+void
+events_build_failed(const char *error, uint64_t duration_ms)
+{
+	fakes_record("events_build_failed");
+}
+
+void
+events_build_cancelled(const char *why, uint64_t duration_ms,
+    enum events_cancel cancel)
+{
+	fakes_record("events_build_cancelled %s", cancel == EVENTS_HELD ?
+	    "held" : "superseded");
 }
 
 void
 events_switched(unsigned previous, unsigned generation, int created,
-    const char *reason)
+    enum reason reason)
 {
 	fakes_record("events_switched %u->%u created=%d %s", previous,
-	    generation, created, reason);
+	    generation, created, reason_name(reason));
 }
 
 /* rpc.c */

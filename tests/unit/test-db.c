@@ -47,7 +47,7 @@ put(unsigned id, unsigned parent, const char *store_path, size_t npackages)
 	};
 	struct generation	gen = {
 		.id = id, .parent = parent, .store_path = (char *)store_path,
-		.created = 1700000000 + id, .reason = "save",
+		.created = 1700000000 + id, .reason = REASON_SAVE,
 		.content_hash = "abc", .content = "[ ]", .build_ms = 12,
 		.packages = pkgs, .npackages = npackages,
 	};
@@ -67,7 +67,7 @@ Test(db, generation_round_trip)
 	cr_assert_eq(gen->parent, 0);
 	cr_assert_str_eq(gen->store_path, "/nix/store/x-user-environment");
 	cr_assert_eq(gen->created, 1700000001);
-	cr_assert_str_eq(gen->reason, "save");
+	cr_assert_eq(gen->reason, REASON_SAVE);
 	cr_assert_str_eq(gen->content, "[ ]");
 	cr_assert_eq(gen->build_ms, 12);
 	cr_assert_eq(gen->npackages, 2);
@@ -126,10 +126,10 @@ Test(db, list_is_ordered_by_number)
 Test(db, last_build_is_the_newest)
 {
 	struct build_record	 a = { .started = 10, .duration_ms = 5,
-	    .trigger = "save", .content_hash = "h1", .ok = 1,
+	    .trigger = REASON_SAVE, .content_hash = "h1", .ok = 1,
 	    .out_path = "/nix/store/o", .generation = 1, .log = "log" };
 	struct build_record	 b = { .started = 20, .duration_ms = 7,
-	    .trigger = "switch", .content_hash = "h2", .ok = 0,
+	    .trigger = REASON_SWITCH, .content_hash = "h2", .ok = 0,
 	    .error = "error: boom" };
 	struct build_record	*last;
 	char			*cause = NULL;
@@ -142,7 +142,7 @@ Test(db, last_build_is_the_newest)
 	cr_assert_eq(last->started, 20);
 	cr_assert_eq(last->ok, 0);
 	cr_assert_str_eq(last->error, "error: boom");
-	cr_assert_str_eq(last->trigger, "switch");
+	cr_assert_eq(last->trigger, REASON_SWITCH);
 	cr_assert_str_eq(last->content_hash, "h2");
 	cr_assert_null(last->out_path);
 	cr_assert_eq(last->generation, 0);

@@ -49,7 +49,7 @@ static void
 make_generation(unsigned id, unsigned parent, int record)
 {
 	struct generation	 gen = { .id = id, .parent = parent,
-	    .created = 1, .reason = "save", .build_ms = -1 };
+	    .created = 1, .reason = REASON_SAVE, .build_ms = -1 };
 	char			*link, *cause = NULL;
 
 	xasprintf(&gen.store_path, "/nix/store/%u-user-environment", id);
@@ -121,12 +121,12 @@ Test(generation, sync_imports_unknown_links)
 	generation_sync(&cfg, 0);
 	gen = db_generation_get(5);
 	cr_assert_not_null(gen);
-	cr_assert_str_eq(gen->reason, "import");
+	cr_assert_eq(gen->reason, REASON_IMPORT);
 	cr_assert_eq(gen->parent, 2, "an import's parent is the link below it");
 	cr_assert_str_eq(gen->store_path, "/nix/store/5-user-environment");
 	db_generation_free(gen);
 	gen = db_generation_get(1);
-	cr_assert_str_eq(gen->reason, "save", "known records are kept");
+	cr_assert_eq(gen->reason, REASON_SAVE, "known records are kept");
 	db_generation_free(gen);
 }
 

@@ -193,11 +193,11 @@ Test(queue, new_content_builds_and_switches)
 	cr_assert_null(queue_last_build());
 
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
-	assert_logged("events_build_ended build_succeeded");
+	assert_logged("events_build_succeeded");
 	assert_logged("generation_create parent=1");
 	cr_assert_str_eq(queue_state_name(), "switching");
 	cr_assert_str_eq(fakes.creating->content, text);
-	cr_assert_str_eq(fakes.creating->reason, "save");
+	cr_assert_eq(fakes.creating->reason, REASON_SAVE);
 
 	fakes_generation_created(2);
 	assert_logged("events_switched 1->2 created=1 save");
@@ -240,7 +240,7 @@ Test(queue, saves_while_building_stop_it_and_build_the_newest)
 
 	/* Nix stopped: recorded superseded, and the newest content builds. */
 	fakes_build_finish(fakes_result_cancelled());
-	assert_logged("events_build_ended build_cancelled superseded");
+	assert_logged("events_build_cancelled superseded");
 	assert_logged("db_build_add save ok=0 superseded=1 generation=0");
 	cr_assert_null(queue_last_build(), "a superseded build is not the last");
 	assert_count("build_start", 2);
@@ -333,7 +333,7 @@ Test(queue, failed_build_is_recorded_and_not_retried_until_a_change)
 
 	start(a);
 	fakes_build_finish(fakes_result_failed("error: undefined variable"));
-	assert_logged("events_build_ended build_failed");
+	assert_logged("events_build_failed");
 	assert_logged("db_build_add save ok=0 superseded=0 generation=0");
 	assert_count("generation_create", 0);
 	assert_count("events_switched", 0);
@@ -465,9 +465,9 @@ Test(queue, build_stopped_before_a_rollback_is_not_a_failure)
 
 	fakes_build_finish(fakes_result_cancelled());
 	assert_count("build_start", 1);
-	assert_count("events_build_ended build_failed", 0);
+	assert_count("events_build_failed", 0);
 	/* Followers (log -f) learn that no build follows. */
-	assert_logged("events_build_ended build_cancelled held");
+	assert_logged("events_build_cancelled held");
 	assert_logged("db_build_add save ok=0 superseded=1 generation=0");
 	cr_assert_eq(queue_held(), 2);
 	cr_assert_str_eq(queue_state_name(), "idle");
@@ -604,7 +604,7 @@ Test(queue, switch_makes_a_generation_and_answers_every_waiter)
 	assert_logged("events_subscribe 7");
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
 	assert_logged("generation_create parent=1");
-	cr_assert_str_eq(fakes.creating->reason, "switch");
+	cr_assert_eq(fakes.creating->reason, REASON_SWITCH);
 	/* A second switch while nix-env runs waits for a build of its own. */
 	queue_switch_build(8, 0);
 	fakes_generation_created(2);
@@ -804,7 +804,7 @@ Test(queue, without_auto_switch_a_save_is_built_not_activated)
 	cfg.auto_switch = 0;
 	start(text);
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
-	assert_logged("events_build_ended build_succeeded");
+	assert_logged("events_build_succeeded");
 	assert_logged("db_build_add save ok=1 superseded=0 generation=0");
 	assert_count("generation_create", 0);
 	assert_count("generation_switch", 0);
