@@ -47,7 +47,6 @@ extern const char user_env_nix[];
 /* Inputs watched at most: a package file importing a whole nixpkgs
  * checkout by path must not use up the user's inotify watches. */
 #define BUILD_INPUTS_MAX	256
-#define BUILD_EVALUATING	"evaluating file '"
 
 struct build {
 	struct event_base	*base;
@@ -64,6 +63,7 @@ struct build {
 	char			*stop_error;	/* stopped: why */
 	int			 cancelled;	/* stopped by the queue */
 	struct timeval		 start;
+	build_line_cb		 line_cb;
 	build_done_cb		 done_cb;
 	void			*arg;
 };
@@ -169,18 +169,14 @@ build_input_wanted(const char *package_file, const char *path)
 	return 1;
 }
 
-/* Note a file Nix said it evaluates, if it is an input not yet noted. */
+/* Note copy, a file Nix said it evaluates, if it is an input not yet
+ * noted; copy is taken over. */
 static void
-build_note_input(struct build *b, const char *line)
+build_note_input(struct build *b, char *copy)
 {
 	struct build_result	*result = b->result;
-	const char		*path = line + strlen(BUILD_EVALUATING);
-	char			*copy;
-	size_t			 i, len = strlen(path);
+	size_t			 i;
 
-	if (len == 0 || path[len - 1] != '\'')
-		return;
-	copy = xstrndup(path, len - 1);
 	for (i = 0; i < result->ninputs; i++) {
 		if (strcmp(result->inputs[i], copy) == 0)
 			break;
@@ -205,10 +201,11 @@ build_log_line_cb(struct proc *p, const char *line, void *arg)
 {
 	struct build	*b = arg;
 	const char	*text, *newline;
+	char		*path;
 	size_t		 len;
 
-	if (strncmp(line, BUILD_EVALUATING, strlen(BUILD_EVALUATING)) == 0) {
-		build_note_input(b, line);
+	if ((path = nix_output_evaluated_file(line)) != NULL) {
+		build_note_input(b, path);
 		return;
 	}
 	log_debug("nix: %s", line);
@@ -220,7 +217,7 @@ build_log_line_cb(struct proc *p, const char *line, void *arg)
 		evbuffer_drain(b->log, newline != NULL ?
 		    (size_t)(newline - text) + 1 : len);
 	}
-	events_log_line(line);
+	b->line_cb(line, b->arg);
 }
 
 /* The log so far, as a new string. */
@@ -329,7 +326,7 @@ build_fail_from_log(struct build *b)
 	char	*log, *summary;
 
 	log = build_log_text(b);
-	summary = build_error_summary(log);
+	summary = nix_output_error(log);
 	build_finish(b, summary);
 	free(summary);
 	free(log);
@@ -355,12 +352,14 @@ build_file_unchanged(struct build *b)
 
 /*
  * Start building the package file, whose content has the given hash, with
- * Nix; done_cb gets the result (which it must free with build_result_free)
- * unless build_cancel comes first.  -1 and *cause if Nix cannot start.
+ * Nix; line_cb gets each line of the build log as it comes, and done_cb
+ * the result (which it must free with build_result_free) unless
+ * build_cancel comes first.  -1 and *cause if Nix cannot start.
  */
 int
 build_start(struct event_base *base, const struct config *cfg,
-    const char *hash, build_done_cb done_cb, void *arg, char **cause)
+    const char *hash, build_line_cb line_cb, build_done_cb done_cb, void *arg,
+    char **cause)
 {
 	struct build	 *b;
 	struct timeval	  tv;
@@ -378,6 +377,7 @@ build_start(struct event_base *base, const struct config *cfg,
 	b->result = xcalloc(1, sizeof *b->result);
 	if ((b->log = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
+	b->line_cb = line_cb;
 	b->done_cb = done_cb;
 	b->arg = arg;
 	gettimeofday(&b->start, NULL);
@@ -564,104 +564,4 @@ build_result_free(struct build_result *result)
 	free(result->out_path);
 	free(result->log);
 	free(result);
-}
-
-/*
- * Nix's "error: builder for '/nix/store/HASH-NAME.drv' failed with exit
- * code N" (len bytes at error) in words naming the package; NULL if error
- * is not that.
- */
-static char *
-build_error_builder(const char *error, size_t len)
-{
-	static const char	 prefix[] = "error: builder for '";
-	const char		*path, *quote, *name, *dash;
-	char			*summary;
-	size_t			 name_len;
-
-	if (len < sizeof prefix - 1 ||
-	    strncmp(error, prefix, sizeof prefix - 1) != 0)
-		return NULL;
-	path = error + sizeof prefix - 1;
-	if ((quote = memchr(path, '\'', error + len - path)) == NULL)
-		return NULL;
-	name = path;
-	while ((dash = memchr(name, '/', quote - name)) != NULL)
-		name = dash + 1;
-	if ((dash = memchr(name, '-', quote - name)) != NULL)
-		name = dash + 1;
-	name_len = quote - name;
-	if (name_len > 4 && strncmp(quote - 4, ".drv", 4) == 0)
-		name_len -= 4;
-	/* The rest: " failed with exit code 1". */
-	xasprintf(&summary, "error: package %.*s failed to build (its builder"
-	    "%.*s)", (int)name_len, name, (int)(error + len - quote - 1),
-	    quote + 1);
-	return summary;
-}
-
-/*
- * The error a user should read in a Nix log: the first "error:" line,
- * after the "FILE:LINE:COL" location Nix prints under it, if any; for a
- * builder that failed, with the last line the builder printed.  Never
- * NULL: a log without an error line gives its last non-empty line.
- */
-char *
-build_error_summary(const char *log)
-{
-	const char	*line, *next, *error = NULL, *at = NULL, *last = NULL;
-	const char	*before = NULL;
-	size_t		 error_len = 0, at_len = 0, last_len = 0, before_len = 0;
-	size_t		 len;
-	char		*summary, *text;
-
-	for (line = log; line != NULL && *line != '\0'; line = next) {
-		next = strchr(line, '\n');
-		len = next != NULL ? (size_t)(next - line) : strlen(line);
-		if (next != NULL)
-			next++;
-		if (error == NULL && strncmp(line, "error:", 6) == 0) {
-			error = line;
-			error_len = len;
-			before = last;
-			before_len = last_len;
-			continue;
-		}
-		if (len > 0) {
-			last = line;
-			last_len = len;
-		}
-		if (error != NULL && at == NULL) {
-			while (len > 0 && (*line == ' ' || *line == '\t')) {
-				line++;
-				len--;
-			}
-			if (len > 3 && strncmp(line, "at ", 3) == 0) {
-				at = line + 3;
-				at_len = len - 3;
-				if (at_len > 0 && at[at_len - 1] == ':')
-					at_len--;
-			} else if (len > 0)
-				break;
-		}
-	}
-	if (error == NULL) {
-		if (last == NULL)
-			return xstrdup("error: Nix failed without a message");
-		return xstrndup(last, last_len);
-	}
-	if (at != NULL) {
-		xasprintf(&summary, "%.*s: %.*s", (int)at_len, at,
-		    (int)error_len, error);
-		return summary;
-	}
-	if ((summary = build_error_builder(error, error_len)) == NULL)
-		return xstrndup(error, error_len);
-	if (before != NULL && strncmp(before, "building '", 10) != 0) {
-		xasprintf(&text, "%s; it said: %.*s", summary,
-		    (int)before_len, before);
-		free(summary);
-		summary = text;
-	}
-	return summary;
 }

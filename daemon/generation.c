@@ -254,7 +254,7 @@ generation_set_exit_cb(struct proc *p, int status, void *arg)
 	unsigned			 id;
 
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		cause = build_error_summary(proc_stderr(p));
+		cause = nix_output_error(proc_stderr(p));
 		goto done;
 	}
 	if (profile_current(gc->cfg->profile, &id, &store_path, &cause) == -1)

@@ -49,6 +49,8 @@ static struct {
 	struct notify_message	*sending;	/* on its way */
 	struct notify_message	*next;		/* waits for it */
 	int			 warned;	/* the missing bus or server is logged */
+	notify_rollback_cb	 rollback_cb;	/* the Roll back button */
+	void			*rollback_arg;
 } notify;
 
 static void	notify_start(struct notify_message *);
@@ -261,7 +263,7 @@ notify_action_cb(sd_bus_message *m, void *arg, sd_bus_error *error)
 		return 0;
 	log_info("rolling back, as asked from the desktop notification");
 	notify.actionable = 0;
-	queue_switch_to(0, 1, 0);
+	notify.rollback_cb(notify.rollback_arg);
 	return 0;
 }
 
@@ -337,12 +339,15 @@ notify_send(struct notify_message *m)
  * failing, it is tried again at each notification.
  */
 void
-notify_init(struct event_base *base, const struct config *cfg)
+notify_init(struct event_base *base, const struct config *cfg,
+    notify_rollback_cb rollback_cb, void *arg)
 {
 	char	*cause = NULL;
 
 	notify.base = base;
 	notify.cfg = cfg;
+	notify.rollback_cb = rollback_cb;
+	notify.rollback_arg = arg;
 	if (!cfg->notify) {
 		log_debug("desktop notifications are off");
 		return;

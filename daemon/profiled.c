@@ -85,6 +85,20 @@ profiled_lock(const char *state_dir, char **cause)
 	return 0;
 }
 
+/* A watched file changed (NULL: any may have). */
+static void
+profiled_file_changed_cb(const char *path, void *arg)
+{
+	queue_file_changed(path);
+}
+
+/* The desktop notification's Roll back button was pressed. */
+static void
+profiled_rollback_cb(void *arg)
+{
+	queue_switch_to(0, 1, 0);
+}
+
 /* Exit, once a generation nix-env is making (if any) is recorded. */
 static void
 profiled_signal_cb(evutil_socket_t sig, short events, void *arg)
@@ -191,11 +205,12 @@ main(int argc, char **argv)
 	generation_sync(&cfg, 1);
 	rpc_init(&cfg);
 	systemd_init(base, &cfg);
-	notify_init(base, &cfg);
+	notify_init(base, &cfg, profiled_rollback_cb, NULL);
 	if ((fd = systemd_listen_fd(&cause)) == -2 ||
 	    server_start(base, fd, cfg.socket_path, &cause) == -1)
 		fatalx("%s", cause);
-	if (watch_start(base, cfg.package_file, &cause) == -1)
+	if (watch_start(base, cfg.package_file, profiled_file_changed_cb, NULL,
+	    &cause) == -1)
 		fatalx("%s", cause);
 	queue_init(base, &cfg);
 	log_info("watching %s for profile %s", cfg.package_file, cfg.profile);

@@ -195,15 +195,19 @@ struct build_result {
 	char		**inputs;	/* files it imports, to watch too */
 	size_t		 ninputs;
 };
+typedef void (*build_line_cb)(const char *, void *);
 typedef void (*build_done_cb)(struct build_result *, void *);
 int	 build_install_wrapper(const char *, char **);
 int	 build_start(struct event_base *, const struct config *, const char *,
-	     build_done_cb, void *, char **);
+	     build_line_cb, build_done_cb, void *, char **);
 int	 build_running(void);
 void	 build_stop(const char *);
 void	 build_cancel(void);
 void	 build_result_free(struct build_result *);
-char	*build_error_summary(const char *);
+
+/* nix-output.c */
+char	*nix_output_evaluated_file(const char *);
+char	*nix_output_error(const char *);
 
 /* generation.c */
 typedef void (*generation_created_cb)(unsigned, const char *, void *);
@@ -259,7 +263,9 @@ void	 events_switched(unsigned, unsigned, int, enum reason);
 void	 events_shutdown(void);
 
 /* watch.c */
-int	 watch_start(struct event_base *, const char *, char **);
+typedef void (*watch_changed_cb)(const char *, void *);
+int	 watch_start(struct event_base *, const char *, watch_changed_cb,
+	     void *, char **);
 int	 watch_set(const char *const *, size_t, char **);
 void	 watch_stop(void);
 
@@ -286,7 +292,9 @@ void	 systemd_stopping(void);
 void	 systemd_shutdown(void);
 
 /* notify.c */
-void	 notify_init(struct event_base *, const struct config *);
+typedef void (*notify_rollback_cb)(void *);
+void	 notify_init(struct event_base *, const struct config *,
+	     notify_rollback_cb, void *);
 void	 notify_shutdown(void);
 void	 notify_generation_changed(unsigned, unsigned);
 void	 notify_build_failed(const char *);

@@ -631,6 +631,13 @@ queue_only_switch_waits(void)
 	    strcmp(queue.inputs_hash, queue.build_inputs_hash) == 0;
 }
 
+/* A line of the running build's log: to subscribers. */
+static void
+queue_build_line_cb(const char *line, void *arg)
+{
+	events_log_line(line);
+}
+
 static void
 queue_build_done_cb(struct build_result *result, void *arg)
 {
@@ -734,8 +741,8 @@ queue_start(enum reason trigger, int forced)
 	queue.chosen_meanwhile = 0;
 	log_info("building %s (%s, %.12s)", queue.cfg->package_file, reason_name(trigger),
 	    queue.hash);
-	if (build_start(queue.base, queue.cfg, queue.hash, queue_build_done_cb,
-	    NULL, &cause) == -1) {
+	if (build_start(queue.base, queue.cfg, queue.hash, queue_build_line_cb,
+	    queue_build_done_cb, NULL, &cause) == -1) {
 		queue.result = xcalloc(1, sizeof *queue.result);
 		queue.result->error = cause;
 		events_build_started(trigger, queue.trigger_file, queue.hash);

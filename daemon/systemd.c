@@ -4,13 +4,21 @@
  * systemd may hand over.  Without systemd (no NOTIFY_SOCKET, no LISTEN_FDS,
  * no WATCHDOG_USEC) each of these does nothing, so the daemon runs the same
  * from a terminal.
+ *
+ * The messages go to $NOTIFY_SOCKET from a non-blocking socket of our own
+ * rather than through sd_notify, which blocks while the receiver's queue
+ * is full, and the loop must never wait.  What cannot be sent at once
+ * waits for the socket to be writable, coalesced: one flag each for
+ * READY, WATCHDOG and STOPPING and only the newest STATUS.
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
@@ -20,11 +28,126 @@
 static const struct config	*systemd_config;
 static struct event		*systemd_watchdog;
 
+/* Messages for systemd not yet sent. */
+static struct {
+	int		 fd;		/* connected to NOTIFY_SOCKET, or -1 */
+	struct event	*writable;
+	int		 ready;
+	int		 watchdog;
+	char		*status;	/* "STATUS=..." */
+	int		 stopping;
+} systemd_out = { .fd = -1 };
+
+static void	systemd_flush(void);
+
+static void
+systemd_writable_cb(evutil_socket_t fd, short events, void *arg)
+{
+	systemd_flush();
+}
+
+/*
+ * Connect a non-blocking datagram socket to NOTIFY_SOCKET (a path, or
+ * an abstract name after @), if systemd gave one.
+ */
+static void
+systemd_connect(struct event_base *base)
+{
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	const char		*path = getenv("NOTIFY_SOCKET");
+	socklen_t		 len;
+	int			 fd;
+
+	if (path == NULL || (*path != '/' && *path != '@') ||
+	    strlen(path) >= sizeof sun.sun_path)
+		return;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (*path == '@')
+		sun.sun_path[0] = '\0';
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	fd = socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sun, len) == -1) {
+		log_warn("cannot reach systemd at %s", path);
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	systemd_out.fd = fd;
+	systemd_out.writable = event_new(base, fd, EV_WRITE,
+	    systemd_writable_cb, NULL);
+	if (systemd_out.writable == NULL)
+		fatalx("cannot watch systemd's socket");
+}
+
+/*
+ * Send message; 0 if it went or never will (it is dropped, logged), -1 if
+ * the socket is full for now.
+ */
+static int
+systemd_send(const char *message)
+{
+	if (send(systemd_out.fd, message, strlen(message), MSG_NOSIGNAL) != -1)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return -1;
+	log_debug("cannot tell systemd %s: %s", message, strerror(errno));
+	return 0;
+}
+
+/* Send what waits, in the order it means: ready, status, ping, stopping. */
+static void
+systemd_flush(void)
+{
+	if (systemd_out.fd == -1)
+		return;
+	if (systemd_out.ready) {
+		if (systemd_send("READY=1") == -1)
+			goto full;
+		systemd_out.ready = 0;
+	}
+	if (systemd_out.status != NULL) {
+		if (systemd_send(systemd_out.status) == -1)
+			goto full;
+		free(systemd_out.status);
+		systemd_out.status = NULL;
+	}
+	if (systemd_out.watchdog) {
+		if (systemd_send("WATCHDOG=1") == -1)
+			goto full;
+		systemd_out.watchdog = 0;
+	}
+	if (systemd_out.stopping) {
+		if (systemd_send("STOPPING=1\nSTATUS=stopping") == -1)
+			goto full;
+		systemd_out.stopping = 0;
+	}
+	return;
+full:
+	event_add(systemd_out.writable, NULL);
+}
+
+/* Tell systemd the status line text. */
+static void printflike(1, 2)
+systemd_set_status(const char *fmt, ...)
+{
+	va_list	ap;
+	char	*text;
+
+	va_start(ap, fmt);
+	xvasprintf(&text, fmt, ap);
+	va_end(ap);
+	free(systemd_out.status);
+	xasprintf(&systemd_out.status, "STATUS=%s", text);
+	free(text);
+	systemd_flush();
+}
+
 /* Ping the watchdog: the loop still turns. */
 static void
 systemd_watchdog_cb(evutil_socket_t fd, short events, void *arg)
 {
-	sd_notify(0, "WATCHDOG=1");
+	systemd_out.watchdog = 1;
+	systemd_flush();
 }
 
 /*
@@ -40,6 +163,7 @@ systemd_init(struct event_base *base, const struct config *cfg)
 	int		r;
 
 	systemd_config = cfg;
+	systemd_connect(base);
 	/* Unset, so that Nix's children do not think they are watched. */
 	if ((r = sd_watchdog_enabled(1, &usec)) < 0)
 		log_warnx("sd_watchdog_enabled: %s", strerror(-r));
@@ -93,8 +217,9 @@ systemd_listen_fd(char **cause)
 void
 systemd_ready(void)
 {
-	sd_notify(0, "READY=1");
+	systemd_out.ready = 1;
 	systemd_status();
+	systemd_flush();
 }
 
 /*
@@ -110,20 +235,20 @@ systemd_status(void)
 	char				*store_path = NULL, *cause = NULL;
 	char				*name;
 
-	if (systemd_config == NULL || getenv("NOTIFY_SOCKET") == NULL)
+	if (systemd_config == NULL || systemd_out.fd == -1)
 		return;
 	last = queue_last_build();
 	if (queue_state() == QUEUE_IDLE && last != NULL && !last->ok) {
-		sd_notifyf(0, "STATUS=last build failed: %s", last->error);
+		systemd_set_status("last build failed: %s", last->error);
 		return;
 	}
 	if (queue_state() == QUEUE_BUILDING) {
 		if (queue_build_file() == NULL) {
-			sd_notify(0, "STATUS=building (profilectl switch)");
+			systemd_set_status("building (profilectl switch)");
 			return;
 		}
 		name = path_basename(queue_build_file());
-		sd_notifyf(0, "STATUS=building (triggered by %s)", name);
+		systemd_set_status("building (triggered by %s)", name);
 		free(name);
 		return;
 	}
@@ -131,21 +256,33 @@ systemd_status(void)
 	    &cause) == -1)
 		free(cause);
 	free(store_path);
-	sd_notifyf(0, "STATUS=%s, generation %u", queue_state_name(), current);
+	systemd_set_status("%s, generation %u", queue_state_name(), current);
 }
 
 /* Say the daemon is stopping; it may still let nix-env finish. */
 void
 systemd_stopping(void)
 {
-	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	free(systemd_out.status);
+	systemd_out.status = NULL;
+	systemd_out.stopping = 1;
+	systemd_flush();
 }
 
-/* Free the watchdog timer before the loop is freed. */
+/* Send what still waits if it can go now, and free the watchdog timer
+ * and the socket before the loop is freed. */
 void
 systemd_shutdown(void)
 {
+	systemd_flush();
 	if (systemd_watchdog != NULL)
 		event_free(systemd_watchdog);
 	systemd_watchdog = NULL;
+	if (systemd_out.writable != NULL)
+		event_free(systemd_out.writable);
+	if (systemd_out.fd != -1)
+		close(systemd_out.fd);
+	free(systemd_out.status);
+	memset(&systemd_out, 0, sizeof systemd_out);
+	systemd_out.fd = -1;
 }

@@ -5,8 +5,8 @@
  * writing a new file and renaming it over the old one replace the inode a
  * file watch would be on, and a file deleted and made again is seen too.
  * A directory's watch carries the names in it that matter; any event
- * naming one of them goes to the queue, which debounces and hashes to
- * decide whether anything changed.
+ * naming one of them is handed to the callback watch_start was given (the
+ * queue's, which debounces and hashes to decide whether anything changed).
  *
  * The set of files is replaced as a whole by watch_set (the queue learns
  * what the package file imports, and where a symlinked package file
@@ -43,6 +43,8 @@ struct watch_dir {
 
 static struct event	*watch_event;
 static struct watch_dir	*watch_dirs;
+static watch_changed_cb	 watch_changed;
+static void		*watch_changed_arg;
 
 static struct watch_dir *
 watch_find_wd(int wd)
@@ -71,7 +73,7 @@ watch_dir_gone(struct watch_dir *d, int remove)
 		inotify_rm_watch(event_get_fd(watch_event), d->wd);
 	log_debug("%s went away", d->path);
 	watch_dir_free(d);
-	queue_file_changed(NULL);
+	watch_changed(NULL, watch_changed_arg);
 }
 
 static void
@@ -82,7 +84,7 @@ watch_event_cb(const struct inotify_event *ev)
 
 	if (ev->mask & IN_Q_OVERFLOW) {
 		/* Events were lost: anything may have changed. */
-		queue_file_changed(NULL);
+		watch_changed(NULL, watch_changed_arg);
 		return;
 	}
 	/* IN_IGNORED for a watch still listed: the kernel dropped it. */
@@ -95,7 +97,7 @@ watch_event_cb(const struct inotify_event *ev)
 		return;
 	for (i = 0; i < d->count; i++) {
 		if (strcmp(ev->name, d->names[i]) == 0) {
-			queue_file_changed(d->files[i]);
+			watch_changed(d->files[i], watch_changed_arg);
 			return;
 		}
 	}
@@ -125,10 +127,12 @@ watch_read_cb(evutil_socket_t fd, short events, void *arg)
 
 /*
  * Start watching the package file's directory, creating it if it does not
- * exist; -1 and *cause if that fails.
+ * exist, and call changed_cb with the file that changed (NULL: any, events
+ * were lost); -1 and *cause if that fails.
  */
 int
-watch_start(struct event_base *base, const char *package_file, char **cause)
+watch_start(struct event_base *base, const char *package_file,
+    watch_changed_cb changed_cb, void *arg, char **cause)
 {
 	char	*dir;
 	int	 fd;
@@ -149,6 +153,8 @@ watch_start(struct event_base *base, const char *package_file, char **cause)
 		xasprintf(cause, "inotify: %s", strerror(errno));
 		return -1;
 	}
+	watch_changed = changed_cb;
+	watch_changed_arg = arg;
 	watch_event = event_new(base, fd, EV_READ|EV_PERSIST, watch_read_cb,
 	    NULL);
 	if (watch_event == NULL || event_add(watch_event, NULL) == -1)

@@ -236,6 +236,30 @@ Test(systemd, readiness_status_watchdog_and_stopping)
 	close(fd);
 }
 
+/*
+ * A notify socket nobody reads fills up (ten datagrams, by default) long
+ * before a build ends when the watchdog is pinged every millisecond: the
+ * daemon still builds, switches and answers, and systemd, once it reads,
+ * gets the newest status.
+ */
+Test(systemd, full_notify_socket_never_blocks_the_loop)
+{
+	struct json	*status;
+	char		*seen = xstrdup("");
+	int		 fd = notify_socket();
+
+	setenv("WATCHDOG_USEC", "2000", 1);
+	harness_start();
+	status = harness_wait_generation(1);
+	json_free(status);
+	harness_save_packages("hello cowsay");
+	json_free(harness_wait_built(harness_packages("hello cowsay")));
+	free(wait_datagram(fd, &seen, "STATUS=idle, generation 2", 0));
+	harness_stop();
+	free(seen);
+	close(fd);
+}
+
 /* Without WATCHDOG_USEC, profiled never pings the watchdog. */
 Test(systemd, no_watchdog_unless_asked)
 {

@@ -203,7 +203,8 @@ fakes_generation_created(unsigned id)
 
 int
 build_start(struct event_base *base, const struct config *cfg,
-    const char *hash, build_done_cb done_cb, void *arg, char **cause)
+    const char *hash, build_line_cb line_cb, build_done_cb done_cb,
+    void *arg, char **cause)
 {
 	cr_assert(!fakes.building, "build_start while a build runs:%s",
 	    fakes_dump());
@@ -389,6 +390,12 @@ events_build_started(enum reason trigger, const char *file,
     const char *hash)
 {
 	fakes_record("events_build_started %s", reason_name(trigger));
+}
+
+void
+events_log_line(const char *line)
+{
+	fakes_record("events_log_line %s", line);
 }
 
 void

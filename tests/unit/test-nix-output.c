@@ -1,13 +1,16 @@
 /*
- * build_error_summary on the texts Nix 2.8 really prints: the user should
- * read Nix's first error line, with the file:line:column it points at.
+ * Reading Nix's stderr, on the texts Nix 2.8 really prints: the user should
+ * read Nix's first error line, with the file:line:column it points at, and
+ * the files an evaluation reads are the ones -v names.
  */
+#include <stdlib.h>
+
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
 #include "profiled.h"
 
-TestSuite(build_error);
+TestSuite(nix_output);
 
 /* Arrays, not pointers: Criterion copies parameters into another process. */
 struct summary_case {
@@ -15,7 +18,7 @@ struct summary_case {
 	char	summary[160];
 };
 
-ParameterizedTestParameters(build_error, summary)
+ParameterizedTestParameters(nix_output, error)
 {
 	static struct summary_case cases[] = {
 		{ "error: undefined variable 'nonexistent'\n"
@@ -69,11 +72,26 @@ ParameterizedTestParameters(build_error, summary)
 	    sizeof cases / sizeof cases[0]);
 }
 
-ParameterizedTest(struct summary_case *c, build_error, summary)
+ParameterizedTest(struct summary_case *c, nix_output, error)
 {
 	char	*summary;
 
-	summary = build_error_summary(c->log);
+	summary = nix_output_error(c->log);
 	cr_assert_str_eq(summary, c->summary);
 	free(summary);
+}
+
+/* The files an evaluation reads, from nix-instantiate -v. */
+Test(nix_output, evaluated_file)
+{
+	char	*path;
+
+	path = nix_output_evaluated_file("evaluating file "
+	    "'/home/u/.config/profiled/dev-tools.nix'");
+	cr_assert_str_eq(path, "/home/u/.config/profiled/dev-tools.nix");
+	free(path);
+	cr_assert_null(nix_output_evaluated_file("evaluating file ''"));
+	cr_assert_null(nix_output_evaluated_file("evaluating file '/a/b"));
+	cr_assert_null(nix_output_evaluated_file("building '/nix/store/x.drv'"
+	    "..."));
 }
