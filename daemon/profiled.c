@@ -96,7 +96,22 @@ profiled_file_changed_cb(const char *path, void *arg)
 static void
 profiled_rollback_cb(void *arg)
 {
-	queue_switch_to(0, 1, 0);
+	queue_switch_to(1, 0, NULL, NULL);
+}
+
+/* The queue's status may have changed: keep systemd's STATUS= current. */
+static void
+profiled_status_cb(void)
+{
+	struct queue_status	 status;
+	char			*cause = NULL;
+
+	if (queue_status(&status, &cause) == -1) {
+		log_debug("%s", cause);
+		free(cause);
+		return;
+	}
+	systemd_status(&status);
 }
 
 /* Exit, once a generation nix-env is making (if any) is recorded. */
@@ -204,7 +219,7 @@ main(int argc, char **argv)
 
 	generation_sync(&cfg, 1);
 	rpc_init(&cfg);
-	systemd_init(base, &cfg);
+	systemd_init(base);
 	notify_init(base, &cfg, profiled_rollback_cb, NULL);
 	if ((fd = systemd_listen_fd(&cause)) == -2 ||
 	    server_start(base, fd, cfg.socket_path, &cause) == -1)
@@ -212,9 +227,10 @@ main(int argc, char **argv)
 	if (watch_start(base, cfg.package_file, profiled_file_changed_cb, NULL,
 	    &cause) == -1)
 		fatalx("%s", cause);
-	queue_init(base, &cfg);
+	queue_init(base, &cfg, profiled_status_cb);
 	log_info("watching %s for profile %s", cfg.package_file, cfg.profile);
 	systemd_ready();
+	profiled_status_cb();
 
 	event_base_dispatch(base);
 

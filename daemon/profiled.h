@@ -209,6 +209,27 @@ void	 build_result_free(struct build_result *);
 char	*nix_output_evaluated_file(const char *);
 char	*nix_output_error(const char *);
 
+/* inputs.c */
+struct inputs_snapshot {	/* the files as a build started from them */
+	char		 *content;	/* the package file's text */
+	char		  file_hash[SHA256_HEX_SIZE];
+	char		  hash[SHA256_HEX_SIZE];	/* with its imports */
+	char		**paths;	/* the imports */
+	char		(*hashes)[SHA256_HEX_SIZE];
+	size_t		  count;
+};
+void	 inputs_init(const char *);
+void	 inputs_shutdown(void);
+void	 inputs_watch(void);
+int	 inputs_refresh(void);
+const char *inputs_hash(void);
+const char *inputs_error(void);
+int	 inputs_file_exists(void);
+const char *const *inputs_imports(size_t *);
+struct inputs_snapshot *inputs_take(void);
+void	 inputs_learn(struct inputs_snapshot *, char *const *, size_t);
+void	 inputs_snapshot_free(struct inputs_snapshot *);
+
 /* generation.c */
 typedef void (*generation_created_cb)(unsigned, const char *, void *);
 void	 generation_sync(const struct config *, int);
@@ -225,23 +246,40 @@ enum queue_state {
 	QUEUE_BUILDING,
 	QUEUE_SWITCHING		/* nix-env is making the new generation */
 };
-void	 queue_init(struct event_base *, const struct config *);
+struct queue_status {		/* where things stand, for status and STATUS= */
+	enum queue_state	 state;
+	unsigned		 current;	/* the profile's generation */
+	int			 in_sync;	/* it is what the files build */
+	int			 held;		/* chosen by hand, and kept */
+	int			 pending;	/* a build waits */
+	int			 file_exists;
+	const char		*file_error;	/* why it cannot be built */
+	const char *const	*imports;
+	size_t			 nimports;
+	enum reason		 trigger;	/* of the running build */
+	const char		*build_file;	/* whose change started it */
+	const struct build_record *last_build;	/* or NULL */
+};
+struct queue_switched {
+	unsigned		 previous;	/* 0: none */
+	unsigned		 generation;
+	int			 created;
+};
+/* A request's end: what was switched (NULL for a wait), or the error. */
+typedef void (*queue_done_cb)(const struct queue_switched *, const char *,
+	     void *);
+typedef void (*queue_changed_cb)(void);
+void	 queue_init(struct event_base *, const struct config *,
+	     queue_changed_cb);
 int	 queue_stop(void);
 void	 queue_shutdown(void);
 void	 queue_file_changed(const char *);
-void	 queue_switch_build(uint64_t, int);
-void	 queue_wait(uint64_t);
-void	 queue_switch_to(uint64_t, int, unsigned);
+void	 queue_switch_build(queue_done_cb, void *);
+void	 queue_switch_to(int, unsigned, queue_done_cb, void *);
+void	 queue_wait(queue_done_cb, void *);
 enum queue_state queue_state(void);
-const char *queue_state_name(void);
-int	 queue_pending(void);
-unsigned queue_held(void);
-int	 queue_file_exists(void);
-const char *queue_file_error(void);
-const char *queue_inputs_hash(void);
-const char *queue_input(size_t);
-const char *queue_build_file(void);
-const struct build_record *queue_last_build(void);
+const char *queue_state_name(enum queue_state);
+int	 queue_status(struct queue_status *, char **);
 
 /* events.c */
 enum events_cancel {
@@ -280,14 +318,13 @@ struct Profiled__Request;
 void	 rpc_init(const struct config *);
 void	 rpc_dispatch(uint64_t, const struct Profiled__Request *);
 void	 rpc_reply_error(uint64_t, const char *);
-void	 rpc_reply_switched(uint64_t, unsigned, unsigned, int, int);
 void	 rpc_status(uint64_t);
 
 /* systemd.c */
-void	 systemd_init(struct event_base *, const struct config *);
+void	 systemd_init(struct event_base *);
 int	 systemd_listen_fd(char **);
 void	 systemd_ready(void);
-void	 systemd_status(void);
+void	 systemd_status(const struct queue_status *);
 void	 systemd_stopping(void);
 void	 systemd_shutdown(void);
 

@@ -1,115 +1,184 @@
 /*
  * The build queue: what turns saves and requests into builds and switches.
  *
- * At most one build runs and at most one waits.  A save while a build runs
- * marks the waiting build wanted and stops the running one (Nix is asked
- * to stop; its result, superseded, is recorded but never activated); the
- * waiting build starts once Nix has gone and reads the file anew, so it
- * always builds the newest content.
+ * Its state is two named objects.  The running build (queue.running) lives
+ * from build_start until its result is recorded, which may include the
+ * time nix-env takes to make its generation (switching).  The build that
+ * waits (queue.next) is only wanted, never started: at most one waits, and
+ * it reads the files anew when it starts, so it always builds the newest
+ * content.  A save while a build runs wants the next build and stops the
+ * running one (Nix is asked to stop; its result is recorded as superseded,
+ * never activated).  What a finished build leads to is judged in one place,
+ * queue_judge, and acted on in one switch.
  *
- * What a build depends on is the package file and the local files it
- * imports (its inputs, learnt from each evaluation and watched too).  The
- * inputs hash covers them all; with no imports it is the file's own hash.
+ * The files a build depends on are inputs.c's.  The profile answers to
+ * one state of them, the settled hash: the inputs last built (successfully
+ * or not), or as they were when the user chose a generation by hand
+ * (rollback, switch --to), which also holds that generation.  A save of
+ * the settled content builds nothing, so a rollback stays until the file
+ * really changes, across restarts too, since the settled hash is kept in
+ * the database.
  *
- * The profile answers to one state of the inputs, the settled hash: the
- * inputs last built (successfully or not), or as they were when the user
- * chose a generation by hand (rollback, switch --to), which also holds that
- * generation.  A save of the settled content builds nothing, so a rollback
- * stays until the file really changes, across restarts too, since the
- * settled hash is kept in the database.
- *
- * Clients waiting on a result (profilectl switch, wait) are kept by id, so
- * a client that hangs up simply misses its reply.  Only forced builds
- * (from profilectl switch) have waiters.
+ * Whoever waits on a result (profilectl switch, wait, a rollback during
+ * nix-env) gave a callback: the queue answers through it and knows nothing
+ * of clients.
  */
-#include <sys/stat.h>
+#include <sys/queue.h>
 
 #include <assert.h>
-#include <limits.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "profiled.h"
 
-struct queue_waiters {
-	uint64_t	*ids;
-	size_t		 count;
+/* Someone waiting for a result, and how to tell them. */
+struct queue_waiter {
+	queue_done_cb			 cb;
+	void				*arg;
+	TAILQ_ENTRY(queue_waiter)	 entry;
+};
+TAILQ_HEAD(queue_waiters, queue_waiter);
+
+/* The running build. */
+struct queue_build {
+	struct inputs_snapshot	*inputs;	/* what it builds */
+	enum reason		 trigger;	/* save or switch */
+	char			*file;		/* whose change started it;
+						   NULL for a switch */
+	time_t			 started;
+	int			 switching;	/* nix-env makes its generation */
+	unsigned		 chosen;	/* chosen by hand meanwhile, or 0 */
+	struct queue_waiters	 waiters;	/* profilectl switch */
+	struct build_result	*result;	/* once Nix has finished */
 };
 
-/* A file the last evaluation imported, and its content's hash. */
-struct queue_input {
-	char	*path;
-	char	 hash[SHA256_HEX_SIZE];
+/* The build wanted after the running one. */
+struct queue_next {
+	int			 forced;	/* by profilectl switch */
+	struct queue_waiters	 waiters;
 };
 
 /* A switch --to or rollback that arrived while nix-env was switching. */
 struct queue_deferred {
-	uint64_t		 client;
-	int			 rollback;
-	unsigned		 id;
-	struct queue_deferred	*next;
+	int				 rollback;
+	unsigned			 id;
+	queue_done_cb			 cb;
+	void				*arg;
+	TAILQ_ENTRY(queue_deferred)	 entry;
+};
+
+/* What a finished build leads to. */
+enum queue_outcome {
+	QUEUE_STALE,		/* the file changed while Nix read it */
+	QUEUE_STOPPED,		/* stopped for newer content (or a timeout) */
+	QUEUE_OUTDATED,		/* newer content was saved meanwhile */
+	QUEUE_DROPPED,		/* stopped, and a generation chosen by hand
+				   holds */
+	QUEUE_FAILED,
+	QUEUE_NOT_ACTIVATED,	/* built, but a generation was chosen
+				   meanwhile */
+	QUEUE_BUILT,		/* built; auto_switch is off */
+	QUEUE_ACTIVATE		/* built: make it the current generation */
 };
 
 static struct {
-	struct event_base	*base;
-	const struct config	*cfg;
-	enum queue_state	 state;
-	struct event		*debounce;
-	int			 stopping;
+	struct event_base		*base;
+	const struct config		*cfg;
+	queue_changed_cb		 changed_cb;
+	struct event			*debounce;
+	char				*changed_file;	/* the watch's last
+							   report */
+	char				 seen_hash[SHA256_HEX_SIZE];
+						/* last told as changed */
+	char				 settled_hash[SHA256_HEX_SIZE];
+	unsigned			 held;	/* chosen by hand, or 0 */
+	int				 stopping;
 
-	/* The files as last read. */
-	int			 file_exists;
-	char			*file_error;	/* why it cannot be built */
-	char			 file_hash[SHA256_HEX_SIZE];
-	char			 inputs_hash[SHA256_HEX_SIZE];
-	struct queue_input	*inputs;
-	size_t			 ninputs;
-	char			*resolved;	/* a symlinked file's target */
-	char			*changed_file;	/* the watch's last report */
-	char			 seen_hash[SHA256_HEX_SIZE]; /* last told */
-
-	char			 settled_hash[SHA256_HEX_SIZE];
-	unsigned		 held;		/* chosen by hand, or 0 */
-	struct queue_waiters	 idle_waiters;	/* profilectl wait */
-
-	/* The running build. */
-	char			*content;
-	char			 hash[SHA256_HEX_SIZE];	/* of content */
-	char			 build_inputs_hash[SHA256_HEX_SIZE];
-	struct queue_input	*build_inputs;	/* inputs as it started */
-	size_t			 nbuild_inputs;
-	enum reason		 trigger;
-	char			*trigger_file;	/* NULL for a switch */
-	time_t			 started;
-	unsigned		 chosen_meanwhile; /* a manual switch's target */
-	struct queue_waiters	 waiters;
-	struct build_result	*result;
-
-	/* The build wanted after it. */
-	int			 pending;
-	int			 pending_forced;
-	struct queue_waiters	 pending_waiters;
-
-	struct queue_deferred	*deferred;
-	struct build_record	*last_build;
+	struct queue_build		*running;
+	struct queue_next		*next;
+	TAILQ_HEAD(, queue_deferred)	 deferred;
+	struct queue_waiters		 idle_waiters;	/* profilectl wait */
+	struct build_record		*last_build;
 } queue;
 
-static void	queue_debounce_cb(evutil_socket_t, short, void *);
-static void	queue_start(enum reason, int);
-static void	queue_next(void);
-static void	queue_switch_existing(uint64_t, int, unsigned);
+static void	queue_start(enum reason, int, struct queue_waiters *);
+static void	queue_switch_existing(int, unsigned, queue_done_cb, void *);
+
+/*
+ * The invariants that tie the queue's objects together; checked at the end
+ * of every entry point.
+ */
+static void
+queue_check(void)
+{
+	struct queue_build	*b = queue.running;
+
+	/* A build waits only behind one that runs. */
+	assert(queue.next == NULL || b != NULL);
+	assert(queue.next == NULL || queue.next->forced ||
+	    TAILQ_EMPTY(&queue.next->waiters));
+	assert(TAILQ_EMPTY(&queue.deferred) || (b != NULL && b->switching));
+	assert(!queue.stopping || (queue.next == NULL &&
+	    TAILQ_EMPTY(&queue.idle_waiters)));
+	if (b == NULL) {
+		assert(!build_running());
+		return;
+	}
+	/* Nix builds, or nix-env switches with Nix's result in hand. */
+	assert(b->inputs != NULL);
+	assert(b->switching ? b->result != NULL && !build_running() :
+	    b->result == NULL && build_running());
+	assert((b->trigger == REASON_SAVE) == (b->file != NULL));
+	assert(b->trigger == REASON_SAVE || b->trigger == REASON_SWITCH);
+	/* Only profilectl switch waits for a build. */
+	assert(TAILQ_EMPTY(&b->waiters) || b->trigger == REASON_SWITCH);
+}
+
+/* The status has changed: tell whoever shows it (systemd's STATUS=). */
+static void
+queue_changed(void)
+{
+	if (queue.changed_cb != NULL)
+		queue.changed_cb();
+}
 
 static void
-queue_set_state(enum queue_state state)
+queue_waiters_add(struct queue_waiters *list, queue_done_cb cb, void *arg)
 {
-	queue.state = state;
-	systemd_status();
+	struct queue_waiter	*w;
+
+	if (cb == NULL)
+		return;
+	w = xcalloc(1, sizeof *w);
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(list, w, entry);
+}
+
+/* Tell everyone on list the outcome (switched, or error) and empty it. */
+static void
+queue_waiters_done(struct queue_waiters *list, const struct queue_switched *sw,
+    const char *error)
+{
+	struct queue_waiter	*w;
+
+	while ((w = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, w, entry);
+		w->cb(sw, error, w->arg);
+		free(w);
+	}
+}
+
+static void
+queue_waiters_switched(struct queue_waiters *list, unsigned previous,
+    unsigned generation, int created)
+{
+	struct queue_switched	sw = { previous, generation, created };
+
+	queue_waiters_done(list, &sw, NULL);
 }
 
 /*
@@ -119,65 +188,9 @@ queue_set_state(enum queue_state state)
 static void
 queue_idle(void)
 {
-	size_t	i;
-
-	if (evtimer_pending(queue.debounce, NULL)) {
-		queue_set_state(QUEUE_WAITING);
-		return;
-	}
-	queue_set_state(QUEUE_IDLE);
-	for (i = 0; i < queue.idle_waiters.count; i++)
-		rpc_status(queue.idle_waiters.ids[i]);
-	free(queue.idle_waiters.ids);
-	queue.idle_waiters.ids = NULL;
-	queue.idle_waiters.count = 0;
-}
-
-static void
-queue_waiters_add(struct queue_waiters *w, uint64_t client)
-{
-	if (client == 0)
-		return;
-	w->ids = xreallocarray(w->ids, w->count + 1, sizeof *w->ids);
-	w->ids[w->count++] = client;
-}
-
-static void
-queue_waiters_move(struct queue_waiters *to, struct queue_waiters *from)
-{
-	size_t	i;
-
-	for (i = 0; i < from->count; i++)
-		queue_waiters_add(to, from->ids[i]);
-	free(from->ids);
-	from->ids = NULL;
-	from->count = 0;
-}
-
-static void
-queue_reply_error(struct queue_waiters *w, const char *error)
-{
-	size_t	i;
-
-	for (i = 0; i < w->count; i++)
-		rpc_reply_error(w->ids[i], error);
-	free(w->ids);
-	w->ids = NULL;
-	w->count = 0;
-}
-
-static void
-queue_reply_switched(struct queue_waiters *w, unsigned previous,
-    unsigned generation, int created)
-{
-	size_t	i;
-
-	for (i = 0; i < w->count; i++)
-		rpc_reply_switched(w->ids[i], previous, generation, created,
-		    previous != generation);
-	free(w->ids);
-	w->ids = NULL;
-	w->count = 0;
+	queue_changed();
+	if (!evtimer_pending(queue.debounce, NULL))
+		queue_waiters_done(&queue.idle_waiters, NULL, NULL);
 }
 
 /*
@@ -190,218 +203,11 @@ queue_settle(const char *hash, unsigned held)
 {
 	char	number[16];
 
-	if (hash != queue.settled_hash)
-		snprintf(queue.settled_hash, sizeof queue.settled_hash, "%s",
-		    hash);
+	snprintf(queue.settled_hash, sizeof queue.settled_hash, "%s", hash);
 	queue.held = held;
 	snprintf(number, sizeof number, "%u", held);
 	db_state_set("settled_hash", queue.settled_hash);
 	db_state_set("held", number);
-}
-
-static void
-queue_inputs_free(struct queue_input *inputs, size_t count)
-{
-	size_t	i;
-
-	for (i = 0; i < count; i++)
-		free(inputs[i].path);
-	free(inputs);
-}
-
-/* Hash the file at path into hash; a missing or unreadable file hashes
- * as such, so that it appearing is a change too. */
-static void
-queue_hash_file(const char *path, char hash[SHA256_HEX_SIZE])
-{
-	char	*text = NULL, *cause = NULL;
-
-	switch (path_read_file(path, PATH_FILE_MAX, &text, &cause)) {
-	case 0:
-		sha256_hex(text, strlen(text), hash);
-		free(text);
-		break;
-	case 1:
-		snprintf(hash, SHA256_HEX_SIZE, "missing");
-		break;
-	default:
-		snprintf(hash, SHA256_HEX_SIZE, "unreadable");
-		free(cause);
-		break;
-	}
-}
-
-/*
- * The inputs hash of the package file's content hash and inputs: the
- * file's own hash if it imports nothing.
- */
-static void
-queue_combine(const char *file_hash, const struct queue_input *inputs,
-    size_t count, char hash[SHA256_HEX_SIZE])
-{
-	char	*text, *next;
-	size_t	 i;
-
-	if (count == 0) {
-		snprintf(hash, SHA256_HEX_SIZE, "%s", file_hash);
-		return;
-	}
-	text = xstrdup(file_hash);
-	for (i = 0; i < count; i++) {
-		xasprintf(&next, "%s\n%s %s", text, inputs[i].hash,
-		    inputs[i].path);
-		free(text);
-		text = next;
-	}
-	sha256_hex(text, strlen(text), hash);
-	free(text);
-}
-
-/* Keep the inputs list in the database, so a restart watches them too. */
-static void
-queue_save_inputs(void)
-{
-	char	*text = xstrdup(""), *next;
-	size_t	 i;
-
-	for (i = 0; i < queue.ninputs; i++) {
-		xasprintf(&next, "%s%s\n", text, queue.inputs[i].path);
-		free(text);
-		text = next;
-	}
-	db_state_set("inputs", text);
-	free(text);
-}
-
-/*
- * Watch the package file, its target if it is a symlink (a dotfiles
- * repository), and its inputs.
- */
-static void
-queue_update_watches(void)
-{
-	const char	**files;
-	char		 *cause = NULL;
-	size_t		  n = 0, i;
-
-	files = xcalloc(queue.ninputs + 2, sizeof *files);
-	files[n++] = queue.cfg->package_file;
-	if (queue.resolved != NULL)
-		files[n++] = queue.resolved;
-	for (i = 0; i < queue.ninputs; i++)
-		files[n++] = queue.inputs[i].path;
-	if (watch_set(files, n, &cause) == -1) {
-		log_warnx("%s", cause);
-		free(cause);
-	}
-	free(files);
-}
-
-/* Note where the package file points, if it is a symlink. */
-static void
-queue_resolve_file(void)
-{
-	char	real[PATH_MAX];
-
-	free(queue.resolved);
-	queue.resolved = NULL;
-	if (realpath(queue.cfg->package_file, real) != NULL &&
-	    strcmp(real, queue.cfg->package_file) != 0)
-		queue.resolved = xstrdup(real);
-}
-
-/* Whether text has nothing but white space: no Nix expression at all. */
-static int
-queue_blank(const char *text)
-{
-	return text[strspn(text, " \t\r\n")] == '\0';
-}
-
-/*
- * Read the files as they are now: the package file's hash into
- * queue.file_hash, and with its inputs' into queue.inputs_hash.  0 if the
- * file can be built, else -1 and queue.file_error says why: it does not
- * exist, cannot be read, or is empty (an editor is half way through a
- * save).  With content, the file's text is returned there.
- */
-static int
-queue_refresh_file(char **content)
-{
-	char	*text = NULL, *error = NULL;
-	size_t	 i;
-	int	 rc;
-
-	free(queue.file_error);
-	queue.file_error = NULL;
-	rc = path_read_file(queue.cfg->package_file, PATH_FILE_MAX, &text,
-	    &error);
-	queue.file_exists = rc != 1;
-	if (rc == 0 && queue_blank(text)) {
-		xasprintf(&error, "%s is empty", queue.cfg->package_file);
-		free(text);
-		rc = -1;
-	}
-	if (rc != 0) {
-		queue.file_hash[0] = '\0';
-		queue.inputs_hash[0] = '\0';
-		if (rc == 1)
-			xasprintf(&error, "%s does not exist",
-			    queue.cfg->package_file);
-		queue.file_error = error;
-		return -1;
-	}
-	sha256_hex(text, strlen(text), queue.file_hash);
-	for (i = 0; i < queue.ninputs; i++)
-		queue_hash_file(queue.inputs[i].path, queue.inputs[i].hash);
-	queue_combine(queue.file_hash, queue.inputs, queue.ninputs,
-	    queue.inputs_hash);
-	if (content != NULL)
-		*content = text;
-	else
-		free(text);
-	return 0;
-}
-
-/*
- * Take the inputs the build's evaluation found as the watched inputs, and
- * compute the inputs hash the build answers to: each input as it was when
- * the build started (if it was an input then), so that an edit made while
- * Nix read it still differs from what is settled.
- */
-static void
-queue_take_inputs(const struct build_result *result)
-{
-	struct queue_input	*inputs;
-	size_t			 i, j;
-
-	inputs = xcalloc(result->ninputs, sizeof *inputs);
-	for (i = 0; i < result->ninputs; i++) {
-		inputs[i].path = xstrdup(result->inputs[i]);
-		for (j = 0; j < queue.nbuild_inputs; j++) {
-			if (strcmp(queue.build_inputs[j].path,
-			    inputs[i].path) == 0)
-				break;
-		}
-		if (j < queue.nbuild_inputs)
-			memcpy(inputs[i].hash, queue.build_inputs[j].hash,
-			    sizeof inputs[i].hash);
-		else
-			queue_hash_file(inputs[i].path, inputs[i].hash);
-	}
-	queue_combine(queue.hash, inputs, result->ninputs,
-	    queue.build_inputs_hash);
-	queue_inputs_free(queue.inputs, queue.ninputs);
-	queue.inputs = inputs;
-	queue.ninputs = result->ninputs;
-	queue_save_inputs();
-	queue_update_watches();
-
-	/* The inputs hash now covers the new inputs; an edit made while Nix
-	 * read them is a change, still to be told and built. */
-	if (queue_refresh_file(NULL) == 0 &&
-	    strcmp(queue.inputs_hash, queue.build_inputs_hash) == 0)
-		memcpy(queue.seen_hash, queue.inputs_hash,
-		    sizeof queue.seen_hash);
 }
 
 /*
@@ -409,28 +215,29 @@ queue_take_inputs(const struct build_result *result)
  * the last build: what status shows and what later saves compare against.
  */
 static void
-queue_record_build(const struct build_result *result, unsigned generation,
-    int superseded)
+queue_record_build(unsigned generation, int superseded)
 {
+	struct queue_build	*b = queue.running;
+	struct build_result	*result = b->result;
 	struct build_record	*record;
 	char			*cause = NULL;
 
 	record = xcalloc(1, sizeof *record);
-	record->started = queue.started;
-	record->duration_ms = result != NULL ? result->duration_ms : 0;
-	record->trigger = queue.trigger;
-	record->content_hash = xstrdup(queue.hash);
-	record->inputs_hash = xstrdup(queue.build_inputs_hash);
-	if (queue.trigger_file != NULL)
-		record->file = xstrdup(queue.trigger_file);
-	record->ok = result != NULL && result->ok;
-	if (result != NULL && result->error != NULL)
+	record->started = b->started;
+	record->duration_ms = result->duration_ms;
+	record->trigger = b->trigger;
+	record->content_hash = xstrdup(b->inputs->file_hash);
+	record->inputs_hash = xstrdup(b->inputs->hash);
+	if (b->file != NULL)
+		record->file = xstrdup(b->file);
+	record->ok = result->ok;
+	if (result->error != NULL)
 		record->error = xstrdup(result->error);
-	if (result != NULL && result->out_path != NULL)
+	if (result->out_path != NULL)
 		record->out_path = xstrdup(result->out_path);
 	record->generation = generation;
 	record->superseded = superseded;
-	if (result != NULL && result->log != NULL)
+	if (result->log != NULL)
 		record->log = xstrdup(result->log);
 	if (db_build_add(record, &cause) == -1) {
 		log_warnx("%s", cause);
@@ -448,14 +255,53 @@ queue_record_build(const struct build_result *result, unsigned generation,
 static void
 queue_fail_build(const char *error, int settle)
 {
-	uint64_t	duration_ms = queue.result->duration_ms;
+	struct queue_build	*b = queue.running;
 
 	log_warnx("build of %s failed: %s", queue.cfg->package_file, error);
-	events_build_failed(error, duration_ms);
-	queue_record_build(queue.result, 0, 0);
-	queue_reply_error(&queue.waiters, error);
+	events_build_failed(error, b->result->duration_ms);
+	queue_record_build(0, 0);
+	queue_waiters_done(&b->waiters, NULL, error);
 	if (settle)
-		queue_settle(queue.build_inputs_hash, 0);
+		queue_settle(b->inputs->hash, 0);
+}
+
+static void
+queue_build_free(struct queue_build *b)
+{
+	assert(TAILQ_EMPTY(&b->waiters));
+	inputs_snapshot_free(b->inputs);
+	build_result_free(b->result);
+	free(b->file);
+	free(b);
+}
+
+/* Forget the build that waits, telling its waiters why. */
+static void
+queue_drop_next(const char *why)
+{
+	if (queue.next == NULL)
+		return;
+	queue_waiters_done(&queue.next->waiters, NULL, why);
+	free(queue.next);
+	queue.next = NULL;
+}
+
+/* After a build: start the one that waits, or go idle. */
+static void
+queue_start_next(void)
+{
+	struct queue_next	*next = queue.next;
+	struct queue_waiters	 waiters = TAILQ_HEAD_INITIALIZER(waiters);
+
+	if (next == NULL) {
+		queue_idle();
+		return;
+	}
+	queue.next = NULL;
+	TAILQ_CONCAT(&waiters, &next->waiters, entry);
+	queue_start(next->forced ? REASON_SWITCH : REASON_SAVE, next->forced,
+	    &waiters);
+	free(next);
 }
 
 /*
@@ -467,63 +313,59 @@ queue_end_build(void)
 {
 	struct queue_deferred	*d;
 
-	build_result_free(queue.result);
-	queue.result = NULL;
-	free(queue.content);
-	queue.content = NULL;
-	free(queue.trigger_file);
-	queue.trigger_file = NULL;
-	queue_inputs_free(queue.build_inputs, queue.nbuild_inputs);
-	queue.build_inputs = NULL;
-	queue.nbuild_inputs = 0;
-	queue.state = QUEUE_IDLE;
-	while ((d = queue.deferred) != NULL) {
-		queue.deferred = d->next;
-		queue_switch_existing(d->client, d->rollback, d->id);
+	queue_build_free(queue.running);
+	queue.running = NULL;
+	while ((d = TAILQ_FIRST(&queue.deferred)) != NULL) {
+		TAILQ_REMOVE(&queue.deferred, d, entry);
+		queue_switch_existing(d->rollback, d->id, d->cb, d->arg);
 		free(d);
 	}
 	if (queue.stopping) {
 		event_base_loopbreak(queue.base);
 		return;
 	}
-	queue_next();
+	queue_start_next();
 }
 
 static void
 queue_created_cb(unsigned id, const char *error, void *arg)
 {
-	unsigned	previous = (unsigned)(uintptr_t)arg;
-	char		*message;
+	struct queue_build	*b = queue.running;
+	unsigned		 previous = (unsigned)(uintptr_t)arg;
+	char			*message;
 
 	if (id == 0) {
 		xasprintf(&message, "cannot make a generation: %s", error);
-		free(queue.result->error);
-		queue.result->error = message;
-		queue.result->ok = 0;
+		free(b->result->error);
+		b->result->error = message;
+		b->result->ok = 0;
 		queue_fail_build(message, 1);
 	} else {
-		queue_record_build(queue.result, id, 0);
-		events_switched(previous, id, 1, queue.trigger);
-		queue_reply_switched(&queue.waiters, previous, id, 1);
-		queue_settle(queue.build_inputs_hash, 0);
+		queue_record_build(id, 0);
+		events_switched(previous, id, 1, b->trigger);
+		queue_waiters_switched(&b->waiters, previous, id, 1);
+		queue_settle(b->inputs->hash, 0);
 	}
 	queue_end_build();
+	queue_check();
 }
 
+/* The running build's result as a generation to make, parent its parent. */
 static struct generation *
 queue_new_generation(unsigned parent)
 {
+	struct queue_build	*b = queue.running;
+	struct build_result	*result = b->result;
 	struct generation	*gen;
-	struct build_result	*result = queue.result;
 	size_t			 i;
 
 	gen = xcalloc(1, sizeof *gen);
 	gen->parent = parent;
 	gen->store_path = xstrdup(result->out_path);
 	gen->created = time(NULL);
-	gen->reason = queue.trigger;
-	gen->content_hash = xstrdup(queue.hash);
-	gen->content = xstrdup(queue.content);
+	gen->reason = b->trigger;
+	gen->content_hash = xstrdup(b->inputs->file_hash);
+	gen->content = xstrdup(b->inputs->content);
 	gen->build_ms = result->duration_ms;
 	gen->packages = xcalloc(result->npackages, sizeof *gen->packages);
 	for (i = 0; i < result->npackages; i++) {
@@ -543,7 +385,8 @@ queue_new_generation(unsigned parent)
 static void
 queue_activate(void)
 {
-	struct build_result	*result = queue.result;
+	struct queue_build	*b = queue.running;
+	struct build_result	*result = b->result;
 	unsigned		 current, existing;
 	char			*store_path = NULL, *cause = NULL;
 
@@ -561,25 +404,39 @@ queue_activate(void)
 			goto fail;
 		log_info("build of %s is generation %u", queue.cfg->package_file,
 		    existing);
-		queue_record_build(result, existing, 0);
+		queue_record_build(existing, 0);
 		if (existing != current)
-			events_switched(current, existing, 0, queue.trigger);
-		queue_reply_switched(&queue.waiters, current, existing, 0);
-		queue_settle(queue.build_inputs_hash, 0);
+			events_switched(current, existing, 0, b->trigger);
+		queue_waiters_switched(&b->waiters, current, existing, 0);
+		queue_settle(b->inputs->hash, 0);
 		queue_end_build();
 		return;
 	}
-	queue_set_state(QUEUE_SWITCHING);
+	b->switching = 1;
+	queue_changed();
 	if (generation_create(queue.base, queue.cfg,
 	    queue_new_generation(current), queue_created_cb,
 	    (void *)(uintptr_t)current, &cause) == 0)
 		return;
+	b->switching = 0;
 fail:
 	result->ok = 0;
 	free(result->error);
 	result->error = cause;
 	queue_fail_build(cause, 1);
 	queue_end_build();
+}
+
+/* Want a build after the running one (forced: by profilectl switch). */
+static struct queue_next *
+queue_want_next(int forced)
+{
+	if (queue.next == NULL) {
+		queue.next = xcalloc(1, sizeof *queue.next);
+		TAILQ_INIT(&queue.next->waiters);
+	}
+	queue.next->forced |= forced;
+	return queue.next;
 }
 
 /*
@@ -590,45 +447,88 @@ fail:
 static void
 queue_supersede(const char *why)
 {
-	struct build_result	*result = queue.result;
+	struct queue_build	*b = queue.running;
+	struct queue_next	*next;
 
 	log_info("build of %s superseded: %s", queue.cfg->package_file, why);
-	events_build_cancelled(why, result->duration_ms, EVENTS_SUPERSEDED);
-	queue_record_build(result, 0, 1);
-	queue.pending = 1;
-	if (queue.waiters.count > 0)
-		queue.pending_forced = 1;
-	queue_waiters_move(&queue.pending_waiters, &queue.waiters);
+	events_build_cancelled(why, b->result->duration_ms, EVENTS_SUPERSEDED);
+	queue_record_build(0, 1);
+	next = queue_want_next(!TAILQ_EMPTY(&b->waiters));
+	TAILQ_CONCAT(&next->waiters, &b->waiters, entry);
 	queue_end_build();
 }
 
+/* The running build is not activated: a generation was chosen by hand. */
+static void
+queue_not_activated(void)
+{
+	struct queue_build	*b = queue.running;
+	char			*error;
+
+	xasprintf(&error, "not activated: generation %u was chosen while the "
+	    "build ran", b->chosen);
+	queue_waiters_done(&b->waiters, NULL, error);
+	free(error);
+}
+
+/* Take the files the build's evaluation read as the inputs from now on. */
+static void
+queue_learn_inputs(void)
+{
+	struct queue_build	*b = queue.running;
+
+	inputs_learn(b->inputs, b->result->inputs, b->result->ninputs);
+	/* The inputs hash now covers the new inputs; an edit made while Nix
+	 * read them is a change, still to be told and built. */
+	if (inputs_refresh() == 0 && strcmp(inputs_hash(), b->inputs->hash) == 0)
+		memcpy(queue.seen_hash, inputs_hash(), sizeof queue.seen_hash);
+}
+
 /*
- * The running build was stopped, and a generation chosen by hand since:
- * record it, answer its waiters, and build nothing more.
+ * If the build that waits is only a profilectl switch of the inputs the
+ * running build built (no save has changed them since it started), the
+ * running build answers it: it becomes that switch.
  */
 static void
-queue_drop_build(const char *why)
+queue_answer_switch(void)
 {
-	char	*error;
+	struct queue_build	*b = queue.running;
 
-	events_build_cancelled(why, queue.result->duration_ms, EVENTS_HELD);
-	queue_record_build(queue.result, 0, 1);
-	xasprintf(&error, "not activated: generation %u was chosen while the "
-	    "build ran", queue.chosen_meanwhile);
-	queue_reply_error(&queue.waiters, error);
-	free(error);
-	queue_end_build();
+	if (queue.next == NULL || !queue.next->forced ||
+	    b->result->stale || b->result->cancelled ||
+	    inputs_refresh() == -1 || strcmp(inputs_hash(), b->inputs->hash) != 0)
+		return;
+	b->trigger = REASON_SWITCH;
+	free(b->file);
+	b->file = NULL;
+	TAILQ_CONCAT(&b->waiters, &queue.next->waiters, entry);
+	free(queue.next);
+	queue.next = NULL;
 }
 
-/*
- * Whether the build that waits is only a profilectl switch of the inputs
- * the running build built: no save has changed them since it started.
- */
-static int
-queue_only_switch_waits(void)
+/* What the running build's result leads to. */
+static enum queue_outcome
+queue_judge(const struct queue_build *b)
 {
-	return queue.pending_forced && queue_refresh_file(NULL) == 0 &&
-	    strcmp(queue.inputs_hash, queue.build_inputs_hash) == 0;
+	const struct build_result	*result = b->result;
+
+	if (result->stale)
+		return QUEUE_STALE;
+	/* A stopped build is never a failure: what it was stopped for (newer
+	 * content, or the same saved back) is built now, unless a generation
+	 * chosen by hand holds. */
+	if (result->cancelled)
+		return queue.next == NULL && b->chosen != 0 ? QUEUE_DROPPED :
+		    QUEUE_STOPPED;
+	if (queue.next != NULL)
+		return QUEUE_OUTDATED;
+	if (!result->ok)
+		return QUEUE_FAILED;
+	if (b->chosen != 0)
+		return QUEUE_NOT_ACTIVATED;
+	if (b->trigger == REASON_SAVE && !queue.cfg->auto_switch)
+		return QUEUE_BUILT;
+	return QUEUE_ACTIVATE;
 }
 
 /* A line of the running build's log: to subscribers. */
@@ -641,133 +541,106 @@ queue_build_line_cb(const char *line, void *arg)
 static void
 queue_build_done_cb(struct build_result *result, void *arg)
 {
-	char	*error;
+	struct queue_build	*b = queue.running;
+	enum queue_outcome	 outcome;
 
-	queue.result = result;
-	if (result->stale) {
+	b->result = result;
+	queue_answer_switch();
+	outcome = queue_judge(b);
+	switch (outcome) {
+	case QUEUE_STALE:
 		queue_supersede("the package file changed while Nix read it");
-		return;
-	}
-	if (result->cancelled && !queue.pending &&
-	    queue.chosen_meanwhile != 0) {
-		/* Stopped, then a generation was chosen by hand: it holds. */
-		queue_drop_build(result->error);
-		return;
-	}
-	if (queue.pending && !result->cancelled && queue_only_switch_waits()) {
-		/* profilectl switch asked for what this build built. */
-		queue.trigger = REASON_SWITCH;
-		queue.pending = queue.pending_forced = 0;
-		queue_waiters_move(&queue.waiters, &queue.pending_waiters);
-	}
-	/* A stopped build is never a failure: what it was stopped for (newer
-	 * content, or the same saved back) is built now. */
-	if (queue.pending || result->cancelled) {
-		queue_supersede(result->cancelled ? result->error :
-		    "newer content was saved");
-		return;
-	}
-	queue_take_inputs(result);
-	if (!result->ok) {
-		queue_fail_build(result->error, queue.chosen_meanwhile == 0);
+		break;
+	case QUEUE_STOPPED:
+		queue_supersede(result->error);
+		break;
+	case QUEUE_OUTDATED:
+		queue_supersede("newer content was saved");
+		break;
+	case QUEUE_DROPPED:
+		events_build_cancelled(result->error, result->duration_ms,
+		    EVENTS_HELD);
+		queue_record_build(0, 1);
+		queue_not_activated();
 		queue_end_build();
-		return;
-	}
-	log_info("built %s: %s (%llu ms)", queue.cfg->package_file,
-	    result->out_path, (unsigned long long)result->duration_ms);
-	events_build_succeeded(result->out_path, result->duration_ms);
-
-	if (queue.chosen_meanwhile != 0) {
-		xasprintf(&error, "not activated: generation %u was chosen "
-		    "while the build ran", queue.chosen_meanwhile);
-		queue_record_build(result, 0, 0);
-		queue_reply_error(&queue.waiters, error);
-		free(error);
+		break;
+	case QUEUE_FAILED:
+		queue_learn_inputs();
+		queue_fail_build(result->error, b->chosen == 0);
 		queue_end_build();
-		return;
-	}
-	if (queue.trigger == REASON_SAVE && !queue.cfg->auto_switch) {
-		assert(queue.waiters.count == 0);
-		queue_record_build(result, 0, 0);
-		queue_settle(queue.build_inputs_hash, 0);
+		break;
+	case QUEUE_NOT_ACTIVATED:
+	case QUEUE_BUILT:
+	case QUEUE_ACTIVATE:
+		queue_learn_inputs();
+		log_info("built %s: %s (%llu ms)", queue.cfg->package_file,
+		    result->out_path, (unsigned long long)result->duration_ms);
+		events_build_succeeded(result->out_path, result->duration_ms);
+		if (outcome == QUEUE_ACTIVATE) {
+			queue_activate();
+			break;
+		}
+		queue_record_build(0, 0);
+		if (outcome == QUEUE_NOT_ACTIVATED)
+			queue_not_activated();
+		else
+			queue_settle(b->inputs->hash, 0);
 		queue_end_build();
-		return;
+		break;
 	}
-	queue_activate();
+	queue_check();
 }
 
-/* Start a build of the files as they are now, unless nothing needs it. */
+/*
+ * Start a build of the files as they are now, unless nothing needs it;
+ * waiters (profilectl switch, only when forced) move to it.
+ */
 static void
-queue_start(enum reason trigger, int forced)
+queue_start(enum reason trigger, int forced, struct queue_waiters *waiters)
 {
-	char	*content = NULL, *cause = NULL;
+	struct inputs_snapshot	*snap;
+	struct queue_build	*b;
+	char			*cause = NULL;
 
-	assert(!build_running());
-	assert(forced || queue.waiters.count == 0);
-	queue_resolve_file();
-	if (queue_refresh_file(&content) == -1) {
-		log_warnx("%s", queue.file_error);
-		queue_reply_error(&queue.waiters, queue.file_error);
+	assert(queue.running == NULL && !build_running());
+	assert(forced || TAILQ_EMPTY(waiters));
+	if ((snap = inputs_take()) == NULL) {
+		log_warnx("%s", inputs_error());
+		queue_waiters_done(waiters, NULL, inputs_error());
 		queue_idle();
 		return;
 	}
-	if (!forced && strcmp(queue.settled_hash, queue.inputs_hash) == 0) {
+	if (!forced && strcmp(queue.settled_hash, snap->hash) == 0) {
 		log_debug("%s unchanged since the last build or switch",
 		    queue.cfg->package_file);
-		free(content);
+		inputs_snapshot_free(snap);
 		queue_idle();
 		return;
 	}
 
-	queue.content = content;
-	memcpy(queue.hash, queue.file_hash, sizeof queue.hash);
-	memcpy(queue.build_inputs_hash, queue.inputs_hash,
-	    sizeof queue.build_inputs_hash);
-	queue.build_inputs = xcalloc(queue.ninputs, sizeof *queue.build_inputs);
-	for (queue.nbuild_inputs = 0; queue.nbuild_inputs < queue.ninputs;
-	    queue.nbuild_inputs++) {
-		queue.build_inputs[queue.nbuild_inputs].path =
-		    xstrdup(queue.inputs[queue.nbuild_inputs].path);
-		memcpy(queue.build_inputs[queue.nbuild_inputs].hash,
-		    queue.inputs[queue.nbuild_inputs].hash, SHA256_HEX_SIZE);
-	}
-	queue.trigger = trigger;
-	free(queue.trigger_file);
-	queue.trigger_file = NULL;
+	b = xcalloc(1, sizeof *b);
+	b->inputs = snap;
+	b->trigger = trigger;
 	if (trigger == REASON_SAVE)
-		queue.trigger_file = xstrdup(queue.changed_file != NULL ?
+		b->file = xstrdup(queue.changed_file != NULL ?
 		    queue.changed_file : queue.cfg->package_file);
-	queue.started = time(NULL);
-	queue.chosen_meanwhile = 0;
-	log_info("building %s (%s, %.12s)", queue.cfg->package_file, reason_name(trigger),
-	    queue.hash);
-	if (build_start(queue.base, queue.cfg, queue.hash, queue_build_line_cb,
-	    queue_build_done_cb, NULL, &cause) == -1) {
-		queue.result = xcalloc(1, sizeof *queue.result);
-		queue.result->error = cause;
-		events_build_started(trigger, queue.trigger_file, queue.hash);
+	b->started = time(NULL);
+	TAILQ_INIT(&b->waiters);
+	TAILQ_CONCAT(&b->waiters, waiters, entry);
+	queue.running = b;
+	log_info("building %s (%s, %.12s)", queue.cfg->package_file,
+	    reason_name(trigger), snap->file_hash);
+	if (build_start(queue.base, queue.cfg, snap->file_hash,
+	    queue_build_line_cb, queue_build_done_cb, NULL, &cause) == -1) {
+		b->result = xcalloc(1, sizeof *b->result);
+		b->result->error = cause;
+		events_build_started(trigger, b->file, snap->file_hash);
 		queue_fail_build(cause, 1);
 		queue_end_build();
 		return;
 	}
-	queue_set_state(QUEUE_BUILDING);
-	events_build_started(trigger, queue.trigger_file, queue.hash);
-}
-
-/* After a build: start the one that waits, or go idle. */
-static void
-queue_next(void)
-{
-	int	forced;
-
-	if (queue.pending) {
-		forced = queue.pending_forced;
-		queue.pending = queue.pending_forced = 0;
-		queue_waiters_move(&queue.waiters, &queue.pending_waiters);
-		queue_start(forced ? REASON_SWITCH : REASON_SAVE, forced);
-		return;
-	}
-	queue_idle();
+	queue_changed();
+	events_build_started(trigger, b->file, snap->file_hash);
 }
 
 /*
@@ -775,61 +648,64 @@ queue_next(void)
  * save's debounce follows by stopping the running build).
  */
 static void
-queue_request(enum reason trigger, int forced, uint64_t client)
+queue_request(enum reason trigger, int forced, queue_done_cb cb, void *arg)
 {
-	if (queue.state == QUEUE_BUILDING || queue.state == QUEUE_SWITCHING) {
-		if (!queue.pending)
+	struct queue_waiters	waiters = TAILQ_HEAD_INITIALIZER(waiters);
+
+	if (queue.running != NULL) {
+		if (queue.next == NULL)
 			events_build_queued(trigger, forced ? NULL :
 			    queue.changed_file);
-		queue.pending = 1;
-		queue.pending_forced |= forced;
-		queue_waiters_add(&queue.pending_waiters, client);
+		queue_waiters_add(&queue_want_next(forced)->waiters, cb, arg);
 		return;
 	}
-	queue_waiters_add(&queue.waiters, client);
-	queue_start(trigger, forced);
+	queue_waiters_add(&waiters, cb, arg);
+	queue_start(trigger, forced, &waiters);
 }
 
 static void
 queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 {
-	const char	*file;
-	char		*why;
+	struct queue_build	*b = queue.running;
+	const char		*file;
+	char			*why;
 
-	queue_resolve_file();
-	queue_update_watches();
+	if (queue.stopping)
+		return;
+	inputs_watch();
 	file = queue.changed_file != NULL ? queue.changed_file :
 	    queue.cfg->package_file;
-	if (queue_refresh_file(NULL) == -1) {
-		log_info("%s; waiting for it", queue.file_error);
-		events_file_error(queue.cfg->package_file, queue.file_error);
+	if (inputs_refresh() == -1) {
+		log_info("%s; waiting for it", inputs_error());
+		events_file_error(queue.cfg->package_file, inputs_error());
 		queue.seen_hash[0] = '\0';
-		if (queue.state == QUEUE_WAITING)
+		if (b == NULL)
 			queue_idle();
-		return;
+		goto out;
 	}
-	if (strcmp(queue.inputs_hash, queue.seen_hash) != 0) {
-		log_debug("%s changed (%.12s)", file, queue.inputs_hash);
+	if (strcmp(inputs_hash(), queue.seen_hash) != 0) {
+		log_debug("%s changed (%.12s)", file, inputs_hash());
 		events_file_changed(file);
-		memcpy(queue.seen_hash, queue.inputs_hash,
-		    sizeof queue.seen_hash);
+		memcpy(queue.seen_hash, inputs_hash(), sizeof queue.seen_hash);
 	}
-	if (queue.state == QUEUE_BUILDING || queue.state == QUEUE_SWITCHING) {
-		/* Back to the inputs being built: nothing more is wanted. */
-		if (strcmp(queue.inputs_hash, queue.build_inputs_hash) == 0) {
-			if (!queue.pending_forced)
-				queue.pending = 0;
-			return;
-		}
-		queue_request(REASON_SAVE, 0, 0);
-		if (queue.state == QUEUE_BUILDING) {
-			xasprintf(&why, "stopped: %s changed", file);
-			build_stop(why);
-			free(why);
-		}
-		return;
+	if (b == NULL) {
+		queue_request(REASON_SAVE, 0, NULL, NULL);
+		goto out;
 	}
-	queue_request(REASON_SAVE, 0, 0);
+	/* Back to the inputs being built: nothing more is wanted. */
+	if (strcmp(inputs_hash(), b->inputs->hash) == 0) {
+		if (queue.next != NULL && !queue.next->forced)
+			queue_drop_next(NULL);
+		goto out;
+	}
+	queue_request(REASON_SAVE, 0, NULL, NULL);
+	if (!b->switching) {
+		xasprintf(&why, "stopped: %s changed", file);
+		build_stop(why);
+		free(why);
+	}
+out:
+	queue_check();
 }
 
 /*
@@ -846,53 +722,53 @@ queue_file_changed(const char *path)
 	tv.tv_sec = queue.cfg->debounce_ms / 1000;
 	tv.tv_usec = (queue.cfg->debounce_ms % 1000) * 1000;
 	evtimer_add(queue.debounce, &tv);
-	if (queue.state == QUEUE_IDLE)
-		queue_set_state(QUEUE_WAITING);
+	if (queue.running == NULL)
+		queue_changed();
+	queue_check();
 }
 
 /*
- * profilectl switch: build the file now, activate, and reply to client,
- * which with progress gets the build's events until then.
+ * profilectl switch: build the file now and activate; cb gets what was
+ * switched, or the error.
  */
 void
-queue_switch_build(uint64_t client, int progress)
+queue_switch_build(queue_done_cb cb, void *arg)
 {
 	if (queue.stopping) {
-		rpc_reply_error(client, "profiled is stopping");
+		cb(NULL, "profiled is stopping", arg);
 		return;
 	}
-	if (progress)
-		events_subscribe(client, 1, 1);
 	/* The newest choice wins: a rollback made during the build yields. */
-	queue.chosen_meanwhile = 0;
-	if (queue.state == QUEUE_WAITING) {
+	if (queue.running != NULL)
+		queue.running->chosen = 0;
+	if (queue.running == NULL && evtimer_pending(queue.debounce, NULL)) {
 		evtimer_del(queue.debounce);
 		free(queue.changed_file);
 		queue.changed_file = NULL;
 	}
-	queue_request(REASON_SWITCH, 1, client);
+	queue_request(REASON_SWITCH, 1, cb, arg);
+	queue_check();
 }
 
 /*
- * profilectl wait: answer client with the status once nothing is left to
- * do.  The files are looked at first, so a save the watch has not yet
- * reported is not missed.
+ * profilectl wait: cb is called once nothing is left to do.  The files are
+ * looked at first, so a save the watch has not yet reported is not missed.
  */
 void
-queue_wait(uint64_t client)
+queue_wait(queue_done_cb cb, void *arg)
 {
 	if (queue.stopping) {
-		rpc_reply_error(client, "profiled is stopping");
+		cb(NULL, "profiled is stopping", arg);
 		return;
 	}
-	if (queue.state == QUEUE_IDLE && queue_refresh_file(NULL) == 0 &&
-	    strcmp(queue.settled_hash, queue.inputs_hash) != 0)
+	if (queue_state() == QUEUE_IDLE && inputs_refresh() == 0 &&
+	    strcmp(queue.settled_hash, inputs_hash()) != 0)
 		queue_file_changed(NULL);
-	if (queue.state == QUEUE_IDLE) {
-		rpc_status(client);
-		return;
-	}
-	queue_waiters_add(&queue.idle_waiters, client);
+	if (queue_state() == QUEUE_IDLE)
+		cb(NULL, NULL, arg);
+	else
+		queue_waiters_add(&queue.idle_waiters, cb, arg);
+	queue_check();
 }
 
 /*
@@ -901,10 +777,11 @@ queue_wait(uint64_t client)
  * one is dropped, and the files' content now is settled.
  */
 static void
-queue_switch_existing(uint64_t client, int rollback, unsigned id)
+queue_switch_existing(int rollback, unsigned id, queue_done_cb cb, void *arg)
 {
-	unsigned	 current;
-	char		*store_path = NULL, *cause = NULL, *error;
+	struct queue_switched	 sw;
+	unsigned		 current;
+	char			*store_path = NULL, *cause = NULL, *error;
 
 	if (profile_current(queue.cfg->profile, &current, &store_path,
 	    &cause) == -1)
@@ -917,85 +794,77 @@ queue_switch_existing(uint64_t client, int rollback, unsigned id)
 	if (id != current && generation_switch(queue.cfg, id, &cause) == -1)
 		goto fail;
 
-	if (queue.state == QUEUE_BUILDING)
-		queue.chosen_meanwhile = id;
-	if (queue.pending) {
-		xasprintf(&error, "cancelled: generation %u was chosen", id);
-		queue_reply_error(&queue.pending_waiters, error);
-		free(error);
-		queue.pending = queue.pending_forced = 0;
-	}
-	if (queue_refresh_file(NULL) == 0)
-		queue_settle(queue.inputs_hash, id);
+	if (queue.running != NULL && !queue.running->switching)
+		queue.running->chosen = id;
+	xasprintf(&error, "cancelled: generation %u was chosen", id);
+	queue_drop_next(error);
+	free(error);
+	if (inputs_refresh() == 0)
+		queue_settle(inputs_hash(), id);
 	else
 		queue_settle("", id);
-	systemd_status();
+	queue_changed();
 	if (id != current)
 		events_switched(current, id, 0, rollback ? REASON_ROLLBACK :
 		    REASON_SWITCH_TO);
-	rpc_reply_switched(client, current, id, 0, id != current);
+	sw.previous = current;
+	sw.generation = id;
+	sw.created = 0;
+	if (cb != NULL)
+		cb(&sw, NULL, arg);
 	return;
 fail:
-	rpc_reply_error(client, cause);
+	if (cb != NULL)
+		cb(NULL, cause, arg);
+	else
+		log_warnx("%s", cause);
 	free(cause);
 }
 
 /*
  * profilectl switch --to N (rollback 0) or rollback (rollback 1): done at
- * once, or after the generation being made, if nix-env is making one.
+ * once, or after the generation being made, if nix-env is making one.  cb
+ * (which may be NULL) gets what was switched, or the error.
  */
 void
-queue_switch_to(uint64_t client, int rollback, unsigned id)
+queue_switch_to(int rollback, unsigned id, queue_done_cb cb, void *arg)
 {
-	struct queue_deferred	*d, **dp;
+	struct queue_deferred	*d;
 
-	if (queue.state != QUEUE_SWITCHING) {
-		queue_switch_existing(client, rollback, id);
+	if (queue.running == NULL || !queue.running->switching) {
+		queue_switch_existing(rollback, id, cb, arg);
+		queue_check();
 		return;
 	}
 	d = xcalloc(1, sizeof *d);
-	d->client = client;
 	d->rollback = rollback;
 	d->id = id;
-	for (dp = &queue.deferred; *dp != NULL; dp = &(*dp)->next)
-		;
-	*dp = d;
-}
-
-/* Read the inputs the last evaluation found, kept in the database. */
-static void
-queue_load_inputs(void)
-{
-	char	*text, *line, *last;
-
-	if ((text = db_state_get("inputs")) == NULL)
-		return;
-	for (line = strtok_r(text, "\n", &last); line != NULL;
-	    line = strtok_r(NULL, "\n", &last)) {
-		queue.inputs = xreallocarray(queue.inputs, queue.ninputs + 1,
-		    sizeof *queue.inputs);
-		queue.inputs[queue.ninputs].path = xstrdup(line);
-		queue.inputs[queue.ninputs++].hash[0] = '\0';
-	}
-	free(text);
+	d->cb = cb;
+	d->arg = arg;
+	TAILQ_INSERT_TAIL(&queue.deferred, d, entry);
+	queue_check();
 }
 
 /*
  * Set up the queue and build at once if the files changed while the daemon
  * was down, or if the last build failed (Nix may have been the problem).
+ * changed_cb is called whenever the status may have changed.
  */
 void
-queue_init(struct event_base *base, const struct config *cfg)
+queue_init(struct event_base *base, const struct config *cfg,
+    queue_changed_cb changed_cb)
 {
 	char	*value;
 
 	queue.base = base;
 	queue.cfg = cfg;
+	queue.changed_cb = changed_cb;
+	TAILQ_INIT(&queue.deferred);
+	TAILQ_INIT(&queue.idle_waiters);
 	queue.debounce = evtimer_new(base, queue_debounce_cb, NULL);
 	if (queue.debounce == NULL)
 		fatalx("cannot create the debounce timer");
 	queue.last_build = db_build_last();
-	queue.state = QUEUE_IDLE;
 	if ((value = db_state_get("settled_hash")) != NULL) {
 		snprintf(queue.settled_hash, sizeof queue.settled_hash, "%s",
 		    value);
@@ -1005,22 +874,22 @@ queue_init(struct event_base *base, const struct config *cfg)
 		queue.held = strtoul(value, NULL, 10);
 		free(value);
 	}
-	queue_load_inputs();
-	queue_resolve_file();
-	queue_update_watches();
-	if (queue_refresh_file(NULL) == -1) {
-		log_info("%s; waiting for it", queue.file_error);
-		return;
+	inputs_init(cfg->package_file);
+	if (inputs_error() != NULL) {
+		log_info("%s; waiting for it", inputs_error());
+		goto out;
 	}
-	memcpy(queue.seen_hash, queue.inputs_hash, sizeof queue.seen_hash);
+	memcpy(queue.seen_hash, inputs_hash(), sizeof queue.seen_hash);
 	if (queue.held == 0 && queue.last_build != NULL &&
 	    !queue.last_build->ok &&
-	    strcmp(queue.settled_hash, queue.inputs_hash) == 0) {
+	    strcmp(queue.settled_hash, inputs_hash()) == 0) {
 		log_info("the last build failed; trying again");
-		queue_request(REASON_SAVE, 1, 0);
-		return;
+		queue_request(REASON_SAVE, 1, NULL, NULL);
+		goto out;
 	}
-	queue_request(REASON_SAVE, 0, 0);
+	queue_request(REASON_SAVE, 0, NULL, NULL);
+out:
+	queue_check();
 }
 
 /*
@@ -1032,15 +901,18 @@ int
 queue_stop(void)
 {
 	queue.stopping = 1;
-	queue.pending = queue.pending_forced = 0;
-	queue_reply_error(&queue.pending_waiters, "profiled is stopping");
-	queue_reply_error(&queue.idle_waiters, "profiled is stopping");
-	if (queue.state == QUEUE_SWITCHING)
+	queue_drop_next("profiled is stopping");
+	queue_waiters_done(&queue.idle_waiters, NULL, "profiled is stopping");
+	if (queue.running != NULL && queue.running->switching)
 		return 1;
-	if (build_running()) {
+	if (queue.running != NULL) {
 		build_cancel();
-		queue_reply_error(&queue.waiters, "profiled is stopping");
+		queue_waiters_done(&queue.running->waiters, NULL,
+		    "profiled is stopping");
+		queue_build_free(queue.running);
+		queue.running = NULL;
 	}
+	queue_check();
 	return 0;
 }
 
@@ -1049,37 +921,43 @@ void
 queue_shutdown(void)
 {
 	struct queue_deferred	*d;
+	struct queue_waiter	*w;
 
 	build_cancel();
-	free(queue.waiters.ids);
-	free(queue.pending_waiters.ids);
-	free(queue.idle_waiters.ids);
-	while ((d = queue.deferred) != NULL) {
-		queue.deferred = d->next;
+	if (queue.running != NULL) {
+		while ((w = TAILQ_FIRST(&queue.running->waiters)) != NULL) {
+			TAILQ_REMOVE(&queue.running->waiters, w, entry);
+			free(w);
+		}
+		queue_build_free(queue.running);
+	}
+	while ((d = TAILQ_FIRST(&queue.deferred)) != NULL) {
+		TAILQ_REMOVE(&queue.deferred, d, entry);
 		free(d);
 	}
-	free(queue.content);
-	free(queue.file_error);
-	free(queue.resolved);
 	free(queue.changed_file);
-	free(queue.trigger_file);
-	queue_inputs_free(queue.inputs, queue.ninputs);
-	queue_inputs_free(queue.build_inputs, queue.nbuild_inputs);
-	build_result_free(queue.result);
 	db_build_free(queue.last_build);
 	if (queue.debounce != NULL)
 		event_free(queue.debounce);
+	inputs_shutdown();
 	memset(&queue, 0, sizeof queue);
 }
 
+/* What the queue is doing now. */
 enum queue_state
 queue_state(void)
 {
-	return queue.state;
+	if (queue.running != NULL)
+		return queue.running->switching ? QUEUE_SWITCHING :
+		    QUEUE_BUILDING;
+	if (queue.debounce != NULL && evtimer_pending(queue.debounce, NULL))
+		return QUEUE_WAITING;
+	return QUEUE_IDLE;
 }
 
+/* The name of state, as status shows it. */
 const char *
-queue_state_name(void)
+queue_state_name(enum queue_state state)
 {
 	static const char *const names[] = {
 		[QUEUE_IDLE] = "idle",
@@ -1088,60 +966,58 @@ queue_state_name(void)
 		[QUEUE_SWITCHING] = "switching",
 	};
 
-	return names[queue.state];
+	assert((size_t)state < sizeof names / sizeof names[0]);
+	return names[state];
 }
 
+/*
+ * Whether the profile is what the package file builds to: the last build
+ * was of the files as they are now, succeeded, and is the current
+ * generation (at current_path).
+ */
+static int
+queue_in_sync(const struct queue_status *status, const char *current_path)
+{
+	const struct build_record	*last = queue.last_build;
+	const char			*built;
+
+	if (status->state != QUEUE_IDLE || status->pending ||
+	    status->file_error != NULL || last == NULL || !last->ok ||
+	    last->out_path == NULL || current_path == NULL)
+		return 0;
+	/* Builds recorded before inputs were hashed have the file's hash. */
+	built = last->inputs_hash != NULL ? last->inputs_hash :
+	    last->content_hash;
+	return built != NULL && strcmp(built, inputs_hash()) == 0 &&
+	    strcmp(last->out_path, current_path) == 0;
+}
+
+/*
+ * Fill status with where things stand now; its strings are the queue's,
+ * valid until the loop turns.  -1 and *cause if the profile cannot be read.
+ */
 int
-queue_pending(void)
+queue_status(struct queue_status *status, char **cause)
 {
-	return queue.pending;
-}
+	char	*current_path = NULL;
 
-/* The generation the user chose by hand and the daemon holds, or 0. */
-unsigned
-queue_held(void)
-{
-	return queue.held;
-}
-
-int
-queue_file_exists(void)
-{
-	return queue.file_exists;
-}
-
-/* Why the package file cannot be built as it is now, or NULL. */
-const char *
-queue_file_error(void)
-{
-	return queue.file_error;
-}
-
-/* The inputs hash of the files as last read; "" when the file is not
- * there to build. */
-const char *
-queue_inputs_hash(void)
-{
-	return queue.inputs_hash;
-}
-
-/* The files the package file imports, as the last evaluation found. */
-const char *
-queue_input(size_t i)
-{
-	return i < queue.ninputs ? queue.inputs[i].path : NULL;
-}
-
-/* The file whose change started the running build; NULL for a switch. */
-const char *
-queue_build_file(void)
-{
-	return queue.trigger_file;
-}
-
-/* The last build attempt, or NULL if there has been none. */
-const struct build_record *
-queue_last_build(void)
-{
-	return queue.last_build;
+	memset(status, 0, sizeof *status);
+	if (profile_current(queue.cfg->profile, &status->current,
+	    &current_path, cause) == -1)
+		return -1;
+	status->state = queue_state();
+	status->pending = queue.next != NULL;
+	status->file_exists = inputs_file_exists();
+	status->file_error = inputs_error();
+	status->imports = inputs_imports(&status->nimports);
+	if (queue.running != NULL) {
+		status->trigger = queue.running->trigger;
+		status->build_file = queue.running->file;
+	}
+	status->last_build = queue.last_build;
+	status->in_sync = queue_in_sync(status, current_path);
+	status->held = queue.held != 0 && queue.held == status->current &&
+	    !status->in_sync;
+	free(current_path);
+	return 0;
 }

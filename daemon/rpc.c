@@ -1,8 +1,9 @@
 /*
  * The RPC calls: one function per Request, each answering with one
  * Response.  status, generations and log answer at once from memory and
- * the database; switch, rollback and wait hand the request to the queue,
- * which answers through rpc_reply_* or rpc_status when the work is done.
+ * the database; switch, rollback and wait hand the request to the queue
+ * with a callback, which answers the client when the work is done (a
+ * client that has gone meanwhile misses its answer: clients are ids).
  * subscribe is the one call answered with a stream (events.c).
  */
 #include <stdlib.h>
@@ -36,44 +37,45 @@ rpc_reply_error(uint64_t client, const char *message)
 }
 
 /* Answer client with what a switch did. */
-void
-rpc_reply_switched(uint64_t client, unsigned previous, unsigned generation,
-    int created, int changed)
+static void
+rpc_reply_switched(uint64_t client, const struct queue_switched *sw)
 {
 	Profiled__Response	response = PROFILED__RESPONSE__INIT;
 	Profiled__Switched	switched = PROFILED__SWITCHED__INIT;
 
-	switched.has_previous = previous != 0;
-	switched.previous = previous;
-	switched.generation = generation;
-	switched.created = created;
-	switched.changed = changed;
+	switched.has_previous = sw->previous != 0;
+	switched.previous = sw->previous;
+	switched.generation = sw->generation;
+	switched.created = sw->created;
+	switched.changed = sw->previous != sw->generation;
 	response.result_case = PROFILED__RESPONSE__RESULT_SWITCHED;
 	response.switched = &switched;
 	events_client_replied(client);
 	server_send(client, &response);
 }
 
-/*
- * Whether the profile is what the package file builds to: the last build
- * was of the files as they are now, succeeded, and is the current
- * generation.
- */
-static int
-rpc_in_sync(const char *current_path)
+/* A switch, switch --to or rollback is done: answer its client. */
+static void
+rpc_switched_cb(const struct queue_switched *sw, const char *error, void *arg)
 {
-	const struct build_record	*last = queue_last_build();
-	const char			*built;
+	uint64_t	client = (uintptr_t)arg;
 
-	if (queue_state() != QUEUE_IDLE || queue_pending() ||
-	    queue_file_error() != NULL || last == NULL || !last->ok ||
-	    last->out_path == NULL || current_path == NULL)
-		return 0;
-	/* Builds recorded before inputs were hashed have the file's hash. */
-	built = last->inputs_hash != NULL ? last->inputs_hash :
-	    last->content_hash;
-	return built != NULL && strcmp(built, queue_inputs_hash()) == 0 &&
-	    strcmp(last->out_path, current_path) == 0;
+	if (error != NULL)
+		rpc_reply_error(client, error);
+	else
+		rpc_reply_switched(client, sw);
+}
+
+/* The queue is idle (or stopping, with error): answer a wait. */
+static void
+rpc_idle_cb(const struct queue_switched *sw, const char *error, void *arg)
+{
+	uint64_t	client = (uintptr_t)arg;
+
+	if (error != NULL)
+		rpc_reply_error(client, error);
+	else
+		rpc_status(client);
 }
 
 /* Answer client with the daemon's status. */
@@ -83,36 +85,29 @@ rpc_status(uint64_t client)
 	Profiled__Response		 response = PROFILED__RESPONSE__INIT;
 	Profiled__Status		 status = PROFILED__STATUS__INIT;
 	Profiled__Build			 build = PROFILED__BUILD__INIT;
-	const struct build_record	*last = queue_last_build();
-	unsigned			 current;
-	size_t				 n;
-	char				*store_path = NULL, *cause = NULL;
+	struct queue_status		 st;
+	const struct build_record	*last;
+	char				*cause = NULL;
 
-	if (profile_current(rpc_config->profile, &current, &store_path,
-	    &cause) == -1) {
+	if (queue_status(&st, &cause) == -1) {
 		rpc_reply_error(client, cause);
 		free(cause);
 		return;
 	}
-	status.state = (char *)queue_state_name();
-	status.has_current_generation = current != 0;
-	status.current_generation = current;
+	status.state = (char *)queue_state_name(st.state);
+	status.has_current_generation = st.current != 0;
+	status.current_generation = st.current;
 	status.package_file = rpc_config->package_file;
 	status.profile = rpc_config->profile;
-	status.in_sync = rpc_in_sync(store_path);
-	status.package_file_exists = queue_file_exists();
+	status.in_sync = st.in_sync;
+	status.package_file_exists = st.file_exists;
 	status.pid = getpid();
-	status.build_pending = queue_pending();
-	status.held = queue_held() != 0 && queue_held() == current &&
-	    !status.in_sync;
-	status.file_error = (char *)queue_file_error();
-	for (n = 0; queue_input(n) != NULL; n++)
-		;
-	status.n_imports = n;
-	status.imports = xcalloc(n, sizeof *status.imports);
-	for (n = 0; n < status.n_imports; n++)
-		status.imports[n] = (char *)queue_input(n);
-	if (last != NULL) {
+	status.build_pending = st.pending;
+	status.held = st.held;
+	status.file_error = (char *)st.file_error;
+	status.n_imports = st.nimports;
+	status.imports = (char **)st.imports;
+	if ((last = st.last_build) != NULL) {
 		build.ok = last->ok;
 		build.error = last->error;
 		build.started = last->started;
@@ -127,8 +122,6 @@ rpc_status(uint64_t client)
 	response.result_case = PROFILED__RESPONSE__RESULT_STATUS;
 	response.status = &status;
 	server_send(client, &response);
-	free(status.imports);
-	free(store_path);
 }
 
 /* The log of the build that made generation (0: of the last build). */
@@ -265,6 +258,28 @@ rpc_generations(uint64_t client, unsigned after)
 	db_generation_list_free(gens, count);
 }
 
+/*
+ * switch --to N, or switch: a build of the file now, whose progress the
+ * client may follow until its answer.
+ */
+static void
+rpc_switch(uint64_t client, const Profiled__SwitchRequest *request)
+{
+	void	*arg = (void *)(uintptr_t)client;
+
+	if (request->has_generation) {
+		if (request->generation == 0)
+			rpc_reply_error(client, "there is no generation 0");
+		else
+			queue_switch_to(0, request->generation,
+			    rpc_switched_cb, arg);
+		return;
+	}
+	if (request->progress)
+		events_subscribe(client, 1, 1);
+	queue_switch_build(rpc_switched_cb, arg);
+}
+
 /* Answer one request from client. */
 void
 rpc_dispatch(uint64_t client, const Profiled__Request *request)
@@ -274,19 +289,10 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 		rpc_status(client);
 		break;
 	case PROFILED__REQUEST__CALL_SWITCH_TO:
-		if (request->switch_to->has_generation) {
-			if (request->switch_to->generation == 0)
-				rpc_reply_error(client, "there is no "
-				    "generation 0");
-			else
-				queue_switch_to(client, 0,
-				    request->switch_to->generation);
-		} else
-			queue_switch_build(client,
-			    request->switch_to->progress);
+		rpc_switch(client, request->switch_to);
 		break;
 	case PROFILED__REQUEST__CALL_ROLLBACK:
-		queue_switch_to(client, 1, 0);
+		queue_switch_to(1, 0, rpc_switched_cb, (void *)(uintptr_t)client);
 		break;
 	case PROFILED__REQUEST__CALL_GENERATIONS:
 		rpc_generations(client, request->generations->has_after ?
@@ -300,7 +306,7 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 		    request->log->generation : 0);
 		break;
 	case PROFILED__REQUEST__CALL_WAIT:
-		queue_wait(client);
+		queue_wait(rpc_idle_cb, (void *)(uintptr_t)client);
 		break;
 	default:
 		rpc_reply_error(client, "unknown request");

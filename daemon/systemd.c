@@ -25,7 +25,6 @@
 
 #include "profiled.h"
 
-static const struct config	*systemd_config;
 static struct event		*systemd_watchdog;
 
 /* Messages for systemd not yet sent. */
@@ -156,13 +155,12 @@ systemd_watchdog_cb(evutil_socket_t fd, short events, void *arg)
  * a loop that blocks is a daemon systemd restarts.
  */
 void
-systemd_init(struct event_base *base, const struct config *cfg)
+systemd_init(struct event_base *base)
 {
 	struct timeval	tv;
 	uint64_t	usec;
 	int		r;
 
-	systemd_config = cfg;
 	systemd_connect(base);
 	/* Unset, so that Nix's children do not think they are watched. */
 	if ((r = sd_watchdog_enabled(1, &usec)) < 0)
@@ -218,45 +216,37 @@ void
 systemd_ready(void)
 {
 	systemd_out.ready = 1;
-	systemd_status();
 	systemd_flush();
 }
 
 /*
- * Update STATUS= from the queue's state and the current generation:
- * "idle, generation 12", "building (triggered by packages.nix)" or
- * "last build failed: ...".
+ * Update STATUS= from the queue's status: "idle, generation 12",
+ * "building (triggered by packages.nix)" or "last build failed: ...".
  */
 void
-systemd_status(void)
+systemd_status(const struct queue_status *status)
 {
-	const struct build_record	*last;
-	unsigned			 current = 0;
-	char				*store_path = NULL, *cause = NULL;
+	const struct build_record	*last = status->last_build;
 	char				*name;
 
-	if (systemd_config == NULL || systemd_out.fd == -1)
+	if (systemd_out.fd == -1)
 		return;
-	last = queue_last_build();
-	if (queue_state() == QUEUE_IDLE && last != NULL && !last->ok) {
+	if (status->state == QUEUE_IDLE && last != NULL && !last->ok) {
 		systemd_set_status("last build failed: %s", last->error);
 		return;
 	}
-	if (queue_state() == QUEUE_BUILDING) {
-		if (queue_build_file() == NULL) {
+	if (status->state == QUEUE_BUILDING) {
+		if (status->build_file == NULL) {
 			systemd_set_status("building (profilectl switch)");
 			return;
 		}
-		name = path_basename(queue_build_file());
+		name = path_basename(status->build_file);
 		systemd_set_status("building (triggered by %s)", name);
 		free(name);
 		return;
 	}
-	if (profile_current(systemd_config->profile, &current, &store_path,
-	    &cause) == -1)
-		free(cause);
-	free(store_path);
-	systemd_set_status("%s, generation %u", queue_state_name(), current);
+	systemd_set_status("%s, generation %u",
+	    queue_state_name(status->state), status->current);
 }
 
 /* Say the daemon is stopping; it may still let nix-env finish. */

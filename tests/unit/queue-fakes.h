@@ -1,8 +1,10 @@
 /*
- * Fakes for everything daemon/queue.c calls beyond path, sha256, log,
- * xmalloc and libevent, for tests/unit/queue-tests.  Each call is logged
- * as a line ("build_start save", "rpc_reply_switched 7 1->2", ...), and
- * a test decides how builds and nix-env end.
+ * Fakes for everything daemon/queue.c calls beyond inputs, path, sha256,
+ * reason, log, xmalloc and libevent, for tests/unit/queue-tests.  Each
+ * call is logged as a line ("build_start", "reply switched 7 1->2", ...),
+ * and a test decides how builds and nix-env end.  A fake misused (a build
+ * started while one runs) notes it in fakes.violation, which the test's
+ * assertions report at the test's own line.
  */
 #ifndef QUEUE_FAKES_H
 #define QUEUE_FAKES_H
@@ -10,9 +12,11 @@
 #include "profiled.h"
 
 /* What the fake profile, generations and builds answer. */
+#define FAKES_GENERATIONS	16
 struct fakes {
 	unsigned		 current;	/* the profile's generation */
 	char			*current_path;	/* its store path */
+	char			 paths[FAKES_GENERATIONS][64]; /* nix-env made */
 	unsigned		 rollback_target; /* 0: "nothing to roll back to" */
 	unsigned		 reusable;	/* generation_reusable's answer */
 
@@ -25,6 +29,8 @@ struct fakes {
 	struct generation	*creating;	/* given to generation_create */
 	generation_created_cb	 created_cb;
 	void			*created_arg;
+
+	char			*violation;	/* the first misuse of a fake */
 };
 extern struct fakes	fakes;
 
@@ -42,5 +48,6 @@ struct build_result *fakes_result_stale(void);
 void	 fakes_result_add_input(struct build_result *, const char *);
 void	 fakes_build_finish(struct build_result *);
 void	 fakes_generation_created(unsigned);
+void	 fakes_done_cb(const struct queue_switched *, const char *, void *);
 
 #endif

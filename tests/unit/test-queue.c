@@ -41,6 +41,7 @@ queue_test_teardown(void)
 {
 	char	*cmd;
 
+	cr_assert_null(fakes.violation, "%s", fakes.violation);
 	queue_shutdown();
 	event_base_free(base);
 	xasprintf(&cmd, "rm -rf '%s'", queue_dir);
@@ -75,6 +76,27 @@ write_file(const char *path, const char *text)
 	cr_assert_eq(fputs(text, f) >= 0 && fclose(f) == 0, 1);
 	cr_assert_eq(rename(tmp, path), 0);
 	free(tmp);
+}
+
+/* A request's callback argument, standing for client number n. */
+#define CLIENT(n)	((void *)(uintptr_t)(n))
+
+/* The queue's status now. */
+static struct queue_status
+status(void)
+{
+	struct queue_status	 st;
+	char			*cause = NULL;
+
+	if (queue_status(&st, &cause) == -1)
+		cr_assert_fail("queue_status: %s", cause);
+	return st;
+}
+
+static const char *
+state_name(void)
+{
+	return queue_state_name(queue_state());
 }
 
 static const char *
@@ -127,7 +149,7 @@ start(const char *text)
 {
 	if (text != NULL)
 		write_file(cfg.package_file, text);
-	queue_init(base, &cfg);
+	queue_init(base, &cfg, NULL);
 }
 
 /* The daemon restarts with text already built and settled, generation 1
@@ -139,47 +161,73 @@ start_settled(const char *text)
 	db_state_set("held", "0");
 	start(text);
 	cr_assert_eq(fakes_count("build_start"), 0);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	cr_assert_str_eq(state_name(), "idle");
 }
 
-static void
-assert_logged(const char *line)
-{
-	char	*log = fakes_dump();
+/*
+ * The assertions are macros, so that a failure names the test's own line;
+ * each first reports a fake the queue misused, with the calls so far.
+ */
+#define assert_no_violation() do {					\
+	char	*log_ = fakes_dump();					\
+									\
+	cr_assert_null(fakes.violation, "%s; calls:%s", fakes.violation, \
+	    log_);							\
+	free(log_);							\
+} while (0)
 
-	cr_assert(fakes_logged(line), "'%s' not called; calls:%s", line, log);
-	free(log);
-}
+/* The queue made the call logged as line. */
+#define assert_logged(line) do {					\
+	char	*log_ = fakes_dump();					\
+									\
+	assert_no_violation();						\
+	cr_assert(fakes_logged(line), "'%s' not called; calls:%s", line, \
+	    log_);							\
+	free(log_);							\
+} while (0)
 
-static void
-assert_count(const char *prefix, size_t count)
-{
-	char	*log = fakes_dump();
+/* The queue made count calls logged as starting with prefix. */
+#define assert_count(prefix, count) do {				\
+	char	*log_ = fakes_dump();					\
+									\
+	assert_no_violation();						\
+	cr_assert_eq(fakes_count(prefix), (size_t)(count), "%zu calls of " \
+	    "'%s', not %zu; calls:%s", fakes_count(prefix), prefix,	\
+	    (size_t)(count), log_);					\
+	free(log_);							\
+} while (0)
 
-	cr_assert_eq(fakes_count(prefix), count, "%zu calls of '%s', not %zu; "
-	    "calls:%s", fakes_count(prefix), prefix, count, log);
-	free(log);
-}
+/* Generation id (0: none) was chosen by hand and is held, also in the
+ * database. */
+#define assert_held(id) do {						\
+	char	number_[16];						\
+									\
+	assert_no_violation();						\
+	snprintf(number_, sizeof number_, "%u", (unsigned)(id));	\
+	cr_assert_str_eq(fakes_state("held"), number_);		\
+	cr_assert_eq(status().held, (id) != 0);			\
+	if ((id) != 0)							\
+		cr_assert_eq(status().current, (unsigned)(id));	\
+} while (0)
 
 /* The running build builds text. */
-static void
-assert_building(const char *text)
-{
-	cr_assert_str_eq(queue_state_name(), "building");
-	cr_assert(fakes.building);
-	cr_assert_str_eq(fakes.build_hash, hash_of(text));
-}
+#define assert_building(text) do {					\
+	assert_no_violation();						\
+	cr_assert_str_eq(state_name(), "building");			\
+	cr_assert(fakes.building);					\
+	cr_assert_str_eq(fakes.build_hash, hash_of(text));		\
+} while (0)
 
 /* The running build succeeds with a new store path, and nix-env makes
  * generation id of it. */
-static void
-build_and_create(const char *out_path, unsigned id)
-{
-	fakes_build_finish(fakes_result_ok(out_path));
-	cr_assert_str_eq(queue_state_name(), "switching");
-	cr_assert_str_eq(fakes.creating->store_path, out_path);
-	fakes_generation_created(id);
-}
+#define build_and_create(out_path, id) do {				\
+	fakes_build_finish(fakes_result_ok(out_path));			\
+	assert_no_violation();						\
+	cr_assert_str_eq(state_name(), "switching");			\
+	cr_assert_str_eq(fakes.creating->store_path, out_path);	\
+	fakes_generation_created(id);					\
+	assert_no_violation();						\
+} while (0)
 
 Test(queue, new_content_builds_and_switches)
 {
@@ -190,31 +238,31 @@ Test(queue, new_content_builds_and_switches)
 	assert_count("build_start", 1);
 	assert_logged("events_build_started save");
 	assert_building(text);
-	cr_assert_null(queue_last_build());
+	cr_assert_null(status().last_build);
 
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
 	assert_logged("events_build_succeeded");
 	assert_logged("generation_create parent=1");
-	cr_assert_str_eq(queue_state_name(), "switching");
+	cr_assert_str_eq(state_name(), "switching");
 	cr_assert_str_eq(fakes.creating->content, text);
 	cr_assert_eq(fakes.creating->reason, REASON_SAVE);
 
 	fakes_generation_created(2);
 	assert_logged("events_switched 1->2 created=1 save");
 	assert_logged("db_build_add save ok=1 superseded=0 generation=2");
-	cr_assert_str_eq(queue_state_name(), "idle");
-	cr_assert_not_null(last = queue_last_build());
+	cr_assert_str_eq(state_name(), "idle");
+	cr_assert_not_null(last = status().last_build);
 	cr_assert(last->ok);
 	cr_assert_eq(last->generation, 2);
 	cr_assert_str_eq(last->content_hash, hash_of(text));
 	cr_assert_str_eq(last->file, cfg.package_file);
-	cr_assert_str_eq(queue_inputs_hash(), hash_of(text));
+	cr_assert_str_eq(inputs_hash(), hash_of(text));
 	cr_assert_str_eq(fakes_state("settled_hash"), hash_of(text));
 
 	/* Saved again unchanged: settled, nothing to build. */
 	save(text);
 	assert_count("build_start", 1);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 Test(queue, build_of_the_current_store_path_makes_no_generation)
@@ -224,7 +272,7 @@ Test(queue, build_of_the_current_store_path_makes_no_generation)
 	assert_count("generation_create", 0);
 	assert_count("events_switched", 0);
 	assert_logged("db_build_add save ok=1 superseded=0 generation=1");
-	cr_assert_str_eq(queue_state_name(), "idle");
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 Test(queue, saves_while_building_stop_it_and_build_the_newest)
@@ -236,31 +284,31 @@ Test(queue, saves_while_building_stop_it_and_build_the_newest)
 	assert_count("build_stop", 1);
 	assert_logged("events_build_queued save");
 	assert_building(a);
-	cr_assert(queue_pending());
+	cr_assert(status().pending);
 
 	/* Nix stopped: recorded superseded, and the newest content builds. */
 	fakes_build_finish(fakes_result_cancelled());
 	assert_logged("events_build_cancelled superseded");
 	assert_logged("db_build_add save ok=0 superseded=1 generation=0");
-	cr_assert_null(queue_last_build(), "a superseded build is not the last");
+	cr_assert_null(status().last_build, "a superseded build is not the last");
 	assert_count("build_start", 2);
 	assert_building(b);
-	cr_assert(!queue_pending());
+	cr_assert(!status().pending);
 
 	/* A third save stops the second build too. */
 	save(c);
 	assert_count("build_stop", 2);
 	assert_building(b);
-	cr_assert(queue_pending());
+	cr_assert(status().pending);
 	fakes_build_finish(fakes_result_cancelled());
 	assert_count("build_start", 3);
 	assert_building(c);
 
 	build_and_create("/nix/store/3333-user-environment", 2);
 	assert_count("generation_create", 1);
-	cr_assert_str_eq(queue_last_build()->content_hash, hash_of(c));
-	cr_assert_str_eq(queue_state_name(), "idle");
-	cr_assert(!queue_pending());
+	cr_assert_str_eq(status().last_build->content_hash, hash_of(c));
+	cr_assert_str_eq(state_name(), "idle");
+	cr_assert(!status().pending);
 }
 
 Test(queue, saves_while_a_stop_is_pending_build_only_the_newest)
@@ -296,17 +344,17 @@ Test(queue, save_back_to_the_content_being_built_clears_pending)
 
 	start(a);
 	save("[ b ]\n");
-	cr_assert(queue_pending());
+	cr_assert(status().pending);
 	save(a);
-	cr_assert(!queue_pending());
+	cr_assert(!status().pending);
 	assert_count("build_stop", 1);
 	assert_building(a);
 
 	/* Nix finished before it saw the stop: a is activated as is. */
 	build_and_create("/nix/store/2222-user-environment", 2);
 	assert_count("build_start", 1);
-	cr_assert(queue_last_build()->ok);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	cr_assert(status().last_build->ok);
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 /*
@@ -337,15 +385,15 @@ Test(queue, failed_build_is_recorded_and_not_retried_until_a_change)
 	assert_logged("db_build_add save ok=0 superseded=0 generation=0");
 	assert_count("generation_create", 0);
 	assert_count("events_switched", 0);
-	cr_assert_str_eq(queue_state_name(), "idle");
-	cr_assert_not_null(last = queue_last_build());
+	cr_assert_str_eq(state_name(), "idle");
+	cr_assert_not_null(last = status().last_build);
 	cr_assert(!last->ok);
 	cr_assert_str_eq(last->error, "error: undefined variable");
 	cr_assert_str_eq(last->content_hash, hash_of(a));
 
 	save(a);
 	assert_count("build_start", 1);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	cr_assert_str_eq(state_name(), "idle");
 
 	save(b);
 	assert_count("build_start", 2);
@@ -358,16 +406,16 @@ Test(queue, missing_file_builds_nothing_until_it_appears)
 
 	start(NULL);
 	assert_count("build_start", 0);
-	cr_assert_str_eq(queue_state_name(), "idle");
-	cr_assert(!queue_file_exists());
-	cr_assert_not_null(queue_file_error());
-	cr_assert_not_null(strstr(queue_file_error(), "does not exist"), "%s",
-	    queue_file_error());
-	cr_assert_str_eq(queue_inputs_hash(), "");
+	cr_assert_str_eq(state_name(), "idle");
+	cr_assert(!status().file_exists);
+	cr_assert_not_null(status().file_error);
+	cr_assert_not_null(strstr(status().file_error, "does not exist"), "%s",
+	    status().file_error);
+	cr_assert_str_eq(inputs_hash(), "");
 
 	save(text);
 	assert_building(text);
-	cr_assert_null(queue_file_error());
+	cr_assert_null(status().file_error);
 }
 
 Test(queue, blank_file_builds_nothing_until_it_has_content)
@@ -378,10 +426,10 @@ Test(queue, blank_file_builds_nothing_until_it_has_content)
 	start_settled(text);
 	save(" \t\n\n");
 	assert_count("build_start", 0);
-	cr_assert_str_eq(queue_state_name(), "idle");
-	cr_assert(queue_file_exists());
-	cr_assert_not_null(strstr(queue_file_error(), "is empty"), "%s",
-	    queue_file_error());
+	cr_assert_str_eq(state_name(), "idle");
+	cr_assert(status().file_exists);
+	cr_assert_not_null(strstr(status().file_error, "is empty"), "%s",
+	    status().file_error);
 	xasprintf(&line, "events_file_error %s is empty", cfg.package_file);
 	assert_logged(line);
 	free(line);
@@ -389,7 +437,7 @@ Test(queue, blank_file_builds_nothing_until_it_has_content)
 	/* Back as it was: settled still, nothing to build. */
 	save(text);
 	assert_count("build_start", 0);
-	cr_assert_null(queue_file_error());
+	cr_assert_null(status().file_error);
 	save("[ hello jq ]\n");
 	assert_building("[ hello jq ]\n");
 }
@@ -402,8 +450,8 @@ Test(queue, file_removed_then_back_builds_the_new_content)
 	cr_assert_eq(unlink(cfg.package_file), 0);
 	changed(cfg.package_file);
 	assert_count("build_start", 0);
-	cr_assert(!queue_file_exists());
-	cr_assert_not_null(strstr(queue_file_error(), "does not exist"));
+	cr_assert(!status().file_exists);
+	cr_assert_not_null(strstr(status().file_error, "does not exist"));
 	save(text);
 	assert_building(text);
 }
@@ -415,30 +463,30 @@ Test(queue, rollback_while_building_holds_and_is_not_undone)
 	fakes.current = 3;
 	fakes.rollback_target = 2;
 	start_settled(text);
-	queue_switch_build(7, 0);
+	queue_switch_build(fakes_done_cb, CLIENT(7));
 	assert_building(text);
-	queue_switch_build(8, 0);
-	cr_assert(queue_pending());
+	queue_switch_build(fakes_done_cb, CLIENT(8));
+	cr_assert(status().pending);
 	assert_logged("events_build_queued switch");
 
-	queue_switch_to(9, 1, 0);
+	queue_switch_to(1, 0, fakes_done_cb, CLIENT(9));
 	assert_logged("generation_switch 2");
 	assert_logged("events_switched 3->2 created=0 rollback");
-	assert_logged("rpc_reply_switched 9 3->2");
-	assert_logged("rpc_reply_error 8 cancelled: generation 2 was chosen");
-	cr_assert(!queue_pending());
-	cr_assert_eq(queue_held(), 2);
+	assert_logged("reply switched 9 3->2");
+	assert_logged("reply error 8 cancelled: generation 2 was chosen");
+	cr_assert(!status().pending);
+	assert_held(2);
 	cr_assert_str_eq(fakes_state("held"), "2");
 
 	fakes_build_finish(fakes_result_ok("/nix/store/4444-user-environment"));
-	assert_logged("rpc_reply_error 7 not activated: generation 2 was "
+	assert_logged("reply error 7 not activated: generation 2 was "
 	    "chosen while the build ran");
 	assert_count("generation_create", 0);
 	assert_count("generation_switch", 1);
 	assert_count("build_start", 1);
 	cr_assert_eq(fakes.current, 2);
-	cr_assert_eq(queue_held(), 2);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	assert_held(2);
+	cr_assert_str_eq(state_name(), "idle");
 
 	/* Held until the file really changes. */
 	save(text);
@@ -459,9 +507,9 @@ Test(queue, build_stopped_before_a_rollback_is_not_a_failure)
 	assert_count("build_start", 1);
 	save("[ hello jq tree ]\n");
 	assert_count("build_stop", 1);
-	queue_switch_to(9, 1, 0);
-	cr_assert(!queue_pending());
-	cr_assert_eq(queue_held(), 2);
+	queue_switch_to(1, 0, fakes_done_cb, CLIENT(9));
+	cr_assert(!status().pending);
+	assert_held(2);
 
 	fakes_build_finish(fakes_result_cancelled());
 	assert_count("build_start", 1);
@@ -469,8 +517,8 @@ Test(queue, build_stopped_before_a_rollback_is_not_a_failure)
 	/* Followers (log -f) learn that no build follows. */
 	assert_logged("events_build_cancelled held");
 	assert_logged("db_build_add save ok=0 superseded=1 generation=0");
-	cr_assert_eq(queue_held(), 2);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	assert_held(2);
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 /*
@@ -483,14 +531,14 @@ Test(queue, switch_after_a_rollback_during_a_build_activates_it)
 	fakes.rollback_target = 2;
 	start_settled("[ hello ]\n");
 	save("[ hello jq ]\n");
-	queue_switch_to(9, 1, 0);
-	cr_assert_eq(queue_held(), 2);
-	queue_switch_build(7, 0);
+	queue_switch_to(1, 0, fakes_done_cb, CLIENT(9));
+	assert_held(2);
+	queue_switch_build(fakes_done_cb, CLIENT(7));
 	build_and_create("/nix/store/4444-user-environment", 4);
 	assert_count("build_start", 1);
-	assert_logged("rpc_reply_switched 7 2->4");
-	assert_count("rpc_reply_error", 0);
-	cr_assert_eq(queue_held(), 0);
+	assert_logged("reply switched 7 2->4");
+	assert_count("reply error", 0);
+	assert_held(0);
 }
 
 /* While stopping, a switch or a wait is answered at once, not kept. */
@@ -498,10 +546,10 @@ Test(queue, requests_while_stopping_are_refused)
 {
 	start("[ hello ]\n");
 	cr_assert_eq(queue_stop(), 0);
-	queue_switch_build(7, 0);
-	queue_wait(8);
-	assert_logged("rpc_reply_error 7 profiled is stopping");
-	assert_logged("rpc_reply_error 8 profiled is stopping");
+	queue_switch_build(fakes_done_cb, CLIENT(7));
+	queue_wait(fakes_done_cb, CLIENT(8));
+	assert_logged("reply error 7 profiled is stopping");
+	assert_logged("reply error 8 profiled is stopping");
 }
 
 /*
@@ -513,29 +561,29 @@ Test(queue, switch_while_a_save_builds_takes_its_result)
 	const char	*text = "[ hello ]\n";
 
 	start(text);
-	queue_switch_build(7, 0);
-	cr_assert(queue_pending());
+	queue_switch_build(fakes_done_cb, CLIENT(7));
+	cr_assert(status().pending);
 	build_and_create("/nix/store/2222-user-environment", 2);
 	assert_count("build_start", 1);
-	assert_logged("rpc_reply_switched 7 1->2");
-	assert_count("rpc_reply", 1);
-	cr_assert(!queue_pending());
-	cr_assert_str_eq(queue_state_name(), "idle");
+	assert_logged("reply switched 7 1->2");
+	assert_count("reply", 1);
+	cr_assert(!status().pending);
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 /* A switch of other content than the running build's gets a build. */
 Test(queue, switch_after_a_save_during_a_build_builds_again)
 {
 	start("[ hello ]\n");
-	queue_switch_build(7, 0);
+	queue_switch_build(fakes_done_cb, CLIENT(7));
 	/* Saved, not yet reported by the watch. */
 	write_file(cfg.package_file, "[ hello cowsay ]\n");
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
-	assert_count("rpc_reply", 0);
+	assert_count("reply", 0);
 	assert_count("build_start", 2);
 	assert_building("[ hello cowsay ]\n");
 	build_and_create("/nix/store/3333-user-environment", 2);
-	assert_logged("rpc_reply_switched 7 1->2");
+	assert_logged("reply switched 7 1->2");
 }
 
 Test(queue, failed_build_after_a_rollback_keeps_the_hold)
@@ -543,10 +591,10 @@ Test(queue, failed_build_after_a_rollback_keeps_the_hold)
 	fakes.current = 3;
 	fakes.rollback_target = 2;
 	start("[ hello ]\n");
-	queue_switch_to(9, 1, 0);
+	queue_switch_to(1, 0, fakes_done_cb, CLIENT(9));
 	fakes_build_finish(fakes_result_failed("error: no hello"));
 	assert_logged("db_build_add save ok=0 superseded=0 generation=0");
-	cr_assert_eq(queue_held(), 2);
+	assert_held(2);
 	cr_assert_str_eq(fakes_state("held"), "2");
 	save("[ hello ]\n");
 	assert_count("build_start", 1);
@@ -555,9 +603,9 @@ Test(queue, failed_build_after_a_rollback_keeps_the_hold)
 Test(queue, rollback_with_nothing_to_roll_back_to_is_an_error)
 {
 	start_settled("[ hello ]\n");
-	queue_switch_to(9, 1, 0);
-	assert_logged("rpc_reply_error 9 nothing to roll back to");
-	cr_assert_eq(queue_held(), 0);
+	queue_switch_to(1, 0, fakes_done_cb, CLIENT(9));
+	assert_logged("reply error 9 nothing to roll back to");
+	assert_held(0);
 	assert_count("generation_switch", 0);
 }
 
@@ -565,16 +613,16 @@ Test(queue, switch_to_while_nix_env_switches_waits_for_it)
 {
 	start("[ hello ]\n");
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
-	cr_assert_str_eq(queue_state_name(), "switching");
-	queue_switch_to(9, 0, 1);
+	cr_assert_str_eq(state_name(), "switching");
+	queue_switch_to(0, 1, fakes_done_cb, CLIENT(9));
 	assert_count("generation_switch", 0);
 
 	fakes_generation_created(2);
 	assert_logged("events_switched 1->2 created=1 save");
 	assert_logged("generation_switch 1");
-	assert_logged("rpc_reply_switched 9 2->1");
-	cr_assert_eq(queue_held(), 1);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	assert_logged("reply switched 9 2->1");
+	assert_held(1);
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 Test(queue, switch_builds_even_when_in_sync_and_answers)
@@ -582,17 +630,16 @@ Test(queue, switch_builds_even_when_in_sync_and_answers)
 	const char	*text = "[ hello ]\n";
 
 	start_settled(text);
-	queue_switch_build(7, 0);
-	assert_count("events_subscribe", 0);
+	queue_switch_build(fakes_done_cb, CLIENT(7));
 	assert_logged("events_build_started switch");
 	assert_building(text);
 
 	/* Built the generation already current: nothing made, 7 answered. */
 	fakes_build_finish(fakes_result_ok(fakes.current_path));
 	assert_count("generation_create", 0);
-	assert_logged("rpc_reply_switched 7 1->1");
+	assert_logged("reply switched 7 1->1");
 	assert_logged("db_build_add switch ok=1 superseded=0 generation=1");
-	cr_assert_str_eq(queue_state_name(), "idle");
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 Test(queue, switch_makes_a_generation_and_answers_every_waiter)
@@ -600,19 +647,18 @@ Test(queue, switch_makes_a_generation_and_answers_every_waiter)
 	const char	*text = "[ hello ]\n";
 
 	start_settled(text);
-	queue_switch_build(7, 1);
-	assert_logged("events_subscribe 7");
+	queue_switch_build(fakes_done_cb, CLIENT(7));
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
 	assert_logged("generation_create parent=1");
 	cr_assert_eq(fakes.creating->reason, REASON_SWITCH);
 	/* A second switch while nix-env runs waits for a build of its own. */
-	queue_switch_build(8, 0);
+	queue_switch_build(fakes_done_cb, CLIENT(8));
 	fakes_generation_created(2);
-	assert_logged("rpc_reply_switched 7 1->2");
+	assert_logged("reply switched 7 1->2");
 	assert_logged("events_switched 1->2 created=1 switch");
 	assert_building(text);
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
-	assert_logged("rpc_reply_switched 8 2->2");
+	assert_logged("reply switched 8 2->2");
 	assert_count("generation_create", 1);
 }
 
@@ -624,13 +670,13 @@ Test(queue, switch_while_a_save_is_debounced_builds_now)
 	start_settled("[ hello ]\n");
 	write_file(cfg.package_file, text);
 	queue_file_changed(cfg.package_file);
-	cr_assert_str_eq(queue_state_name(), "waiting");
-	queue_switch_build(7, 0);
+	cr_assert_str_eq(state_name(), "waiting");
+	queue_switch_build(fakes_done_cb, CLIENT(7));
 	assert_building(text);
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
 	fakes_generation_created(2);
-	assert_logged("rpc_reply_switched 7 1->2");
-	cr_assert_str_eq(queue_state_name(), "idle");
+	assert_logged("reply switched 7 1->2");
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 Test(queue, switch_with_a_missing_file_is_an_error)
@@ -638,32 +684,32 @@ Test(queue, switch_with_a_missing_file_is_an_error)
 	char	*line;
 
 	start(NULL);
-	queue_switch_build(7, 0);
+	queue_switch_build(fakes_done_cb, CLIENT(7));
 	assert_count("build_start", 0);
-	xasprintf(&line, "rpc_reply_error 7 %s does not exist",
+	xasprintf(&line, "reply error 7 %s does not exist",
 	    cfg.package_file);
 	assert_logged(line);
 	free(line);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 Test(queue, wait_while_idle_answers_at_once)
 {
 	start_settled("[ hello ]\n");
-	queue_wait(5);
-	assert_logged("rpc_status 5");
+	queue_wait(fakes_done_cb, CLIENT(5));
+	assert_logged("reply idle 5");
 }
 
 Test(queue, wait_while_building_answers_when_idle)
 {
 	start("[ hello ]\n");
-	queue_wait(5);
-	assert_count("rpc_status", 0);
+	queue_wait(fakes_done_cb, CLIENT(5));
+	assert_count("reply idle", 0);
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
-	assert_count("rpc_status", 0);
+	assert_count("reply idle", 0);
 	fakes_generation_created(2);
-	assert_logged("rpc_status 5");
-	assert_count("rpc_status", 1);
+	assert_logged("reply idle 5");
+	assert_count("reply idle", 1);
 }
 
 Test(queue, wait_sees_a_save_the_watch_has_not_reported)
@@ -672,12 +718,12 @@ Test(queue, wait_sees_a_save_the_watch_has_not_reported)
 
 	start_settled("[ hello ]\n");
 	write_file(cfg.package_file, text);
-	queue_wait(5);
-	assert_count("rpc_status", 0);
+	queue_wait(fakes_done_cb, CLIENT(5));
+	assert_count("reply idle", 0);
 	fire_debounce();
 	assert_building(text);
 	fakes_build_finish(fakes_result_failed("error: no jq"));
-	assert_logged("rpc_status 5");
+	assert_logged("reply idle 5");
 }
 
 /* A successful build of the package file importing a and b. */
@@ -707,26 +753,26 @@ start_with_inputs(char **a, char **b)
 	fakes_build_finish(result_importing("/nix/store/2222-user-environment",
 	    *a, *b));
 	fakes_generation_created(2);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	cr_assert_str_eq(state_name(), "idle");
 
 	xasprintf(&line, "watch_set %s %s %s", cfg.package_file, *a, *b);
 	assert_logged(line);
 	free(line);
-	cr_assert_str_eq(queue_input(0), *a);
-	cr_assert_str_eq(queue_input(1), *b);
-	cr_assert_null(queue_input(2));
+	cr_assert_eq(status().nimports, 2);
+	cr_assert_str_eq(status().imports[0], *a);
+	cr_assert_str_eq(status().imports[1], *b);
 }
 
 Test(queue, inputs_are_watched_and_an_edit_of_one_builds)
 {
-	char	*a, *b, *inputs_hash, *line;
+	char	*a, *b, *hash_before, *line;
 
 	start_with_inputs(&a, &b);
 	xasprintf(&line, "%s\n%s\n", a, b);
 	cr_assert_str_eq(fakes_state("inputs"), line);
 	free(line);
-	inputs_hash = xstrdup(queue_inputs_hash());
-	cr_assert_str_neq(inputs_hash, hash_of("import ./a.nix ++ "
+	hash_before = xstrdup(inputs_hash());
+	cr_assert_str_neq(hash_before, hash_of("import ./a.nix ++ "
 	    "import ./b.nix\n"));
 
 	/* The package file is unchanged; what it imports is not. */
@@ -736,30 +782,30 @@ Test(queue, inputs_are_watched_and_an_edit_of_one_builds)
 	assert_logged(line);
 	free(line);
 	assert_count("build_start", 2);
-	cr_assert_str_neq(queue_inputs_hash(), inputs_hash);
+	cr_assert_str_neq(inputs_hash(), hash_before);
 	fakes_build_finish(result_importing("/nix/store/3333-user-environment",
 	    a, b));
 	fakes_generation_created(3);
-	cr_assert_str_eq(queue_last_build()->file, a);
-	cr_assert_str_eq(queue_last_build()->inputs_hash, queue_inputs_hash());
-	free(inputs_hash);
+	cr_assert_str_eq(status().last_build->file, a);
+	cr_assert_str_eq(status().last_build->inputs_hash, inputs_hash());
+	free(hash_before);
 	free(a);
 	free(b);
 }
 
 Test(queue, input_edited_and_reverted_builds_nothing)
 {
-	char	*a, *b, *inputs_hash;
+	char	*a, *b, *hash_before;
 
 	start_with_inputs(&a, &b);
-	inputs_hash = xstrdup(queue_inputs_hash());
+	hash_before = xstrdup(inputs_hash());
 	write_file(b, "[ pkgs.ripgrep ]\n");
 	write_file(b, "[ pkgs.jq ]\n");
 	changed(b);
 	assert_count("build_start", 1);
-	cr_assert_str_eq(queue_inputs_hash(), inputs_hash);
-	cr_assert_str_eq(queue_state_name(), "idle");
-	free(inputs_hash);
+	cr_assert_str_eq(inputs_hash(), hash_before);
+	cr_assert_str_eq(state_name(), "idle");
+	free(hash_before);
 	free(a);
 	free(b);
 }
@@ -790,7 +836,7 @@ Test(queue, input_edited_while_its_build_runs_is_built_after)
 	fakes_build_finish(result_importing("/nix/store/3333-user-environment",
 	    a, b));
 	fakes_generation_created(3);
-	cr_assert_str_eq(queue_state_name(), "idle");
+	cr_assert_str_eq(state_name(), "idle");
 	changed(a);
 	assert_count("build_start", 3);
 	free(a);
@@ -809,14 +855,14 @@ Test(queue, without_auto_switch_a_save_is_built_not_activated)
 	assert_count("generation_create", 0);
 	assert_count("generation_switch", 0);
 	assert_count("events_switched", 0);
-	cr_assert_str_eq(queue_state_name(), "idle");
-	cr_assert(queue_last_build()->ok);
+	cr_assert_str_eq(state_name(), "idle");
+	cr_assert(status().last_build->ok);
 	cr_assert_str_eq(fakes_state("settled_hash"), hash_of(text));
 	save(text);
 	assert_count("build_start", 1);
 
 	/* profilectl switch still activates. */
-	queue_switch_build(7, 0);
+	queue_switch_build(fakes_done_cb, CLIENT(7));
 	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
 	assert_logged("generation_create parent=1");
 }
@@ -824,13 +870,13 @@ Test(queue, without_auto_switch_a_save_is_built_not_activated)
 Test(queue, stop_cancels_the_build_and_answers_waiters)
 {
 	start_settled("[ hello ]\n");
-	queue_switch_build(7, 0);
-	queue_switch_build(8, 0);
-	queue_wait(5);
+	queue_switch_build(fakes_done_cb, CLIENT(7));
+	queue_switch_build(fakes_done_cb, CLIENT(8));
+	queue_wait(fakes_done_cb, CLIENT(5));
 	cr_assert_eq(queue_stop(), 0);
 	assert_logged("build_cancel");
-	assert_logged("rpc_reply_error 7 profiled is stopping");
-	assert_logged("rpc_reply_error 8 profiled is stopping");
-	assert_logged("rpc_reply_error 5 profiled is stopping");
-	cr_assert(!queue_pending());
+	assert_logged("reply error 7 profiled is stopping");
+	assert_logged("reply error 8 profiled is stopping");
+	assert_logged("reply error 5 profiled is stopping");
+	cr_assert(!status().pending);
 }
