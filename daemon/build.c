@@ -42,8 +42,13 @@
 
 extern const char user_env_nix[];
 
-/* The build log kept: its end, where Nix says what failed. */
-#define BUILD_LOG_MAX		(256 * 1024)
+/*
+ * The build log kept, shown and stored: its last BUILD_LOG_MAX bytes, from
+ * the start of a line, since the end is where Nix says what failed.  Up to
+ * twice as much is held, so that trimming is paid once per BUILD_LOG_MAX
+ * bytes rather than once per line.
+ */
+#define BUILD_LOG_MAX		(64 * 1024)
 /* Inputs watched at most: a package file importing a whole nixpkgs
  * checkout by path must not use up the user's inotify watches. */
 #define BUILD_INPUTS_MAX	256
@@ -210,27 +215,41 @@ build_log_line_cb(struct proc *p, const char *line, void *arg)
 	}
 	log_debug("nix: %s", line);
 	evbuffer_add_printf(b->log, "%s\n", line);
-	if ((len = evbuffer_get_length(b->log)) > BUILD_LOG_MAX) {
+	if ((len = evbuffer_get_length(b->log)) > 2 * BUILD_LOG_MAX) {
 		text = (const char *)evbuffer_pullup(b->log, -1);
-		newline = memchr(text + len - BUILD_LOG_MAX / 2, '\n',
-		    BUILD_LOG_MAX / 2);
+		newline = memchr(text + len - BUILD_LOG_MAX, '\n',
+		    BUILD_LOG_MAX);
 		evbuffer_drain(b->log, newline != NULL ?
 		    (size_t)(newline - text) + 1 : len);
 	}
 	b->line_cb(line, b->arg);
 }
 
-/* The log so far, as a new string. */
+/* The log so far, its last BUILD_LOG_MAX bytes, as a new string. */
 static char *
 build_log_text(struct build *b)
 {
-	size_t	 len = evbuffer_get_length(b->log);
-	char	*text;
+	size_t		 len = evbuffer_get_length(b->log);
+	const char	*text, *start, *newline;
 
-	text = xmalloc(len + 1);
-	evbuffer_copyout(b->log, text, len);
-	text[len] = '\0';
-	return text;
+	if (len == 0)
+		return xstrdup("");
+	text = (const char *)evbuffer_pullup(b->log, -1);
+	start = text;
+	if (len > BUILD_LOG_MAX) {
+		start = text + len - BUILD_LOG_MAX;
+		if ((newline = memchr(start, '\n', text + len - start)) != NULL &&
+		    newline + 1 < text + len)
+			start = newline + 1;
+	}
+	return xstrndup(start, text + len - start);
+}
+
+/* The running build's log so far, as a new string, or NULL if none runs. */
+char *
+build_log(void)
+{
+	return build_current != NULL ? build_log_text(build_current) : NULL;
 }
 
 /* Free b and what it holds but its result. */

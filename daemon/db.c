@@ -19,8 +19,6 @@
 
 /* Bumped with each schema change; db_migrate brings older files up. */
 #define DB_SCHEMA_VERSION	2
-/* A build's log is kept up to this size: the end, where the errors are. */
-#define DB_LOG_MAX		(64 * 1024)
 /* Logs are kept for this many of the newest builds, so the database stays
  * bounded however long profiled runs. */
 #define DB_LOGS_KEPT		200
@@ -390,8 +388,8 @@ db_generation_list_free(struct generation **list, size_t count)
 }
 
 /*
- * Record one build attempt, keeping the last DB_LOG_MAX bytes of its log,
- * and the logs of the newest DB_LOGS_KEPT builds only.
+ * Record one build attempt with its log (which build.c bounds), keeping
+ * the logs of the newest DB_LOGS_KEPT builds only.
  */
 int
 db_build_add(const struct build_record *build, char **cause)
@@ -414,11 +412,7 @@ db_build_add(const struct build_record *build, char **cause)
 	if (build->generation != 0)
 		sqlite3_bind_int64(stmt, 8, build->generation);
 	sqlite3_bind_int(stmt, 9, build->superseded);
-	if (build->log != NULL && strlen(build->log) > DB_LOG_MAX)
-		db_bind_text(stmt, 10, build->log + strlen(build->log) -
-		    DB_LOG_MAX);
-	else
-		db_bind_text(stmt, 10, build->log);
+	db_bind_text(stmt, 10, build->log);
 	db_bind_text(stmt, 11, build->file);
 	db_bind_text(stmt, 12, build->inputs_hash);
 	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;

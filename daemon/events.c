@@ -6,8 +6,8 @@
  * each becomes one Event frame to every subscriber: profilectl watch, log
  * -f and switch's progress.  Switches and failed builds also become
  * desktop notifications (notify.c).  Log lines go only to subscribers that asked
- * for them.  The running build's log is also kept here, bounded, so that a
- * subscriber arriving in the middle sees it from the start.
+ * for them; one arriving in the middle of a build first gets the log so
+ * far, which the builder keeps (build_log).
  *
  * Subscribers are client ids, like every reply: one that hangs up is
  * forgotten through events_client_gone, and one that stops reading is
@@ -22,9 +22,6 @@
 #include "profiled.h"
 #include "profiled.pb-c.h"
 
-/* The running build's log kept for late subscribers: its end. */
-#define EVENTS_LOG_MAX	(256 * 1024)
-
 struct events_subscriber {
 	uint64_t			 client;
 	int				 logs;
@@ -33,7 +30,6 @@ struct events_subscriber {
 };
 
 static struct events_subscriber	*events_subscribers;
-static struct evbuffer		*events_log;
 
 static int64_t
 events_now_ms(void)
@@ -79,9 +75,7 @@ events_subscribe(uint64_t client, int logs, int until_reply)
 	struct events_subscriber	*s;
 	Profiled__Response		 response = PROFILED__RESPONSE__INIT;
 	Profiled__Event			 event;
-	const char			*text, *line, *end;
-	size_t				 len;
-	char				*copy;
+	char				*text, *line, *end;
 
 	if (!until_reply)
 		rpc_status(client);
@@ -91,22 +85,17 @@ events_subscribe(uint64_t client, int logs, int until_reply)
 	s->until_reply = until_reply;
 	s->next = events_subscribers;
 	events_subscribers = s;
-	if (!logs || events_log == NULL || !build_running())
+	if (!logs || (text = build_log()) == NULL)
 		return;
-
-	len = evbuffer_get_length(events_log);
-	text = (const char *)evbuffer_pullup(events_log, -1);
 	response.result_case = PROFILED__RESPONSE__RESULT_EVENT;
 	response.event = &event;
-	for (line = text; line < text + len; line = end + 1) {
-		if ((end = memchr(line, '\n', text + len - line)) == NULL)
-			break;
-		copy = xstrndup(line, end - line);
+	for (line = text; (end = strchr(line, '\n')) != NULL; line = end + 1) {
+		*end = '\0';
 		events_init_event(&event, PROFILED__EVENT__KIND__LOG);
-		event.line = copy;
+		event.line = line;
 		server_send(client, &response);
-		free(copy);
 	}
+	free(text);
 }
 
 /* Forget client, which has hung up. */
@@ -179,9 +168,6 @@ events_build_started(enum reason trigger, const char *file,
 {
 	Profiled__Event	event;
 
-	if (events_log == NULL && (events_log = evbuffer_new()) == NULL)
-		fatalx("evbuffer_new");
-	evbuffer_drain(events_log, evbuffer_get_length(events_log));
 	events_init_event(&event, PROFILED__EVENT__KIND__BUILD_STARTED);
 	event.trigger = (char *)reason_name(trigger);
 	event.file = (char *)file;
@@ -194,21 +180,7 @@ void
 events_log_line(const char *line)
 {
 	Profiled__Event	event;
-	size_t		len;
-	const char	*text, *newline;
 
-	if (events_log != NULL) {
-		evbuffer_add_printf(events_log, "%s\n", line);
-		len = evbuffer_get_length(events_log);
-		if (len > EVENTS_LOG_MAX) {
-			/* Drop whole lines from the start, keeping the end. */
-			text = (const char *)evbuffer_pullup(events_log, -1);
-			newline = memchr(text + len - EVENTS_LOG_MAX / 2, '\n',
-			    EVENTS_LOG_MAX / 2);
-			evbuffer_drain(events_log, newline != NULL ?
-			    (size_t)(newline - text) + 1 : len);
-		}
-	}
 	events_init_event(&event, PROFILED__EVENT__KIND__LOG);
 	event.line = (char *)line;
 	events_send(&event, 1);
@@ -290,7 +262,7 @@ events_switched(unsigned previous, unsigned generation, int created,
 	notify_generation_changed(previous, generation);
 }
 
-/* Free the subscribers and the kept log; the loop has ended. */
+/* Free the subscribers; the loop has ended. */
 void
 events_shutdown(void)
 {
@@ -300,7 +272,4 @@ events_shutdown(void)
 		events_subscribers = s->next;
 		free(s);
 	}
-	if (events_log != NULL)
-		evbuffer_free(events_log);
-	events_log = NULL;
 }

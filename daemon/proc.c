@@ -4,7 +4,9 @@
  *
  * A child gets /dev/null for stdin and a pipe each for stdout and stderr,
  * read by libevent as data arrives.  stdout is kept whole (Nix prints the
- * result there); stderr is kept as the log and handed on line by line.  The
+ * result there); stderr is handed on line by line to a line callback,
+ * which keeps what it wants (build.c keeps the build log), or without one
+ * kept, its end, for proc_stderr (nix-env's error).  The
  * exit callback runs once the child has been reaped and both pipes are at
  * end of file, so it always sees all the output.
  *
@@ -151,6 +153,12 @@ proc_emit_lines(struct proc *p, int flush)
 		free(line);
 	}
 
+	/* Lines handed on are the callback's; none is kept twice. */
+	if (p->line_cb != NULL) {
+		evbuffer_drain(p->err, p->line_start);
+		p->line_start = 0;
+		return;
+	}
 	/* Keep the end of a long log: that is where Nix says what failed. */
 	if (evbuffer_get_length(p->err) > PROC_LOG_MAX) {
 		drop = evbuffer_get_length(p->err) - PROC_LOG_MAX / 2;

@@ -201,6 +201,7 @@ int	 build_install_wrapper(const char *, char **);
 int	 build_start(struct event_base *, const struct config *, const char *,
 	     build_line_cb, build_done_cb, void *, char **);
 int	 build_running(void);
+char	*build_log(void);
 void	 build_stop(const char *);
 void	 build_cancel(void);
 void	 build_result_free(struct build_result *);

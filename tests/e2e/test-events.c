@@ -225,6 +225,37 @@ Test(events, log_of_a_generation_and_of_the_last_build)
 	harness_run_free(&r);
 }
 
+/*
+ * A long build log is kept by its end, where Nix says what failed: the
+ * last 64 KiB, from the start of a line.
+ */
+Test(events, long_log_keeps_its_last_64_kib)
+{
+	struct json	*log;
+	const char	*text;
+	char		*packages;
+
+	harness_start();
+	harness_wait_generation(1);
+	/* 20,000 lines of "trace: line N", some 300 KiB in all. */
+	packages = harness_packages("(builtins.foldl' (acc: i: builtins.trace "
+	    "\"line ${toString i}\" acc) cowsay (builtins.genList (i: i) "
+	    "20000))");
+	harness_save(packages);
+	harness_wait_built(packages);
+	log = harness_ctl_json("log", NULL);
+	text = harness_string(log, "text");
+	cr_assert_leq(strlen(text), 64 * 1024, "%zu bytes kept", strlen(text));
+	cr_assert_gt(strlen(text), 60 * 1024, "%zu bytes kept", strlen(text));
+	cr_assert(strncmp(text, "trace: line ", 12) == 0, "kept from the middle "
+	    "of a line: %.40s", text);
+	cr_assert(strstr(text, "trace: line 19999\n") != NULL, "the end of "
+	    "the log is missing");
+	cr_assert_null(strstr(text, "trace: line 0\n"), "the start was kept");
+	json_free(log);
+	free(packages);
+}
+
 Test(events, log_follow_ends_with_the_build)
 {
 	struct harness_background	 follow;
