@@ -92,21 +92,6 @@ generation_read_manifest(const char *link, struct generation *gen)
 	json_free(list);
 }
 
-static void
-generation_free_packages(struct generation *gen)
-{
-	size_t	i;
-
-	for (i = 0; i < gen->npackages; i++) {
-		free(gen->packages[i].name);
-		free(gen->packages[i].version);
-		free(gen->packages[i].path);
-	}
-	free(gen->packages);
-	gen->packages = NULL;
-	gen->npackages = 0;
-}
-
 /*
  * Bring the database in line with the profile: record every generation
  * link it has no record of (or a record for another store path) as an
@@ -165,7 +150,7 @@ generation_sync(const struct config *cfg, int read_packages)
 		} else
 			log_info("recorded existing generation %u (%s)",
 			    import.id, import.store_path);
-		generation_free_packages(&import);
+		package_list_free(import.packages, import.npackages);
 	}
 	profile_list_free(links, count);
 }

@@ -110,12 +110,16 @@ void	 proc_kill(struct proc *);
 void	 proc_terminate(struct proc *);
 char	*proc_run_sync(char *const [], char **);
 
-/* db.c */
+/* package.c */
 struct package {
 	char	*name;
 	char	*version;
 	char	*path;
 };
+struct package *package_list_copy(const struct package *, size_t);
+void	 package_list_free(struct package *, size_t);
+
+/* db.c */
 struct generation {
 	unsigned	 id;		/* the profile's number */
 	unsigned	 parent;	/* 0: a root */
