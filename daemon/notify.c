@@ -359,40 +359,6 @@ notify_shutdown(void)
 	notify_disconnect();
 }
 
-/*
- * Compare two versions a component at a time (split at . and -), numbers
- * as numbers, as Nix roughly does; <0, 0 or >0.
- */
-static int
-notify_version_compare(const char *a, const char *b)
-{
-	unsigned long long	 x, y;
-	size_t			 la, lb;
-	char			*end;
-	int			 r;
-
-	for (;;) {
-		a += strspn(a, ".-");
-		b += strspn(b, ".-");
-		if (*a == '\0' || *b == '\0')
-			return (*a != '\0') - (*b != '\0');
-		la = strcspn(a, ".-");
-		lb = strcspn(b, ".-");
-		if (strspn(a, "0123456789") == la &&
-		    strspn(b, "0123456789") == lb) {
-			x = strtoull(a, &end, 10);
-			y = strtoull(b, &end, 10);
-			if (x != y)
-				return x < y ? -1 : 1;
-		} else if ((r = strncmp(a, b, la < lb ? la : lb)) != 0)
-			return r;
-		else if (la != lb)
-			return la < lb ? -1 : 1;
-		a += la;
-		b += lb;
-	}
-}
-
 /* Append "name version" (or "name old → new") to the list *line. */
 static void
 notify_list_add(char **line, const struct package *p, const struct package *was)
@@ -440,7 +406,7 @@ notify_diff(const struct generation *old, const struct generation *new)
 					continue;
 				old_used[j] = new_used[i] = 1;
 				if (k == 1)
-					notify_list_add(&lines[notify_version_compare(
+					notify_list_add(&lines[package_version_compare(
 					    p->version, q->version) > 0 ? 2 : 3],
 					    p, q);
 			}

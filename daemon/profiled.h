@@ -118,6 +118,7 @@ struct package {
 };
 struct package *package_list_copy(const struct package *, size_t);
 void	 package_list_free(struct package *, size_t);
+int	 package_version_compare(const char *, const char *);
 
 /* db.c */
 struct generation {
