@@ -1,7 +1,8 @@
 /*
- * Package lists, shared by the build's result and the generation records:
- * one way to copy and free them, and the order of versions Nix uses, so
- * profiled calls a change an upgrade exactly when Nix would.
+ * Package lists, shared by the build's result, the generation records and
+ * the diff between two generations: one way to copy and free them, and the
+ * order of versions Nix uses, so profiled calls a change an upgrade
+ * exactly when Nix would.
  */
 #include <limits.h>
 #include <stdlib.h>

@@ -207,6 +207,23 @@ unsigned generation_reusable(const struct config *, const char *);
 int	 generation_switch(const struct config *, unsigned, char **);
 int	 generation_create(struct event_base *, const struct config *,
 	     struct generation *, generation_created_cb, void *, char **);
+struct generation_change {
+	char	*name;
+	char	*old_version;
+	char	*new_version;
+	int	 order;		/* package_version_compare(new, old) */
+};
+struct generation_diff {
+	struct package			*added;		/* in the new order */
+	size_t				 nadded;
+	struct package			*removed;	/* in the old order */
+	size_t				 nremoved;
+	struct generation_change	*changed;	/* in the new order */
+	size_t				 nchanged;
+};
+void	 generation_diff(const struct generation *, const struct generation *,
+	     struct generation_diff *);
+void	 generation_diff_free(struct generation_diff *);
 
 /* queue.c */
 enum queue_state {
