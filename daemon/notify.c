@@ -359,18 +359,19 @@ notify_shutdown(void)
 	notify_disconnect();
 }
 
-/* Append "name version" (or "name old → new") to the list *line. */
+/* Append "name version" (or "name was → version") to the list *line. */
 static void
-notify_list_add(char **line, const struct package *p, const struct package *was)
+notify_list_add(char **line, const char *name, const char *was,
+    const char *version)
 {
 	char	*next;
 
 	if (was != NULL)
 		xasprintf(&next, "%s%s%s %s → %s", *line != NULL ? *line : "",
-		    *line != NULL ? ", " : "", p->name, was->version, p->version);
+		    *line != NULL ? ", " : "", name, was, version);
 	else
 		xasprintf(&next, "%s%s%s %s", *line != NULL ? *line : "",
-		    *line != NULL ? ", " : "", p->name, p->version);
+		    *line != NULL ? ", " : "", name, version);
 	free(*line);
 	*line = next;
 }
@@ -378,7 +379,7 @@ notify_list_add(char **line, const struct package *p, const struct package *was)
 /*
  * What changed from generation old (NULL: none) to new, one line per kind:
  * "Added: cowsay 3.7", "Removed: …", "Upgraded: hello 2.10 → 2.12",
- * "Downgraded: …".  Same name and version is the same package.
+ * "Downgraded: …".
  */
 static char *
 notify_diff(const struct generation *old, const struct generation *new)
@@ -386,42 +387,25 @@ notify_diff(const struct generation *old, const struct generation *new)
 	static const char *const	 titles[] = {
 		"Added", "Removed", "Upgraded", "Downgraded"
 	};
-	const struct package		*p, *q;
+	struct generation_diff		 diff;
+	const struct generation_change	*c;
 	char				*lines[4] = { NULL }, *body, *next;
-	size_t				 nold = old != NULL ? old->npackages : 0;
-	size_t				 i, j, k;
-	int				*old_used, *new_used;
+	size_t				 i, k;
 
-	old_used = xcalloc(nold + 1, sizeof *old_used);
-	new_used = xcalloc(new->npackages + 1, sizeof *new_used);
-	for (k = 0; k < 2; k++) {
-		/* First exact matches, then the same name at another version. */
-		for (i = 0; i < new->npackages; i++) {
-			p = &new->packages[i];
-			for (j = 0; j < nold && !new_used[i]; j++) {
-				q = &old->packages[j];
-				if (old_used[j] || strcmp(p->name, q->name) != 0)
-					continue;
-				if (k == 0 && strcmp(p->version, q->version) != 0)
-					continue;
-				old_used[j] = new_used[i] = 1;
-				if (k == 1)
-					notify_list_add(&lines[package_version_compare(
-					    p->version, q->version) > 0 ? 2 : 3],
-					    p, q);
-			}
-		}
+	generation_diff(old, new, &diff);
+	for (i = 0; i < diff.nadded; i++)
+		notify_list_add(&lines[0], diff.added[i].name, NULL,
+		    diff.added[i].version);
+	for (i = 0; i < diff.nremoved; i++)
+		notify_list_add(&lines[1], diff.removed[i].name, NULL,
+		    diff.removed[i].version);
+	for (i = 0; i < diff.nchanged; i++) {
+		c = &diff.changed[i];
+		/* As nix-env -u, only a newer version is an upgrade. */
+		notify_list_add(&lines[c->order > 0 ? 2 : 3], c->name,
+		    c->old_version, c->new_version);
 	}
-	for (i = 0; i < new->npackages; i++) {
-		if (!new_used[i])
-			notify_list_add(&lines[0], &new->packages[i], NULL);
-	}
-	for (j = 0; j < nold; j++) {
-		if (!old_used[j])
-			notify_list_add(&lines[1], &old->packages[j], NULL);
-	}
-	free(old_used);
-	free(new_used);
+	generation_diff_free(&diff);
 
 	body = NULL;
 	for (k = 0; k < 4; k++) {
