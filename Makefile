@@ -52,8 +52,9 @@ CLIENT_OBJS = $(patsubst %.c,%.o,$(wildcard client/*.c))
 
 # The queue's tests link queue.c alone with fakes for what it drives.
 QUEUE_TEST_OBJS = tests/unit/test-queue.o tests/unit/queue-fakes.o
-QUEUE_REAL_OBJS = daemon/queue.o daemon/inputs.o daemon/path.o \
-	daemon/sha256.o daemon/reason.o daemon/log.o daemon/xmalloc.o
+QUEUE_REAL_OBJS = daemon/queue.o daemon/inputs.o daemon/package.o \
+	daemon/path.o daemon/sha256.o daemon/reason.o daemon/log.o \
+	daemon/xmalloc.o
 UNIT_OBJS = $(filter-out $(QUEUE_TEST_OBJS), \
 	$(patsubst %.c,%.o,$(wildcard tests/unit/*.c)))
 E2E_OBJS = $(patsubst %.c,%.o,$(wildcard tests/e2e/*.c))

@@ -569,12 +569,7 @@ build_result_free(struct build_result *result)
 
 	if (result == NULL)
 		return;
-	for (i = 0; i < result->npackages; i++) {
-		free(result->packages[i].name);
-		free(result->packages[i].version);
-		free(result->packages[i].path);
-	}
-	free(result->packages);
+	package_list_free(result->packages, result->npackages);
 	for (i = 0; i < result->ninputs; i++)
 		free(result->inputs[i]);
 	free(result->inputs);

@@ -361,16 +361,9 @@ db_generation_list(size_t *count)
 void
 db_generation_free(struct generation *gen)
 {
-	size_t	i;
-
 	if (gen == NULL)
 		return;
-	for (i = 0; i < gen->npackages; i++) {
-		free(gen->packages[i].name);
-		free(gen->packages[i].version);
-		free(gen->packages[i].path);
-	}
-	free(gen->packages);
+	package_list_free(gen->packages, gen->npackages);
 	free(gen->store_path);
 	free(gen->content_hash);
 	free(gen->content);

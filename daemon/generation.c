@@ -92,21 +92,6 @@ generation_read_manifest(const char *link, struct generation *gen)
 	json_free(list);
 }
 
-static void
-generation_free_packages(struct generation *gen)
-{
-	size_t	i;
-
-	for (i = 0; i < gen->npackages; i++) {
-		free(gen->packages[i].name);
-		free(gen->packages[i].version);
-		free(gen->packages[i].path);
-	}
-	free(gen->packages);
-	gen->packages = NULL;
-	gen->npackages = 0;
-}
-
 /*
  * Bring the database in line with the profile: record every generation
  * link it has no record of (or a record for another store path) as an
@@ -165,7 +150,7 @@ generation_sync(const struct config *cfg, int read_packages)
 		} else
 			log_info("recorded existing generation %u (%s)",
 			    import.id, import.store_path);
-		generation_free_packages(&import);
+		package_list_free(import.packages, import.npackages);
 	}
 	profile_list_free(links, count);
 }
@@ -306,4 +291,110 @@ generation_create(struct event_base *base, const struct config *cfg,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The first package of list, not yet matched, named as p and, if
+ * same_version, at p's version; count if there is none.
+ */
+static size_t
+generation_diff_find(const struct package *list, size_t count,
+    const int *matched, const struct package *p, int same_version)
+{
+	size_t	i;
+
+	for (i = 0; i < count; i++) {
+		if (matched[i] || strcmp(list[i].name, p->name) != 0)
+			continue;
+		if (!same_version || strcmp(list[i].version, p->version) == 0)
+			break;
+	}
+	return i;
+}
+
+/* Copies of the packages of list that are not matched, in list's order. */
+static struct package *
+generation_diff_unmatched(const struct package *list, size_t count,
+    const int *matched, size_t *n)
+{
+	struct package	*unmatched, *copy;
+	size_t		 i;
+
+	unmatched = xcalloc(count, sizeof *unmatched);
+	*n = 0;
+	for (i = 0; i < count; i++) {
+		if (!matched[i])
+			unmatched[(*n)++] = list[i];
+	}
+	copy = package_list_copy(unmatched, *n);
+	free(unmatched);
+	return copy;
+}
+
+/*
+ * Fill diff with what changed from generation old (NULL: none) to new.  A
+ * name at the same version in both is unchanged; what remains of a name
+ * in both changed version; the rest was added or removed.  Exact matches
+ * go first so a name listed at two versions pairs each with its own.
+ */
+void
+generation_diff(const struct generation *old, const struct generation *new,
+    struct generation_diff *diff)
+{
+	const struct package		*oldp = NULL, *p;
+	struct generation_change	*c;
+	size_t				 nold = 0, i, j;
+	int				*old_matched, *new_matched;
+
+	assert(new != NULL);
+	if (old != NULL) {
+		oldp = old->packages;
+		nold = old->npackages;
+	}
+	memset(diff, 0, sizeof *diff);
+	old_matched = xcalloc(nold, sizeof *old_matched);
+	new_matched = xcalloc(new->npackages, sizeof *new_matched);
+	for (i = 0; i < new->npackages; i++) {
+		j = generation_diff_find(oldp, nold, old_matched,
+		    &new->packages[i], 1);
+		if (j != nold)
+			old_matched[j] = new_matched[i] = 1;
+	}
+	diff->changed = xcalloc(new->npackages, sizeof *diff->changed);
+	for (i = 0; i < new->npackages; i++) {
+		p = &new->packages[i];
+		if (new_matched[i])
+			continue;
+		j = generation_diff_find(oldp, nold, old_matched, p, 0);
+		if (j == nold)
+			continue;
+		old_matched[j] = new_matched[i] = 1;
+		c = &diff->changed[diff->nchanged++];
+		c->name = xstrdup(p->name);
+		c->old_version = xstrdup(oldp[j].version);
+		c->new_version = xstrdup(p->version);
+		c->order = package_version_compare(p->version, oldp[j].version);
+	}
+	diff->added = generation_diff_unmatched(new->packages, new->npackages,
+	    new_matched, &diff->nadded);
+	diff->removed = generation_diff_unmatched(oldp, nold, old_matched,
+	    &diff->nremoved);
+	free(old_matched);
+	free(new_matched);
+}
+
+void
+generation_diff_free(struct generation_diff *diff)
+{
+	size_t	i;
+
+	package_list_free(diff->added, diff->nadded);
+	package_list_free(diff->removed, diff->nremoved);
+	for (i = 0; i < diff->nchanged; i++) {
+		free(diff->changed[i].name);
+		free(diff->changed[i].old_version);
+		free(diff->changed[i].new_version);
+	}
+	free(diff->changed);
+	memset(diff, 0, sizeof *diff);
 }

@@ -364,52 +364,19 @@ notify_shutdown(void)
 	notify_disconnect();
 }
 
-/*
- * Compare two versions a component at a time (split at . and -), numbers
- * as numbers, as Nix roughly does; <0, 0 or >0.
- */
-static int
-notify_version_compare(const char *a, const char *b)
-{
-	unsigned long long	 x, y;
-	size_t			 la, lb;
-	char			*end;
-	int			 r;
-
-	for (;;) {
-		a += strspn(a, ".-");
-		b += strspn(b, ".-");
-		if (*a == '\0' || *b == '\0')
-			return (*a != '\0') - (*b != '\0');
-		la = strcspn(a, ".-");
-		lb = strcspn(b, ".-");
-		if (strspn(a, "0123456789") == la &&
-		    strspn(b, "0123456789") == lb) {
-			x = strtoull(a, &end, 10);
-			y = strtoull(b, &end, 10);
-			if (x != y)
-				return x < y ? -1 : 1;
-		} else if ((r = strncmp(a, b, la < lb ? la : lb)) != 0)
-			return r;
-		else if (la != lb)
-			return la < lb ? -1 : 1;
-		a += la;
-		b += lb;
-	}
-}
-
-/* Append "name version" (or "name old → new") to the list *line. */
+/* Append "name version" (or "name was → version") to the list *line. */
 static void
-notify_list_add(char **line, const struct package *p, const struct package *was)
+notify_list_add(char **line, const char *name, const char *was,
+    const char *version)
 {
 	char	*next;
 
 	if (was != NULL)
 		xasprintf(&next, "%s%s%s %s → %s", *line != NULL ? *line : "",
-		    *line != NULL ? ", " : "", p->name, was->version, p->version);
+		    *line != NULL ? ", " : "", name, was, version);
 	else
 		xasprintf(&next, "%s%s%s %s", *line != NULL ? *line : "",
-		    *line != NULL ? ", " : "", p->name, p->version);
+		    *line != NULL ? ", " : "", name, version);
 	free(*line);
 	*line = next;
 }
@@ -417,7 +384,7 @@ notify_list_add(char **line, const struct package *p, const struct package *was)
 /*
  * What changed from generation old (NULL: none) to new, one line per kind:
  * "Added: cowsay 3.7", "Removed: …", "Upgraded: hello 2.10 → 2.12",
- * "Downgraded: …".  Same name and version is the same package.
+ * "Downgraded: …".
  */
 static char *
 notify_diff(const struct generation *old, const struct generation *new)
@@ -425,42 +392,25 @@ notify_diff(const struct generation *old, const struct generation *new)
 	static const char *const	 titles[] = {
 		"Added", "Removed", "Upgraded", "Downgraded"
 	};
-	const struct package		*p, *q;
+	struct generation_diff		 diff;
+	const struct generation_change	*c;
 	char				*lines[4] = { NULL }, *body, *next;
-	size_t				 nold = old != NULL ? old->npackages : 0;
-	size_t				 i, j, k;
-	int				*old_used, *new_used;
+	size_t				 i, k;
 
-	old_used = xcalloc(nold + 1, sizeof *old_used);
-	new_used = xcalloc(new->npackages + 1, sizeof *new_used);
-	for (k = 0; k < 2; k++) {
-		/* First exact matches, then the same name at another version. */
-		for (i = 0; i < new->npackages; i++) {
-			p = &new->packages[i];
-			for (j = 0; j < nold && !new_used[i]; j++) {
-				q = &old->packages[j];
-				if (old_used[j] || strcmp(p->name, q->name) != 0)
-					continue;
-				if (k == 0 && strcmp(p->version, q->version) != 0)
-					continue;
-				old_used[j] = new_used[i] = 1;
-				if (k == 1)
-					notify_list_add(&lines[notify_version_compare(
-					    p->version, q->version) > 0 ? 2 : 3],
-					    p, q);
-			}
-		}
+	generation_diff(old, new, &diff);
+	for (i = 0; i < diff.nadded; i++)
+		notify_list_add(&lines[0], diff.added[i].name, NULL,
+		    diff.added[i].version);
+	for (i = 0; i < diff.nremoved; i++)
+		notify_list_add(&lines[1], diff.removed[i].name, NULL,
+		    diff.removed[i].version);
+	for (i = 0; i < diff.nchanged; i++) {
+		c = &diff.changed[i];
+		/* As nix-env -u, only a newer version is an upgrade. */
+		notify_list_add(&lines[c->order > 0 ? 2 : 3], c->name,
+		    c->old_version, c->new_version);
 	}
-	for (i = 0; i < new->npackages; i++) {
-		if (!new_used[i])
-			notify_list_add(&lines[0], &new->packages[i], NULL);
-	}
-	for (j = 0; j < nold; j++) {
-		if (!old_used[j])
-			notify_list_add(&lines[1], &old->packages[j], NULL);
-	}
-	free(old_used);
-	free(new_used);
+	generation_diff_free(&diff);
 
 	body = NULL;
 	for (k = 0; k < 4; k++) {

@@ -121,12 +121,17 @@ void	 proc_kill(struct proc *);
 void	 proc_terminate(struct proc *);
 char	*proc_run_sync(char *const [], char **);
 
-/* db.c */
+/* package.c */
 struct package {
 	char	*name;
 	char	*version;
 	char	*path;
 };
+struct package *package_list_copy(const struct package *, size_t);
+void	 package_list_free(struct package *, size_t);
+int	 package_version_compare(const char *, const char *);
+
+/* db.c */
 struct generation {
 	unsigned	 id;		/* the profile's number */
 	unsigned	 parent;	/* 0: a root */
@@ -239,6 +244,23 @@ unsigned generation_reusable(const struct config *, const char *);
 int	 generation_switch(const struct config *, unsigned, char **);
 int	 generation_create(struct event_base *, const struct config *,
 	     struct generation *, generation_created_cb, void *, char **);
+struct generation_change {
+	char	*name;
+	char	*old_version;
+	char	*new_version;
+	int	 order;		/* package_version_compare(new, old) */
+};
+struct generation_diff {
+	struct package			*added;		/* in the new order */
+	size_t				 nadded;
+	struct package			*removed;	/* in the old order */
+	size_t				 nremoved;
+	struct generation_change	*changed;	/* in the new order */
+	size_t				 nchanged;
+};
+void	 generation_diff(const struct generation *, const struct generation *,
+	     struct generation_diff *);
+void	 generation_diff_free(struct generation_diff *);
 
 /* queue.c */
 enum queue_state {

@@ -357,7 +357,6 @@ queue_new_generation(unsigned parent)
 	struct queue_build	*b = queue.running;
 	struct build_result	*result = b->result;
 	struct generation	*gen;
-	size_t			 i;
 
 	gen = xcalloc(1, sizeof *gen);
 	gen->parent = parent;
@@ -367,12 +366,7 @@ queue_new_generation(unsigned parent)
 	gen->content_hash = xstrdup(b->inputs->file_hash);
 	gen->content = xstrdup(b->inputs->content);
 	gen->build_ms = result->duration_ms;
-	gen->packages = xcalloc(result->npackages, sizeof *gen->packages);
-	for (i = 0; i < result->npackages; i++) {
-		gen->packages[i].name = xstrdup(result->packages[i].name);
-		gen->packages[i].version = xstrdup(result->packages[i].version);
-		gen->packages[i].path = xstrdup(result->packages[i].path);
-	}
+	gen->packages = package_list_copy(result->packages, result->npackages);
 	gen->npackages = result->npackages;
 	return gen;
 }

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -197,4 +198,143 @@ ParameterizedTest(struct link_name *c, generation, link_names)
 {
 	cr_assert_eq(profile_parse_link_name("profile", c->entry), c->id,
 	    "%s", c->entry);
+}
+
+/*
+ * generation_diff needs no profile or database: generations are made from
+ * a list such as "hello 2.10, cowsay 3.7".
+ */
+TestSuite(generation_diff);
+
+static struct generation *
+diff_generation(const char *list)
+{
+	struct generation	*gen;
+	struct package		*p;
+	char			*copy, *next, *item, *space;
+
+	gen = xcalloc(1, sizeof *gen);
+	next = copy = xstrdup(list);
+	while ((item = strsep(&next, ",")) != NULL) {
+		item += strspn(item, " ");
+		if (*item == '\0')
+			continue;
+		cr_assert_not_null(space = strchr(item, ' '), "%s", item);
+		*space = '\0';
+		gen->packages = xreallocarray(gen->packages, gen->npackages + 1,
+		    sizeof *gen->packages);
+		p = &gen->packages[gen->npackages++];
+		p->name = xstrdup(item);
+		p->version = xstrdup(space + 1);
+		xasprintf(&p->path, "/nix/store/x-%s-%s", item, space + 1);
+	}
+	free(copy);
+	return gen;
+}
+
+/* A diff's lists as text, "+" for an upgrade, "-" a downgrade, "=" neither. */
+static char *
+diff_text(const struct generation_diff *diff)
+{
+	char	*text = xstrdup(""), *next;
+	size_t	 i;
+
+	for (i = 0; i < diff->nadded; i++) {
+		xasprintf(&next, "%sadded %s %s; ", text, diff->added[i].name,
+		    diff->added[i].version);
+		free(text);
+		text = next;
+	}
+	for (i = 0; i < diff->nremoved; i++) {
+		xasprintf(&next, "%sremoved %s %s; ", text,
+		    diff->removed[i].name, diff->removed[i].version);
+		free(text);
+		text = next;
+	}
+	for (i = 0; i < diff->nchanged; i++) {
+		xasprintf(&next, "%schanged %s %s %c %s; ", text,
+		    diff->changed[i].name, diff->changed[i].old_version,
+		    diff->changed[i].order > 0 ? '+' :
+		    diff->changed[i].order < 0 ? '-' : '=',
+		    diff->changed[i].new_version);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+static void
+assert_diff(const char *old, const char *new, const char *want)
+{
+	struct generation	*o = NULL, *n;
+	struct generation_diff	 diff;
+	char			*got;
+
+	if (old != NULL)
+		o = diff_generation(old);
+	n = diff_generation(new);
+	generation_diff(o, n, &diff);
+	/* The diff holds its own copies: the generations can go first. */
+	db_generation_free(o);
+	db_generation_free(n);
+	got = diff_text(&diff);
+	cr_assert_str_eq(got, want, "from [%s] to [%s]", old, new);
+	free(got);
+	generation_diff_free(&diff);
+	cr_assert_eq(diff.nadded + diff.nremoved + diff.nchanged, 0,
+	    "a freed diff is empty");
+}
+
+Test(generation_diff, added_removed_changed_unchanged)
+{
+	assert_diff("hello 2.10, cowsay 3.7, ripgrep 14.1, jq 1.6",
+	    "ripgrep 14.1, hello 2.12, fd 9.0, jq 1.5",
+	    "added fd 9.0; removed cowsay 3.7; "
+	    "changed hello 2.10 + 2.12; changed jq 1.6 - 1.5; ");
+}
+
+Test(generation_diff, nothing_changed)
+{
+	assert_diff("hello 2.12, cowsay 3.7", "cowsay 3.7, hello 2.12", "");
+	assert_diff("", "", "");
+}
+
+Test(generation_diff, from_no_generation_all_is_added)
+{
+	assert_diff(NULL, "ripgrep 14.1, hello 2.12",
+	    "added ripgrep 14.1; added hello 2.12; ");
+	assert_diff(NULL, "", "");
+}
+
+Test(generation_diff, to_an_empty_generation_all_is_removed)
+{
+	assert_diff("zsh 5.9, bash 5.2", "",
+	    "removed zsh 5.9; removed bash 5.2; ");
+}
+
+Test(generation_diff, lists_keep_their_generation_order)
+{
+	/* Added and changed in the new order, removed in the old. */
+	assert_diff("c 1, b 1, a 1, y 1, x 1", "z 1, x 2, w 1, y 2",
+	    "added z 1; added w 1; removed c 1; removed b 1; removed a 1; "
+	    "changed x 1 + 2; changed y 1 + 2; ");
+}
+
+Test(generation_diff, exact_matches_pair_first)
+{
+	/* 3.12 stays; only 3.11 became 3.13, not 3.11 -> 3.12 -> 3.13. */
+	assert_diff("python 3.11, python 3.12", "python 3.12, python 3.13",
+	    "changed python 3.11 + 3.13; ");
+	assert_diff("gcc 12", "gcc 13, gcc 12", "added gcc 13; ");
+	assert_diff("a 1, a 2", "a 3",
+	    "removed a 2; changed a 1 + 3; ");
+	assert_diff("a 1", "a 1, a 1", "added a 1; ");
+}
+
+Test(generation_diff, versions_ordered_as_nix_does)
+{
+	assert_diff("hello 1.0pre1, foo 1.9a, bar 2.3.1, baz 1.0",
+	    "hello 1.0, foo 1.10a, bar 2.3a, baz 1.00",
+	    "changed hello 1.0pre1 + 1.0; changed foo 1.9a + 1.10a; "
+	    "changed bar 2.3.1 - 2.3a; changed baz 1.0 = 1.00; ");
 }
