@@ -19,11 +19,34 @@ struct client_options {
 	int		 json;		/* --json: one JSON value on stdout */
 };
 
-/* A command: its name, its arguments for the usage line, and its body. */
+/*
+ * One option, declared once in a table that parses it and prints it in
+ * the usage line.  A table ends with a NULL name.
+ */
+struct cmd_option {
+	const char	*name;		/* --name */
+	int		 letter;	/* -letter as well, or 0 */
+	const char	*value;		/* its value's name ("N"), NULL: a flag */
+};
+
+/* A command's options and other arguments as given, from cmd_args_parse. */
+struct cmd_args;
+
+/*
+ * A command: its name, the options it takes besides --json, how many other
+ * arguments it takes (and their name for the usage line), and its body,
+ * which reads the parsed arguments.
+ */
 struct cmd_entry {
-	const char	*name;
-	const char	*usage;
-	int		(*exec)(int, char **, struct client_options *);
+	const char		*name;
+	const struct cmd_option	*options;
+	struct {
+		int		 lower;
+		int		 upper;
+		const char	*name;
+	} args;
+	int			(*exec)(struct cmd_args *,
+				    struct client_options *);
 };
 
 /* Exit codes: success, a failure reported on stderr, bad usage. */
@@ -34,11 +57,20 @@ struct cmd_entry {
 /* cmd.c */
 #define CMD_USAGE_PREFIX	"usage: profilectl [--socket PATH] [--json] "
 extern const struct cmd_entry	*cmd_table[];
+extern const struct cmd_option	 cmd_common_options[];
 const struct cmd_entry *cmd_find(const char *);
+char	*cmd_usage_arguments(const struct cmd_entry *);
 int	 cmd_usage(const struct cmd_entry *);
-int	 cmd_bad_option(int, char **, const struct cmd_entry *);
-int	 cmd_parse_flags(int, char **, struct client_options *,
-	     const struct cmd_entry *, int);
+struct cmd_args *cmd_args_parse(const struct cmd_option *, int, char **, int,
+	     char **);
+struct cmd_args *cmd_parse(const struct cmd_entry *, int, char **,
+	     struct client_options *);
+void	 cmd_args_free(struct cmd_args *);
+int	 cmd_args_has(const struct cmd_args *, const char *);
+const char *cmd_args_get(const struct cmd_args *, const char *);
+int	 cmd_args_count(const struct cmd_args *);
+const char *cmd_args_string(const struct cmd_args *, int);
+char	**cmd_args_values(const struct cmd_args *);
 int	 cmd_parse_number(const char *, unsigned long long, unsigned long long,
 	     unsigned long long *);
 

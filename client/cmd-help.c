@@ -3,20 +3,25 @@
  * talks to no daemon, so it works when profiled is not running.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "profiled.h"
 #include "client.h"
 
-static int	cmd_help_exec(int, char **, struct client_options *);
+static int	cmd_help_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_help_entry = {
-	"help", "help [COMMAND]", cmd_help_exec
+	.name = "help",
+	.options = NULL,
+	.args = { 0, 1, "COMMAND" },
+	.exec = cmd_help_exec
 };
 
 static void
 cmd_help_json(const struct cmd_entry *only)
 {
 	const struct cmd_entry	**entry;
+	char			 *usage;
 	int			  first = 1;
 
 	fputs("[", stdout);
@@ -26,7 +31,9 @@ cmd_help_json(const struct cmd_entry *only)
 		fputs(first ? "{\"name\": " : ", {\"name\": ", stdout);
 		output_json_string((*entry)->name);
 		fputs(", \"usage\": ", stdout);
-		output_json_string((*entry)->usage);
+		usage = cmd_usage_arguments(*entry);
+		output_json_string(usage);
+		free(usage);
 		fputs("}", stdout);
 		first = 0;
 	}
@@ -37,29 +44,33 @@ static void
 cmd_help_print(const struct cmd_entry *only)
 {
 	const struct cmd_entry	**entry;
+	char			 *usage;
 
 	if (only != NULL) {
-		printf(CMD_USAGE_PREFIX "%s\n", only->usage);
+		usage = cmd_usage_arguments(only);
+		printf(CMD_USAGE_PREFIX "%s\n", usage);
+		free(usage);
 		return;
 	}
 	printf(CMD_USAGE_PREFIX "COMMAND [ARGS]\n"
 	    "       profilectl --version\n"
 	    "commands:\n");
-	for (entry = cmd_table; *entry != NULL; entry++)
-		printf("  %s\n", (*entry)->usage);
+	for (entry = cmd_table; *entry != NULL; entry++) {
+		usage = cmd_usage_arguments(*entry);
+		printf("  %s\n", usage);
+		free(usage);
+	}
 }
 
 static int
-cmd_help_exec(int argc, char **argv, struct client_options *opts)
+cmd_help_exec(struct cmd_args *args, struct client_options *opts)
 {
 	const struct cmd_entry	*only = NULL;
-	int			 first;
+	const char		*name;
 
-	first = cmd_parse_flags(argc, argv, opts, &cmd_help_entry, 1);
-	if (first == -1)
-		return CLIENT_EXIT_USAGE;
-	if (first < argc && (only = cmd_find(argv[first])) == NULL) {
-		log_warnx("unknown command: %s", argv[first]);
+	name = cmd_args_string(args, 0);
+	if (name != NULL && (only = cmd_find(name)) == NULL) {
+		log_warnx("unknown command: %s", name);
 		return cmd_usage(&cmd_help_entry);
 	}
 
