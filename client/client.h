@@ -20,25 +20,27 @@ struct client_options {
 };
 
 /*
- * One option, declared once in a table that parses it and prints it in
- * the usage line.  A table ends with a NULL name.
+ * One option, declared once in a table that parses it, prints it in the
+ * usage line and describes it in --help.  A table ends with a NULL name.
  */
 struct cmd_option {
 	const char	*name;		/* --name */
 	int		 letter;	/* -letter as well, or 0 */
 	const char	*value;		/* its value's name ("N"), NULL: a flag */
+	const char	*about;		/* one line for --help */
 };
 
 /* A command's options and other arguments as given, from cmd_args_parse. */
 struct cmd_args;
 
 /*
- * A command: its name, the options it takes besides --json, how many other
- * arguments it takes (and their name for the usage line), and its body,
- * which reads the parsed arguments.
+ * A command: its name, a line saying what it does, the options it takes
+ * besides --json and --help, how many other arguments it takes (and their
+ * name for the usage line), and its body, which reads the parsed arguments.
  */
 struct cmd_entry {
 	const char		*name;
+	const char		*about;
 	const struct cmd_option	*options;
 	struct {
 		int		 lower;
@@ -83,6 +85,12 @@ extern const struct cmd_entry	cmd_status_entry;
 extern const struct cmd_entry	cmd_switch_entry;
 extern const struct cmd_entry	cmd_wait_entry;
 extern const struct cmd_entry	cmd_watch_entry;
+
+/* cmd-help.c */
+int	 cmd_help_show(const struct cmd_entry *, const struct client_options *);
+
+/* profilectl.c */
+extern const struct cmd_option	profilectl_options[];
 
 /* client.c */
 int	 client_connect(const char *, char **);

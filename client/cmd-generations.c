@@ -14,6 +14,7 @@ static int	cmd_generations_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_generations_entry = {
 	.name = "generations",
+	.about = "list the profile's generations, the current one marked",
 	.options = NULL,
 	.args = { 0, 0, NULL },
 	.exec = cmd_generations_exec

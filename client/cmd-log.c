@@ -16,12 +16,14 @@
 static int	cmd_log_exec(struct cmd_args *, struct client_options *);
 
 static const struct cmd_option cmd_log_options[] = {
-	{ "follow", 'f', NULL },
-	{ NULL, 0, NULL }
+	{ "follow", 'f', NULL,
+	    "follow the running (or next) build's log; exit with its result" },
+	{ NULL, 0, NULL, NULL }
 };
 
 const struct cmd_entry cmd_log_entry = {
 	.name = "log",
+	.about = "print the log of generation N's build, or of the last build",
 	.options = cmd_log_options,
 	.args = { 0, 1, "N" },
 	.exec = cmd_log_exec

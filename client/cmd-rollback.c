@@ -10,6 +10,7 @@ static int	cmd_rollback_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_rollback_entry = {
 	.name = "rollback",
+	.about = "activate the current generation's parent",
 	.options = NULL,
 	.args = { 0, 0, NULL },
 	.exec = cmd_rollback_exec

@@ -13,6 +13,7 @@ static int	cmd_status_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
+	.about = "show what profiled is doing and which generation is active",
 	.options = NULL,
 	.args = { 0, 0, NULL },
 	.exec = cmd_status_exec

@@ -15,13 +15,15 @@
 static int	cmd_switch_exec(struct cmd_args *, struct client_options *);
 
 static const struct cmd_option cmd_switch_options[] = {
-	{ "progress", 0, NULL },
-	{ "to", 0, "N" },
-	{ NULL, 0, NULL }
+	{ "progress", 0, NULL,
+	    "show the build's progress on stderr, a terminal or not" },
+	{ "to", 0, "N", "activate existing generation N; builds nothing" },
+	{ NULL, 0, NULL, NULL }
 };
 
 const struct cmd_entry cmd_switch_entry = {
 	.name = "switch",
+	.about = "build the package file now, activate it and wait for that",
 	.options = cmd_switch_options,
 	.args = { 0, 0, NULL },
 	.exec = cmd_switch_exec

@@ -16,12 +16,14 @@
 static int	cmd_wait_exec(struct cmd_args *, struct client_options *);
 
 static const struct cmd_option cmd_wait_options[] = {
-	{ "timeout", 0, "SECONDS" },
-	{ NULL, 0, NULL }
+	{ "timeout", 0, "SECONDS",
+	    "fail if still busy after SECONDS; 0 waits for ever" },
+	{ NULL, 0, NULL, NULL }
 };
 
 const struct cmd_entry cmd_wait_entry = {
 	.name = "wait",
+	.about = "wait until profiled is idle; fail if the last build failed",
 	.options = cmd_wait_options,
 	.args = { 0, 0, NULL },
 	.exec = cmd_wait_exec

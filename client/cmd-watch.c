@@ -16,6 +16,7 @@ static int	cmd_watch_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_watch_entry = {
 	.name = "watch",
+	.about = "print what profiled does as it happens, until interrupted",
 	.options = NULL,
 	.args = { 0, 0, NULL },
 	.exec = cmd_watch_exec

@@ -46,8 +46,9 @@ const struct cmd_entry *cmd_table[] = {
 
 /* The options profilectl and every command take, besides their own. */
 const struct cmd_option cmd_common_options[] = {
-	{ "json", 0, NULL },
-	{ NULL, 0, NULL }
+	{ "json", 0, NULL, "print JSON, for scripts" },
+	{ "help", 'h', NULL, "print this help" },
+	{ NULL, 0, NULL, NULL }
 };
 
 /* The command called name, or NULL. */
@@ -264,6 +265,9 @@ cmd_parse(const struct cmd_entry *entry, int argc, char **argv,
 	}
 	if (cmd_args_has(args, "json"))
 		opts->json = 1;
+	/* Whoever asks for help gets it, whatever else is on the line. */
+	if (cmd_args_has(args, "help"))
+		return args;
 	if (args->argc > entry->args.upper)
 		log_warnx("unexpected argument: %s",
 		    args->argv[entry->args.upper]);

@@ -10,12 +10,12 @@
 #include "profiled.h"
 #include "client.h"
 
-/* The options before the command, besides --json. */
-static const struct cmd_option profilectl_options[] = {
-	{ "socket", 0, "PATH" },
-	{ "version", 'V', NULL },
-	{ "help", 'h', NULL },
-	{ NULL, 0, NULL }
+/* The options before the command, besides --json and --help. */
+const struct cmd_option profilectl_options[] = {
+	{ "socket", 0, "PATH",
+	    "talk to profiled at PATH instead of the configured socket" },
+	{ "version", 'V', NULL, "print profilectl's version" },
+	{ NULL, 0, NULL, NULL }
 };
 
 /* Exit with rc, unless what went to stdout did not all get there. */
@@ -30,7 +30,7 @@ profilectl_exit(int rc)
 	return rc;
 }
 
-/* Run the command argv[0] with its arguments. */
+/* Run the command argv[0] with its arguments, or its --help. */
 static int
 profilectl_run(int argc, char **argv, struct client_options *opts)
 {
@@ -44,7 +44,10 @@ profilectl_run(int argc, char **argv, struct client_options *opts)
 	}
 	if ((args = cmd_parse(entry, argc, argv, opts)) == NULL)
 		return CLIENT_EXIT_USAGE;
-	rc = entry->exec(args, opts);
+	if (cmd_args_has(args, "help"))
+		rc = cmd_help_show(entry, opts);
+	else
+		rc = entry->exec(args, opts);
 	cmd_args_free(args);
 	return rc;
 }
@@ -54,7 +57,7 @@ main(int argc, char **argv)
 {
 	struct client_options	 opts = { NULL, 0 };
 	struct cmd_args		*args;
-	char			*cause, *help_argv[] = { "help", NULL };
+	char			*cause;
 	int			 rc;
 
 	log_init("profilectl", 0);
@@ -72,7 +75,7 @@ main(int argc, char **argv)
 		printf("profilectl %s\n", PROFILED_VERSION);
 		rc = CLIENT_EXIT_OK;
 	} else if (cmd_args_has(args, "help"))
-		rc = profilectl_run(1, help_argv, &opts);
+		rc = cmd_help_show(NULL, &opts);
 	else if (cmd_args_count(args) == 0)
 		rc = cmd_usage(NULL);
 	else {
