@@ -19,11 +19,36 @@ struct client_options {
 	int		 json;		/* --json: one JSON value on stdout */
 };
 
-/* A command: its name, its arguments for the usage line, and its body. */
+/*
+ * One option, declared once in a table that parses it, prints it in the
+ * usage line and describes it in --help.  A table ends with a NULL name.
+ */
+struct cmd_option {
+	const char	*name;		/* --name */
+	int		 letter;	/* -letter as well, or 0 */
+	const char	*value;		/* its value's name ("N"), NULL: a flag */
+	const char	*about;		/* one line for --help */
+};
+
+/* A command's options and other arguments as given, from cmd_args_parse. */
+struct cmd_args;
+
+/*
+ * A command: its name, a line saying what it does, the options it takes
+ * besides --json and --help, how many other arguments it takes (and their
+ * name for the usage line), and its body, which reads the parsed arguments.
+ */
 struct cmd_entry {
-	const char	*name;
-	const char	*usage;
-	int		(*exec)(int, char **, struct client_options *);
+	const char		*name;
+	const char		*about;
+	const struct cmd_option	*options;
+	struct {
+		int		 lower;
+		int		 upper;
+		const char	*name;
+	} args;
+	int			(*exec)(struct cmd_args *,
+				    struct client_options *);
 };
 
 /* Exit codes: success, a failure reported on stderr, bad usage. */
@@ -34,11 +59,20 @@ struct cmd_entry {
 /* cmd.c */
 #define CMD_USAGE_PREFIX	"usage: profilectl [--socket PATH] [--json] "
 extern const struct cmd_entry	*cmd_table[];
+extern const struct cmd_option	 cmd_common_options[];
 const struct cmd_entry *cmd_find(const char *);
+char	*cmd_usage_arguments(const struct cmd_entry *);
 int	 cmd_usage(const struct cmd_entry *);
-int	 cmd_bad_option(int, char **, const struct cmd_entry *);
-int	 cmd_parse_flags(int, char **, struct client_options *,
-	     const struct cmd_entry *, int);
+struct cmd_args *cmd_args_parse(const struct cmd_option *, int, char **, int,
+	     char **);
+struct cmd_args *cmd_parse(const struct cmd_entry *, int, char **,
+	     struct client_options *);
+void	 cmd_args_free(struct cmd_args *);
+int	 cmd_args_has(const struct cmd_args *, const char *);
+const char *cmd_args_get(const struct cmd_args *, const char *);
+int	 cmd_args_count(const struct cmd_args *);
+const char *cmd_args_string(const struct cmd_args *, int);
+char	**cmd_args_values(const struct cmd_args *);
 int	 cmd_parse_number(const char *, unsigned long long, unsigned long long,
 	     unsigned long long *);
 
@@ -51,6 +85,12 @@ extern const struct cmd_entry	cmd_status_entry;
 extern const struct cmd_entry	cmd_switch_entry;
 extern const struct cmd_entry	cmd_wait_entry;
 extern const struct cmd_entry	cmd_watch_entry;
+
+/* cmd-help.c */
+int	 cmd_help_show(const struct cmd_entry *, const struct client_options *);
+
+/* profilectl.c */
+extern const struct cmd_option	profilectl_options[];
 
 /* client.c */
 int	 client_connect(const char *, char **);

@@ -10,10 +10,14 @@
 #include "profiled.h"
 #include "client.h"
 
-static int	cmd_generations_exec(int, char **, struct client_options *);
+static int	cmd_generations_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_generations_entry = {
-	"generations", "generations", cmd_generations_exec
+	.name = "generations",
+	.about = "list the profile's generations, the current one marked",
+	.options = NULL,
+	.args = { 0, 0, NULL },
+	.exec = cmd_generations_exec
 };
 
 /* The narrowest REASON column; a longer reason widens it for every row. */
@@ -147,15 +151,12 @@ cmd_generations_fetch(struct client_options *opts,
 }
 
 static int
-cmd_generations_exec(int argc, char **argv, struct client_options *opts)
+cmd_generations_exec(struct cmd_args *args, struct client_options *opts)
 {
 	Profiled__Generations	 *all;
 	Profiled__Response	**pages;
 	size_t			  npages, i;
 	int			  rc = CLIENT_EXIT_OK;
-
-	if (cmd_parse_flags(argc, argv, opts, &cmd_generations_entry, 0) == -1)
-		return CLIENT_EXIT_USAGE;
 
 	if ((all = cmd_generations_fetch(opts, &pages, &npages)) == NULL)
 		rc = CLIENT_EXIT_FAILURE;

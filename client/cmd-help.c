@@ -1,22 +1,56 @@
 /*
- * profilectl help: the usage of every command, or of the one named.  It
- * talks to no daemon, so it works when profiled is not running.
+ * profilectl help: every command with a line on what it does, or one
+ * command's usage and options, all read from the command table, so help
+ * cannot drift from what is parsed.  `profilectl COMMAND --help` prints
+ * the same through cmd_help_show.  It talks to no daemon, so it works when
+ * profiled is not running.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "profiled.h"
 #include "client.h"
 
-static int	cmd_help_exec(int, char **, struct client_options *);
+static int	cmd_help_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_help_entry = {
-	"help", "help [COMMAND]", cmd_help_exec
+	.name = "help",
+	.about = "list the commands, or show a command's usage and options",
+	.options = NULL,
+	.args = { 0, 1, "COMMAND" },
+	.exec = cmd_help_exec
 };
+
+/* The widest an option's name in --help can be; longer ones are cut. */
+#define CMD_HELP_NAME_SIZE	64
+
+static void
+cmd_help_json_options(const struct cmd_option *option)
+{
+	char	letter[2] = { 0, 0 };
+	int	first = 1;
+
+	for (; option != NULL && option->name != NULL; option++) {
+		fputs(first ? "{\"name\": " : ", {\"name\": ", stdout);
+		output_json_string(option->name);
+		fputs(", \"letter\": ", stdout);
+		letter[0] = option->letter;
+		output_json_string(option->letter != 0 ? letter : NULL);
+		fputs(", \"value\": ", stdout);
+		output_json_string(option->value);
+		fputs(", \"about\": ", stdout);
+		output_json_string(option->about);
+		fputs("}", stdout);
+		first = 0;
+	}
+}
 
 static void
 cmd_help_json(const struct cmd_entry *only)
 {
 	const struct cmd_entry	**entry;
+	char			 *usage;
 	int			  first = 1;
 
 	fputs("[", stdout);
@@ -26,46 +60,126 @@ cmd_help_json(const struct cmd_entry *only)
 		fputs(first ? "{\"name\": " : ", {\"name\": ", stdout);
 		output_json_string((*entry)->name);
 		fputs(", \"usage\": ", stdout);
-		output_json_string((*entry)->usage);
-		fputs("}", stdout);
+		usage = cmd_usage_arguments(*entry);
+		output_json_string(usage);
+		free(usage);
+		fputs(", \"about\": ", stdout);
+		output_json_string((*entry)->about);
+		fputs(", \"options\": [", stdout);
+		cmd_help_json_options((*entry)->options);
+		if ((*entry)->options != NULL && (*entry)->options->name != NULL)
+			fputs(", ", stdout);
+		cmd_help_json_options(cmd_common_options);
+		fputs("]}", stdout);
 		first = 0;
 	}
 	fputs("]\n", stdout);
 }
 
+/* Write option as its line in --help names it: "-f, --follow", "--to N". */
 static void
-cmd_help_print(const struct cmd_entry *only)
+cmd_help_option_name(const struct cmd_option *option, char *buf,
+    size_t size)
+{
+	char	letter[5] = "    ";
+
+	if (option->letter != 0)
+		snprintf(letter, sizeof letter, "-%c, ", option->letter);
+	snprintf(buf, size, "%s--%s%s%s", letter, option->name,
+	    option->value != NULL ? " " : "",
+	    option->value != NULL ? option->value : "");
+}
+
+/*
+ * Print the options of both tables one a line, their descriptions in a
+ * column after the longest name.
+ */
+static void
+cmd_help_print_options(const struct cmd_option *options,
+    const struct cmd_option *more)
+{
+	const struct cmd_option	*tables[] = { options, more }, *option;
+	char			 name[CMD_HELP_NAME_SIZE];
+	size_t			 i;
+	int			 width = 0;
+
+	for (i = 0; i < 2; i++) {
+		for (option = tables[i]; option != NULL && option->name != NULL;
+		    option++) {
+			cmd_help_option_name(option, name, sizeof name);
+			if ((int)strlen(name) > width)
+				width = strlen(name);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		for (option = tables[i]; option != NULL && option->name != NULL;
+		    option++) {
+			cmd_help_option_name(option, name, sizeof name);
+			printf("  %-*s  %s\n", width, name, option->about);
+		}
+	}
+}
+
+/* Every command with what it does, and profilectl's own options. */
+static void
+cmd_help_print_all(void)
 {
 	const struct cmd_entry	**entry;
+	int			  width = 0;
 
-	if (only != NULL) {
-		printf(CMD_USAGE_PREFIX "%s\n", only->usage);
-		return;
+	for (entry = cmd_table; *entry != NULL; entry++) {
+		if ((int)strlen((*entry)->name) > width)
+			width = strlen((*entry)->name);
 	}
 	printf(CMD_USAGE_PREFIX "COMMAND [ARGS]\n"
 	    "       profilectl --version\n"
+	    "\n"
 	    "commands:\n");
 	for (entry = cmd_table; *entry != NULL; entry++)
-		printf("  %s\n", (*entry)->usage);
+		printf("  %-*s  %s\n", width, (*entry)->name, (*entry)->about);
+	printf("\noptions:\n");
+	cmd_help_print_options(profilectl_options, cmd_common_options);
+	printf("\n'profilectl help COMMAND' shows a command's options.\n");
+}
+
+/* entry's usage line, what it does, and its options. */
+static void
+cmd_help_print(const struct cmd_entry *entry)
+{
+	char	*usage;
+
+	usage = cmd_usage_arguments(entry);
+	printf(CMD_USAGE_PREFIX "%s\n%s\n\noptions:\n", usage, entry->about);
+	free(usage);
+	cmd_help_print_options(entry->options, cmd_common_options);
+}
+
+/*
+ * Print the help of entry, or of profilectl if entry is NULL, as JSON if
+ * opts asks for it; returns 0.
+ */
+int
+cmd_help_show(const struct cmd_entry *entry, const struct client_options *opts)
+{
+	if (opts->json)
+		cmd_help_json(entry);
+	else if (entry != NULL)
+		cmd_help_print(entry);
+	else
+		cmd_help_print_all();
+	return CLIENT_EXIT_OK;
 }
 
 static int
-cmd_help_exec(int argc, char **argv, struct client_options *opts)
+cmd_help_exec(struct cmd_args *args, struct client_options *opts)
 {
-	const struct cmd_entry	*only = NULL;
-	int			 first;
+	const struct cmd_entry	*entry = NULL;
+	const char		*name;
 
-	first = cmd_parse_flags(argc, argv, opts, &cmd_help_entry, 1);
-	if (first == -1)
-		return CLIENT_EXIT_USAGE;
-	if (first < argc && (only = cmd_find(argv[first])) == NULL) {
-		log_warnx("unknown command: %s", argv[first]);
+	name = cmd_args_string(args, 0);
+	if (name != NULL && (entry = cmd_find(name)) == NULL) {
+		log_warnx("unknown command: %s", name);
 		return cmd_usage(&cmd_help_entry);
 	}
-
-	if (opts->json)
-		cmd_help_json(only);
-	else
-		cmd_help_print(only);
-	return CLIENT_EXIT_OK;
+	return cmd_help_show(entry, opts);
 }

@@ -4,7 +4,6 @@
  * none runs) as Nix writes it, ending when the build does, with its result
  * as the exit status.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +13,20 @@
 #include "profiled.h"
 #include "client.h"
 
-static int	cmd_log_exec(int, char **, struct client_options *);
+static int	cmd_log_exec(struct cmd_args *, struct client_options *);
+
+static const struct cmd_option cmd_log_options[] = {
+	{ "follow", 'f', NULL,
+	    "follow the running (or next) build's log; exit with its result" },
+	{ NULL, 0, NULL, NULL }
+};
 
 const struct cmd_entry cmd_log_entry = {
-	"log", "log [-f | N]", cmd_log_exec
+	.name = "log",
+	.about = "print the log of generation N's build, or of the last build",
+	.options = cmd_log_options,
+	.args = { 0, 1, "N" },
+	.exec = cmd_log_exec
 };
 
 static int
@@ -165,38 +174,22 @@ cmd_log_follow(struct client_options *opts)
 }
 
 static int
-cmd_log_exec(int argc, char **argv, struct client_options *opts)
+cmd_log_exec(struct cmd_args *args, struct client_options *opts)
 {
-	static const struct option	 options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
-	unsigned long long		 n = 0;
-	int				 ch, follow = 0;
+	const char		*generation = cmd_args_string(args, 0);
+	unsigned long long	 n = 0;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":f", options, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			opts->json = 1;
-			break;
-		case 'f':
-			follow = 1;
-			break;
-		default:
-			return cmd_bad_option(ch, argv, &cmd_log_entry);
+	if (cmd_args_has(args, "follow")) {
+		/* The build to follow has no generation yet. */
+		if (generation != NULL) {
+			log_warnx("unexpected argument: %s", generation);
+			return cmd_usage(&cmd_log_entry);
 		}
-	}
-	if (argc - optind > (follow ? 0 : 1)) {
-		log_warnx("unexpected argument: %s", argv[argc - 1]);
-		return cmd_usage(&cmd_log_entry);
-	}
-	if (follow)
 		return cmd_log_follow(opts);
-	if (optind < argc &&
-	    cmd_parse_number(argv[optind], 1, UINT32_MAX, &n) != 0) {
-		log_warnx("bad generation number: %s", argv[optind]);
+	}
+	if (generation != NULL &&
+	    cmd_parse_number(generation, 1, UINT32_MAX, &n) != 0) {
+		log_warnx("bad generation number: %s", generation);
 		return cmd_usage(&cmd_log_entry);
 	}
 	return cmd_log_show(opts, n);

@@ -6,22 +6,23 @@
 #include "profiled.h"
 #include "client.h"
 
-static int	cmd_rollback_exec(int, char **, struct client_options *);
+static int	cmd_rollback_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_rollback_entry = {
-	"rollback", "rollback", cmd_rollback_exec
+	.name = "rollback",
+	.about = "activate the current generation's parent",
+	.options = NULL,
+	.args = { 0, 0, NULL },
+	.exec = cmd_rollback_exec
 };
 
 static int
-cmd_rollback_exec(int argc, char **argv, struct client_options *opts)
+cmd_rollback_exec(struct cmd_args *args, struct client_options *opts)
 {
 	Profiled__Request		 request = PROFILED__REQUEST__INIT;
 	Profiled__RollbackRequest	 rollback =
 	    PROFILED__ROLLBACK_REQUEST__INIT;
 	Profiled__Response		*response;
-
-	if (cmd_parse_flags(argc, argv, opts, &cmd_rollback_entry, 0) == -1)
-		return CLIENT_EXIT_USAGE;
 
 	request.call_case = PROFILED__REQUEST__CALL_ROLLBACK;
 	request.rollback = &rollback;

@@ -9,10 +9,14 @@
 #include "profiled.h"
 #include "client.h"
 
-static int	cmd_status_exec(int, char **, struct client_options *);
+static int	cmd_status_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_status_entry = {
-	"status", "status", cmd_status_exec
+	.name = "status",
+	.about = "show what profiled is doing and which generation is active",
+	.options = NULL,
+	.args = { 0, 0, NULL },
+	.exec = cmd_status_exec
 };
 
 /* The width of the labels, so the values line up. */
@@ -87,14 +91,11 @@ cmd_status_print(const Profiled__Status *status)
 }
 
 static int
-cmd_status_exec(int argc, char **argv, struct client_options *opts)
+cmd_status_exec(struct cmd_args *args, struct client_options *opts)
 {
 	Profiled__Request	 request = PROFILED__REQUEST__INIT;
 	Profiled__StatusRequest	 status = PROFILED__STATUS_REQUEST__INIT;
 	Profiled__Response	*response;
-
-	if (cmd_parse_flags(argc, argv, opts, &cmd_status_entry, 0) == -1)
-		return CLIENT_EXIT_USAGE;
 
 	request.call_case = PROFILED__REQUEST__CALL_STATUS;
 	request.status = &status;

@@ -5,7 +5,6 @@
  * done, and we wait for it, showing its progress (Nix's log and each step)
  * on stderr when that is a terminal, or with --progress.
  */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,10 +12,21 @@
 #include "profiled.h"
 #include "client.h"
 
-static int	cmd_switch_exec(int, char **, struct client_options *);
+static int	cmd_switch_exec(struct cmd_args *, struct client_options *);
+
+static const struct cmd_option cmd_switch_options[] = {
+	{ "progress", 0, NULL,
+	    "show the build's progress on stderr, a terminal or not" },
+	{ "to", 0, "N", "activate existing generation N; builds nothing" },
+	{ NULL, 0, NULL, NULL }
+};
 
 const struct cmd_entry cmd_switch_entry = {
-	"switch", "switch [--progress] [--to N]", cmd_switch_exec
+	.name = "switch",
+	.about = "build the package file now, activate it and wait for that",
+	.options = cmd_switch_options,
+	.args = { 0, 0, NULL },
+	.exec = cmd_switch_exec
 };
 
 static void
@@ -26,48 +36,25 @@ cmd_switch_progress(const Profiled__Event *event)
 }
 
 static int
-cmd_switch_exec(int argc, char **argv, struct client_options *opts)
+cmd_switch_exec(struct cmd_args *args, struct client_options *opts)
 {
-	static const struct option	 options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "to", required_argument, NULL, 't' },
-		{ "progress", no_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 }
-	};
-	Profiled__Request		 request = PROFILED__REQUEST__INIT;
-	Profiled__SwitchRequest		 switch_to =
-	    PROFILED__SWITCH_REQUEST__INIT;
-	Profiled__Response		*response;
-	unsigned long long		 n;
-	int				 ch, fd;
+	Profiled__Request	 request = PROFILED__REQUEST__INIT;
+	Profiled__SwitchRequest	 switch_to = PROFILED__SWITCH_REQUEST__INIT;
+	Profiled__Response	*response;
+	const char		*to;
+	unsigned long long	 n;
+	int			 fd;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			opts->json = 1;
-			break;
-		case 't':
-			if (cmd_parse_number(optarg, 1, UINT32_MAX, &n) != 0) {
-				log_warnx("bad generation number: %s", optarg);
-				return cmd_usage(&cmd_switch_entry);
-			}
-			switch_to.generation = n;
-			switch_to.has_generation = 1;
-			break;
-		case 'p':
-			switch_to.has_progress = switch_to.progress = 1;
-			break;
-		default:
-			return cmd_bad_option(ch, argv, &cmd_switch_entry);
+	if ((to = cmd_args_get(args, "to")) != NULL) {
+		if (cmd_parse_number(to, 1, UINT32_MAX, &n) != 0) {
+			log_warnx("bad generation number: %s", to);
+			return cmd_usage(&cmd_switch_entry);
 		}
+		switch_to.generation = n;
+		switch_to.has_generation = 1;
 	}
-	if (optind != argc) {
-		log_warnx("unexpected argument: %s", argv[optind]);
-		return cmd_usage(&cmd_switch_entry);
-	}
-
-	if (!switch_to.has_generation && isatty(STDERR_FILENO))
+	if (cmd_args_has(args, "progress") ||
+	    (!switch_to.has_generation && isatty(STDERR_FILENO)))
 		switch_to.has_progress = switch_to.progress = 1;
 	request.call_case = PROFILED__REQUEST__CALL_SWITCH_TO;
 	request.switch_to = &switch_to;

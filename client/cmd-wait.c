@@ -5,7 +5,6 @@
  * be built, 1 (saying why) if not, or if --timeout passes first.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +13,20 @@
 #include "profiled.h"
 #include "client.h"
 
-static int	cmd_wait_exec(int, char **, struct client_options *);
+static int	cmd_wait_exec(struct cmd_args *, struct client_options *);
+
+static const struct cmd_option cmd_wait_options[] = {
+	{ "timeout", 0, "SECONDS",
+	    "fail if still busy after SECONDS; 0 waits for ever" },
+	{ NULL, 0, NULL, NULL }
+};
 
 const struct cmd_entry cmd_wait_entry = {
-	"wait", "wait [--timeout SECONDS]", cmd_wait_exec
+	.name = "wait",
+	.about = "wait until profiled is idle; fail if the last build failed",
+	.options = cmd_wait_options,
+	.args = { 0, 0, NULL },
+	.exec = cmd_wait_exec
 };
 
 /* Wait for fd to be readable for up to seconds (0: for ever); 0 if not. */
@@ -34,39 +43,19 @@ cmd_wait_readable(int fd, long seconds)
 }
 
 static int
-cmd_wait_exec(int argc, char **argv, struct client_options *opts)
+cmd_wait_exec(struct cmd_args *args, struct client_options *opts)
 {
-	static const struct option	 options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 }
-	};
-	Profiled__Request		 request = PROFILED__REQUEST__INIT;
-	Profiled__WaitRequest		 wait = PROFILED__WAIT_REQUEST__INIT;
-	Profiled__Response		*response;
-	const Profiled__Status		*status;
-	unsigned long long		 timeout = 0;
-	int				 ch, fd, rc = CLIENT_EXIT_OK;
+	Profiled__Request	 request = PROFILED__REQUEST__INIT;
+	Profiled__WaitRequest	 wait = PROFILED__WAIT_REQUEST__INIT;
+	Profiled__Response	*response;
+	const Profiled__Status	*status;
+	const char		*value;
+	unsigned long long	 timeout = 0;
+	int			 fd, rc = CLIENT_EXIT_OK;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			opts->json = 1;
-			break;
-		case 't':
-			if (cmd_parse_number(optarg, 0, 86400 * 365,
-			    &timeout) != 0) {
-				log_warnx("bad timeout: %s", optarg);
-				return cmd_usage(&cmd_wait_entry);
-			}
-			break;
-		default:
-			return cmd_bad_option(ch, argv, &cmd_wait_entry);
-		}
-	}
-	if (optind != argc) {
-		log_warnx("unexpected argument: %s", argv[optind]);
+	if ((value = cmd_args_get(args, "timeout")) != NULL &&
+	    cmd_parse_number(value, 0, 86400 * 365, &timeout) != 0) {
+		log_warnx("bad timeout: %s", value);
 		return cmd_usage(&cmd_wait_entry);
 	}
 

@@ -12,10 +12,14 @@
 #include "profiled.h"
 #include "client.h"
 
-static int	cmd_watch_exec(int, char **, struct client_options *);
+static int	cmd_watch_exec(struct cmd_args *, struct client_options *);
 
 const struct cmd_entry cmd_watch_entry = {
-	"watch", "watch", cmd_watch_exec
+	.name = "watch",
+	.about = "print what profiled does as it happens, until interrupted",
+	.options = NULL,
+	.args = { 0, 0, NULL },
+	.exec = cmd_watch_exec
 };
 
 static void
@@ -40,7 +44,7 @@ cmd_watch_print_status(const Profiled__Status *status, int json)
 }
 
 static int
-cmd_watch_exec(int argc, char **argv, struct client_options *opts)
+cmd_watch_exec(struct cmd_args *args, struct client_options *opts)
 {
 	Profiled__Request		 request = PROFILED__REQUEST__INIT;
 	Profiled__SubscribeRequest	 subscribe =
@@ -48,9 +52,6 @@ cmd_watch_exec(int argc, char **argv, struct client_options *opts)
 	Profiled__Response		*response;
 	char				*cause = NULL;
 	int				 fd;
-
-	if (cmd_parse_flags(argc, argv, opts, &cmd_watch_entry, 0) == -1)
-		return CLIENT_EXIT_USAGE;
 
 	subscribe.has_logs = subscribe.logs = 1;
 	request.call_case = PROFILED__REQUEST__CALL_SUBSCRIBE;

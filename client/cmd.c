@@ -1,9 +1,11 @@
 /*
  * The command table and what every command shares: finding a command by
- * name, the usage line, and parsing the arguments of a command whose only
- * option is --json.  Usage errors print why, then the usage line, and exit
- * 2, so scripts can tell a typo from a daemon that said no.
+ * name, its usage line, and parsing its arguments against the options its
+ * entry declares, as tmux's arguments.c does, so no command runs getopt
+ * itself.  Usage errors print why, then the usage line, and exit 2, so
+ * scripts can tell a typo from a daemon that said no.
  */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +14,23 @@
 
 #include "profiled.h"
 #include "client.h"
+
+/* The options as given: the table's, then cmd_common_options'. */
+struct cmd_args {
+	const struct cmd_option	 *options;
+	int			  noptions;	/* the table's */
+	int			  total;	/* and the common ones */
+	int			 *given;	/* for each option */
+	const char		**value;	/* the last value given it */
+	int			  argc;		/* the arguments not options */
+	char			**argv;
+};
+
+/*
+ * getopt_long returns CMD_ARGS_LONG + i for option i given by its long
+ * name: above any letter, so an option without a letter is told apart.
+ */
+#define CMD_ARGS_LONG	256
 
 const struct cmd_entry *cmd_table[] = {
 	&cmd_generations_entry,
@@ -23,6 +42,13 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_wait_entry,
 	&cmd_watch_entry,
 	NULL
+};
+
+/* The options profilectl and every command take, besides their own. */
+const struct cmd_option cmd_common_options[] = {
+	{ "json", 0, NULL, "print JSON, for scripts" },
+	{ "help", 'h', NULL, "print this help" },
+	{ NULL, 0, NULL, NULL }
 };
 
 /* The command called name, or NULL. */
@@ -38,64 +64,283 @@ cmd_find(const char *name)
 	return NULL;
 }
 
+/*
+ * entry's part of the usage line, made from its table: its name, its
+ * options, then its other arguments ("COMMAND [ARGS]" if entry is NULL).
+ * The caller frees it.
+ */
+char *
+cmd_usage_arguments(const struct cmd_entry *entry)
+{
+	const struct cmd_option	*option;
+	char			*usage;
+	size_t			 len;
+	FILE			*f;
+
+	if (entry == NULL)
+		return xstrdup("COMMAND [ARGS]");
+	if ((f = open_memstream(&usage, &len)) == NULL)
+		fatal("open_memstream");
+	fputs(entry->name, f);
+	for (option = entry->options; option != NULL && option->name != NULL;
+	    option++) {
+		if (option->letter != 0)
+			fprintf(f, " [-%c", option->letter);
+		else
+			fprintf(f, " [--%s", option->name);
+		if (option->value != NULL)
+			fprintf(f, " %s", option->value);
+		fputs("]", f);
+	}
+	if (entry->args.upper > 0) {
+		fprintf(f, entry->args.lower > 0 ? " %s" : " [%s]",
+		    entry->args.name);
+		if (entry->args.upper > 1)
+			fputs(" ...", f);
+	}
+	if (fclose(f) != 0)
+		fatal("open_memstream");
+	return usage;
+}
+
 /* Print entry's usage line (the program's if entry is NULL); returns 2. */
 int
 cmd_usage(const struct cmd_entry *entry)
 {
-	fprintf(stderr, CMD_USAGE_PREFIX "%s\n",
-	    entry == NULL ? "COMMAND [ARGS]" : entry->usage);
+	char	*usage;
+
+	usage = cmd_usage_arguments(entry);
+	fprintf(stderr, CMD_USAGE_PREFIX "%s\n", usage);
+	free(usage);
 	return CLIENT_EXIT_USAGE;
 }
 
-/*
- * Report the option getopt_long just refused (ch is ':' or '?', the
- * optstring starting with ':') and print the usage line; returns 2.
- */
-int
-cmd_bad_option(int ch, char **argv, const struct cmd_entry *entry)
+/* How many options table declares. */
+static int
+cmd_args_count_options(const struct cmd_option *table)
 {
-	if (ch == ':')
-		log_warnx("option %s needs an argument", argv[optind - 1]);
-	else if (optopt != 0)
-		log_warnx("unknown option -%c", optopt);
+	int	n = 0;
+
+	while (table != NULL && table[n].name != NULL)
+		n++;
+	return n;
+}
+
+/* Option i of args: its table's, then a common one. */
+static const struct cmd_option *
+cmd_args_option(const struct cmd_args *args, int i)
+{
+	if (i < args->noptions)
+		return &args->options[i];
+	return &cmd_common_options[i - args->noptions];
+}
+
+/* The getopt_long tables for args' options. */
+static void
+cmd_args_getopt(const struct cmd_args *args, int in_order,
+    struct option **longopts, char **optstring)
+{
+	const struct cmd_option	*option;
+	int			 i;
+	char			*s;
+
+	*longopts = xcalloc(args->total + 1, sizeof **longopts);
+	*optstring = s = xcalloc(2 * args->total + 3, 1);
+	if (in_order)
+		*s++ = '+';
+	*s++ = ':';
+	for (i = 0; i < args->total; i++) {
+		option = cmd_args_option(args, i);
+		(*longopts)[i].name = option->name;
+		(*longopts)[i].has_arg = option->value != NULL ?
+		    required_argument : no_argument;
+		(*longopts)[i].val = CMD_ARGS_LONG + i;
+		if (option->letter != 0) {
+			*s++ = option->letter;
+			if (option->value != NULL)
+				*s++ = ':';
+		}
+	}
+}
+
+/* The index of the option getopt_long returned as ch. */
+static int
+cmd_args_index(const struct cmd_args *args, int ch)
+{
+	int	i;
+
+	if (ch >= CMD_ARGS_LONG)
+		return ch - CMD_ARGS_LONG;
+	for (i = 0; i < args->total; i++) {
+		if (cmd_args_option(args, i)->letter == ch)
+			return i;
+	}
+	fatalx("getopt_long returned unknown option %d", ch);
+}
+
+/* Why getopt_long refused argv's option, having returned ch. */
+static char *
+cmd_args_cause(const struct cmd_args *args, int ch, char **argv)
+{
+	char	*cause;
+
+	if (ch == ':') {
+		xasprintf(&cause, "option %s needs an argument",
+		    argv[optind - 1]);
+	} else if (optopt >= CMD_ARGS_LONG) {
+		xasprintf(&cause, "option --%s takes no value",
+		    cmd_args_option(args, optopt - CMD_ARGS_LONG)->name);
+	} else if (optopt != 0)
+		xasprintf(&cause, "unknown option -%c", optopt);
 	else
-		log_warnx("unknown option %s", argv[optind - 1]);
-	return cmd_usage(entry);
+		xasprintf(&cause, "unknown option %s", argv[optind - 1]);
+	return cause;
 }
 
 /*
- * Parse the arguments of a command whose only option is --json and which
- * takes at most max_args other arguments (argv[0] is the command's name).
- * Returns the index in argv of the first of those, or -1 after printing
- * the usage line.
+ * Parse argv (argv[0] is the program's or the command's name) against
+ * options and cmd_common_options.  getopt_long does the work, so options
+ * go before or after the other arguments, as --name=value or abbreviated,
+ * as they always have; with in_order, the first argument that is not an
+ * option ends the options (the command's own follow it).  NULL, with
+ * *cause saying why, if an option is unknown or lacks its value.
  */
-int
-cmd_parse_flags(int argc, char **argv, struct client_options *opts,
-    const struct cmd_entry *entry, int max_args)
+struct cmd_args *
+cmd_args_parse(const struct cmd_option *options, int argc, char **argv,
+    int in_order, char **cause)
 {
-	static const struct option	 options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int				 ch;
+	struct cmd_args	*args;
+	struct option	*longopts;
+	char		*optstring;
+	int		 ch, i;
 
+	args = xcalloc(1, sizeof *args);
+	args->options = options;
+	args->noptions = cmd_args_count_options(options);
+	args->total = args->noptions +
+	    cmd_args_count_options(cmd_common_options);
+	args->given = xcalloc(args->total, sizeof *args->given);
+	args->value = xcalloc(args->total, sizeof *args->value);
+	cmd_args_getopt(args, in_order, &longopts, &optstring);
+
+	*cause = NULL;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			opts->json = 1;
+	while ((ch = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (ch == ':' || ch == '?') {
+			*cause = cmd_args_cause(args, ch, argv);
 			break;
-		default:
-			cmd_bad_option(ch, argv, entry);
-			return -1;
 		}
+		i = cmd_args_index(args, ch);
+		args->given[i] = 1;
+		args->value[i] = optarg;
 	}
-	if (argc - optind > max_args) {
-		log_warnx("unexpected argument: %s", argv[optind + max_args]);
+	free(longopts);
+	free(optstring);
+	if (*cause != NULL) {
+		cmd_args_free(args);
+		return NULL;
+	}
+	args->argc = argc - optind;
+	args->argv = argv + optind;
+	return args;
+}
+
+/*
+ * Parse a command's argv against its entry and take --json from it.  NULL
+ * after printing why and the usage line if it is not what entry accepts.
+ */
+struct cmd_args *
+cmd_parse(const struct cmd_entry *entry, int argc, char **argv,
+    struct client_options *opts)
+{
+	struct cmd_args	*args;
+	char		*cause;
+
+	if ((args = cmd_args_parse(entry->options, argc, argv, 0,
+	    &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
 		cmd_usage(entry);
-		return -1;
+		return NULL;
 	}
-	return optind;
+	if (cmd_args_has(args, "json"))
+		opts->json = 1;
+	/* Whoever asks for help gets it, whatever else is on the line. */
+	if (cmd_args_has(args, "help"))
+		return args;
+	if (args->argc > entry->args.upper)
+		log_warnx("unexpected argument: %s",
+		    args->argv[entry->args.upper]);
+	else if (args->argc < entry->args.lower)
+		log_warnx("missing argument: %s", entry->args.name);
+	else
+		return args;
+	cmd_args_free(args);
+	cmd_usage(entry);
+	return NULL;
+}
+
+void
+cmd_args_free(struct cmd_args *args)
+{
+	if (args == NULL)
+		return;
+	free(args->given);
+	free(args->value);
+	free(args);
+}
+
+/* The index of the option called name; a name no table has is a bug. */
+static int
+cmd_args_find(const struct cmd_args *args, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < args->total; i++) {
+		if (strcmp(cmd_args_option(args, i)->name, name) == 0)
+			return i;
+	}
+	fatalx("no option --%s", name);
+}
+
+/* Whether option name was given. */
+int
+cmd_args_has(const struct cmd_args *args, const char *name)
+{
+	return args->given[cmd_args_find(args, name)];
+}
+
+/* The value last given option name, or NULL if it was not given. */
+const char *
+cmd_args_get(const struct cmd_args *args, const char *name)
+{
+	int	i = cmd_args_find(args, name);
+
+	assert(cmd_args_option(args, i)->value != NULL);
+	return args->value[i];
+}
+
+/* How many arguments are not options. */
+int
+cmd_args_count(const struct cmd_args *args)
+{
+	return args->argc;
+}
+
+/* The argument that is not an option at index i, or NULL if none is. */
+const char *
+cmd_args_string(const struct cmd_args *args, int i)
+{
+	if (i < 0 || i >= args->argc)
+		return NULL;
+	return args->argv[i];
+}
+
+/* The arguments that are not options, NULL-terminated as argv is. */
+char **
+cmd_args_values(const struct cmd_args *args)
+{
+	return args->argv;
 }
 
 /*

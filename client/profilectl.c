@@ -4,11 +4,19 @@
  * one request over the daemon's socket and prints the one response, for
  * people or, with --json, as one JSON value for scripts.
  */
-#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "profiled.h"
 #include "client.h"
+
+/* The options before the command, besides --json and --help. */
+const struct cmd_option profilectl_options[] = {
+	{ "socket", 0, "PATH",
+	    "talk to profiled at PATH instead of the configured socket" },
+	{ "version", 'V', NULL, "print profilectl's version" },
+	{ NULL, 0, NULL, NULL }
+};
 
 /* Exit with rc, unless what went to stdout did not all get there. */
 static int
@@ -22,50 +30,58 @@ profilectl_exit(int rc)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+/* Run the command argv[0] with its arguments, or its --help. */
+static int
+profilectl_run(int argc, char **argv, struct client_options *opts)
 {
-	static const struct option	 options[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct client_options		 opts = { NULL, 0 };
-	char				*help_argv[] = { "help", NULL };
-	const struct cmd_entry		*entry;
-	int				 ch;
+	const struct cmd_entry	*entry;
+	struct cmd_args		*args;
+	int			 rc;
 
-	log_init("profilectl", 0);
-
-	/* '+': stop at the command, whose own options are its business. */
-	while ((ch = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			opts.socket_path = optarg;
-			break;
-		case 'j':
-			opts.json = 1;
-			break;
-		case 'V':
-			printf("profilectl %s\n", PROFILED_VERSION);
-			return profilectl_exit(CLIENT_EXIT_OK);
-		case 'h':
-			return profilectl_exit(cmd_help_entry.exec(1, help_argv,
-			    &opts));
-		default:
-			return cmd_bad_option(ch, argv, NULL);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		return cmd_usage(NULL);
 	if ((entry = cmd_find(argv[0])) == NULL) {
 		log_warnx("unknown command: %s", argv[0]);
 		return cmd_usage(NULL);
 	}
+	if ((args = cmd_parse(entry, argc, argv, opts)) == NULL)
+		return CLIENT_EXIT_USAGE;
+	if (cmd_args_has(args, "help"))
+		rc = cmd_help_show(entry, opts);
+	else
+		rc = entry->exec(args, opts);
+	cmd_args_free(args);
+	return rc;
+}
 
-	return profilectl_exit(entry->exec(argc, argv, &opts));
+int
+main(int argc, char **argv)
+{
+	struct client_options	 opts = { NULL, 0 };
+	struct cmd_args		*args;
+	char			*cause;
+	int			 rc;
+
+	log_init("profilectl", 0);
+
+	/* In order: the options after the command are the command's. */
+	args = cmd_args_parse(profilectl_options, argc, argv, 1, &cause);
+	if (args == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return cmd_usage(NULL);
+	}
+	opts.socket_path = cmd_args_get(args, "socket");
+	opts.json = cmd_args_has(args, "json");
+	if (cmd_args_has(args, "version")) {
+		printf("profilectl %s\n", PROFILED_VERSION);
+		rc = CLIENT_EXIT_OK;
+	} else if (cmd_args_has(args, "help"))
+		rc = cmd_help_show(NULL, &opts);
+	else if (cmd_args_count(args) == 0)
+		rc = cmd_usage(NULL);
+	else {
+		rc = profilectl_run(cmd_args_count(args),
+		    cmd_args_values(args), &opts);
+	}
+	cmd_args_free(args);
+	return profilectl_exit(rc);
 }
