@@ -1,7 +1,8 @@
 /*
  * Where settings come from: command-line flags alone are enough, a flag
  * beats the config file's line for the same key, and every key of
- * config.c's table is a flag that --help lists with its default.
+ * config.c's table is a flag that --help, the README and
+ * etc/profiled.conf show with its default.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -180,4 +181,61 @@ Test(config, bad_flag_value_names_the_flag)
 		harness_run_free(&r);
 	}
 	free(daemon);
+}
+
+/* Return the repository's file at path, or fail the test if it is empty. */
+static char *
+read_repository_file(const char *path)
+{
+	char	*full, *text;
+
+	xasprintf(&full, "%s/%s", harness.root, path);
+	text = harness_read(full);
+	cr_assert(text[0] != '\0', "cannot read %s", full);
+	free(full);
+	return text;
+}
+
+/*
+ * The README's profiled section shows the synopsis --help prints and a
+ * row per key of the table; etc/profiled.conf has a line per key, and
+ * shows the default of each key whose default is one plain value.
+ */
+Test(config, readme_and_example_config_follow_the_table)
+{
+	const struct config_key	*k;
+	char			*readme, *example, *help, *want, *flag;
+
+	readme = read_repository_file("README.md");
+	example = read_repository_file("etc/profiled.conf");
+	help = profiled_help("--help");
+	*strstr(help, "\n\n") = '\0';
+	xasprintf(&want, "## profiled\n\n```\n%s\n```\n", help);
+	cr_assert(strstr(readme, want) != NULL, "README.md's profiled "
+	    "section does not start with the synopsis:\n%s", help);
+	free(want);
+
+	for (k = config_keys; k->name != NULL; k++) {
+		flag = config_flag(k);
+		xasprintf(&want, "\n| `%s` | `--%s %s` | %s | %s |\n", k->name,
+		    flag, k->value_name, k->description, k->default_text);
+		cr_assert(strstr(readme, want) != NULL, "README.md lacks the "
+		    "row%s", want);
+		free(want);
+		free(flag);
+
+		if (strpbrk(k->default_text, "$ ") != NULL ||
+		    strcmp(k->default_text, "none") == 0)
+			xasprintf(&want, "\n#%s = ", k->name);
+		else {
+			xasprintf(&want, "\n#%s = %s\n", k->name,
+			    k->default_text);
+		}
+		cr_assert(strstr(example, want) != NULL, "etc/profiled.conf "
+		    "lacks \"%s\"", want + 1);
+		free(want);
+	}
+	free(help);
+	free(example);
+	free(readme);
 }
