@@ -4,7 +4,8 @@
  * binaries link this file (profilectl needs it to find the socket), so it
  * uses nothing of the daemon's but log.c and xmalloc.c.  config_set is the
  * one place a key is checked and stored, so a value means the same thing
- * in the file and on the command line.
+ * in the file and on the command line, and config_keys is the one list of
+ * keys, from which profiled also makes its flags and its --help.
  */
 #include <sys/stat.h>
 
@@ -25,32 +26,44 @@
 #define CONFIG_DURATION_MAX	(7 * 24 * 3600)
 #define CONFIG_SPACE		" \t\n\r\v\f"
 
-enum config_type {
-	CONFIG_PATH,
-	CONFIG_MILLISECONDS,
-	CONFIG_BOOLEAN,
-	CONFIG_WORDS,
-	CONFIG_DURATION
-};
-
-static const struct config_key {
-	const char		*name;
-	enum config_type	 type;
-	size_t			 offset;	/* of the field in struct config */
-} config_keys[] = {
-	{ "package_file", CONFIG_PATH, offsetof(struct config, package_file) },
-	{ "profile", CONFIG_PATH, offsetof(struct config, profile) },
-	{ "state_dir", CONFIG_PATH, offsetof(struct config, state_dir) },
-	{ "socket", CONFIG_PATH, offsetof(struct config, socket_path) },
+/*
+ * config_set reads a key by its type into its field; profiled turns each
+ * entry into a flag and its lines of --help, and the end-to-end tests hold
+ * the README's table and etc/profiled.conf to it.
+ */
+const struct config_key config_keys[] = {
+	{ "package_file", CONFIG_PATH, offsetof(struct config, package_file),
+	    "FILE", "$XDG_CONFIG_HOME/profiled/packages.nix",
+	    "the Nix file that lists the packages" },
+	{ "profile", CONFIG_PATH, offsetof(struct config, profile),
+	    "PATH", "$XDG_STATE_HOME/nix/profiles/profile if that directory "
+	    "exists, else /nix/var/nix/profiles/per-user/$USER/profile",
+	    "the Nix profile kept equal to the package file" },
+	{ "state_dir", CONFIG_PATH, offsetof(struct config, state_dir),
+	    "DIR", "$XDG_STATE_HOME/profiled",
+	    "the history (SQLite), build logs and lock" },
+	{ "socket", CONFIG_PATH, offsetof(struct config, socket_path),
+	    "PATH", "$XDG_RUNTIME_DIR/profiled.sock",
+	    "the control socket profilectl talks to" },
 	{ "debounce_ms", CONFIG_MILLISECONDS,
-	    offsetof(struct config, debounce_ms) },
-	{ "auto_switch", CONFIG_BOOLEAN, offsetof(struct config, auto_switch) },
-	{ "notify", CONFIG_BOOLEAN, offsetof(struct config, notify) },
-	{ "nix_flags", CONFIG_WORDS, offsetof(struct config, nix_flags) },
+	    offsetof(struct config, debounce_ms),
+	    "N", "200",
+	    "milliseconds to wait after a write to build" },
+	{ "auto_switch", CONFIG_BOOLEAN, offsetof(struct config, auto_switch),
+	    "BOOL", "true",
+	    "switch to a save's build (false: build only)" },
+	{ "notify", CONFIG_BOOLEAN, offsetof(struct config, notify),
+	    "BOOL", "true",
+	    "desktop notifications of switches and failures" },
+	{ "nix_flags", CONFIG_WORDS, offsetof(struct config, nix_flags),
+	    "FLAGS", "none",
+	    "extra flags for Nix, split as a shell would" },
 	{ "build_timeout", CONFIG_DURATION,
-	    offsetof(struct config, build_timeout) },
+	    offsetof(struct config, build_timeout),
+	    "DURATION", "1h",
+	    "fail a build that runs longer (s, m, h; 0: none)" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
 };
-#define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0])
 
 /* Return a new copy of $HOME, or the passwd entry's directory, or NULL. */
 static char *
@@ -314,17 +327,60 @@ config_boolean(const char *key, const char *value, int *flag, char **cause)
 static void
 config_unknown_key(const char *key, char **cause)
 {
-	char	*known, *next;
-	size_t	 i;
+	const struct config_key	*k;
+	char			*known, *next;
 
 	known = xstrdup(config_keys[0].name);
-	for (i = 1; i < CONFIG_NKEYS; i++) {
-		xasprintf(&next, "%s, %s", known, config_keys[i].name);
+	for (k = config_keys + 1; k->name != NULL; k++) {
+		xasprintf(&next, "%s, %s", known, k->name);
 		free(known);
 		known = next;
 	}
 	xasprintf(cause, "unknown key '%s' (known keys: %s)", key, known);
 	free(known);
+}
+
+/*
+ * Check value for k and store it in cfg, with errors starting "label: "
+ * (the key in a file, the flag on the command line); paths are made
+ * absolute against base (NULL is the current directory).  On error cfg is
+ * unchanged.
+ */
+static int
+config_store(struct config *cfg, const struct config_key *k,
+    const char *label, const char *value, const char *base, char **cause)
+{
+	char	**field, ***list, *path, **words, *error;
+
+	switch (k->type) {
+	case CONFIG_PATH:
+		if (config_path(label, value, base, &path, cause) != 0)
+			return -1;
+		field = (char **)((char *)cfg + k->offset);
+		free(*field);
+		*field = path;
+		return 0;
+	case CONFIG_MILLISECONDS:
+		return config_milliseconds(label, value,
+		    (int *)((char *)cfg + k->offset), cause);
+	case CONFIG_BOOLEAN:
+		return config_boolean(label, value,
+		    (int *)((char *)cfg + k->offset), cause);
+	case CONFIG_DURATION:
+		return config_duration(label, value,
+		    (int *)((char *)cfg + k->offset), cause);
+	case CONFIG_WORDS:
+		if (config_split_words(value, &words, &error) != 0) {
+			xasprintf(cause, "%s: %s", label, error);
+			free(error);
+			return -1;
+		}
+		list = (char ***)((char *)cfg + k->offset);
+		config_free_words(*list);
+		*list = words;
+		return 0;
+	}
+	fatalx("config_store: bad type for %s", k->name);
 }
 
 /*
@@ -335,49 +391,51 @@ int
 config_set(struct config *cfg, const char *key, const char *value,
     const char *base, char **cause)
 {
-	const struct config_key	 *k = NULL;
-	char			**field, *path, **words, *error;
-	size_t			  i;
+	const struct config_key	*k;
 
-	for (i = 0; i < CONFIG_NKEYS; i++) {
-		if (strcmp(config_keys[i].name, key) == 0) {
-			k = &config_keys[i];
-			break;
-		}
+	for (k = config_keys; k->name != NULL; k++) {
+		if (strcmp(k->name, key) == 0)
+			return config_store(cfg, k, key, value, base, cause);
 	}
-	if (k == NULL) {
-		config_unknown_key(key, cause);
-		return -1;
-	}
+	config_unknown_key(key, cause);
+	return -1;
+}
 
-	switch (k->type) {
-	case CONFIG_PATH:
-		if (config_path(key, value, base, &path, cause) != 0)
-			return -1;
-		field = (char **)((char *)cfg + k->offset);
-		free(*field);
-		*field = path;
-		return 0;
-	case CONFIG_MILLISECONDS:
-		return config_milliseconds(key, value,
-		    (int *)((char *)cfg + k->offset), cause);
-	case CONFIG_BOOLEAN:
-		return config_boolean(key, value,
-		    (int *)((char *)cfg + k->offset), cause);
-	case CONFIG_DURATION:
-		return config_duration(key, value,
-		    (int *)((char *)cfg + k->offset), cause);
-	case CONFIG_WORDS:
-		if (config_split_words(value, &words, &error) != 0) {
-			xasprintf(cause, "%s: %s", key, error);
-			free(error);
-			return -1;
-		}
-		config_free_words(cfg->nix_flags);
-		cfg->nix_flags = words;
-		return 0;
+/*
+ * Check the value given to k's flag and store it in cfg as config_set
+ * would, but with paths taken from the current directory and errors naming
+ * the flag the user typed.
+ */
+int
+config_set_flag(struct config *cfg, const struct config_key *k,
+    const char *value, char **cause)
+{
+	char	*flag, *label;
+	int	 retval;
+
+	flag = config_flag(k);
+	xasprintf(&label, "--%s", flag);
+	retval = config_store(cfg, k, label, value, NULL, cause);
+	free(label);
+	free(flag);
+	return retval;
+}
+
+/*
+ * Return k's flag as a new string, without its dashes: the key with '-'
+ * for '_', as long options are spelt.
+ */
+char *
+config_flag(const struct config_key *k)
+{
+	char	*flag, *p;
+
+	flag = xstrdup(k->name);
+	for (p = flag; *p != '\0'; p++) {
+		if (*p == '_')
+			*p = '-';
 	}
-	fatalx("config_set: bad type for %s", key);
+	return flag;
 }
 
 /* Return s without the whitespace at either end, shortening it in place. */

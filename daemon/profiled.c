@@ -21,33 +21,177 @@
 
 #include "profiled.h"
 
-static const struct option profiled_options[] = {
+/*
+ * getopt_long returns PROFILED_KEY + i for config_keys[i]'s flag: past
+ * every character, so it cannot be mistaken for a short option.
+ */
+#define PROFILED_KEY		256
+#define PROFILED_SHORT		"c:vVh"
+#define PROFILED_WIDTH		80	/* where the synopsis wraps */
+
+/* profiled's own flags; profiled_options adds one per config key. */
+static const struct option profiled_own_options[] = {
 	{ "config", required_argument, NULL, 'c' },
-	{ "package-file", required_argument, NULL, 'K' },
-	{ "profile", required_argument, NULL, 'K' },
-	{ "state-dir", required_argument, NULL, 'K' },
-	{ "socket", required_argument, NULL, 'K' },
-	{ "debounce-ms", required_argument, NULL, 'K' },
-	{ "auto-switch", required_argument, NULL, 'K' },
-	{ "notify", required_argument, NULL, 'K' },
-	{ "nix-flags", required_argument, NULL, 'K' },
-	{ "build-timeout", required_argument, NULL, 'K' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
 };
+#define PROFILED_NOWN \
+	(sizeof profiled_own_options / sizeof profiled_own_options[0])
 
+/* Return a new getopt_long array: the own flags, then the config keys'. */
+static struct option *
+profiled_options(void)
+{
+	struct option	*options;
+	size_t		 n = 0, i;
+
+	while (config_keys[n].name != NULL)
+		n++;
+	options = xcalloc(PROFILED_NOWN + n + 1, sizeof *options);
+	memcpy(options, profiled_own_options, sizeof profiled_own_options);
+	for (i = 0; i < n; i++) {
+		options[PROFILED_NOWN + i].name = config_flag(&config_keys[i]);
+		options[PROFILED_NOWN + i].has_arg = required_argument;
+		options[PROFILED_NOWN + i].val = PROFILED_KEY + (int)i;
+	}
+	return options;
+}
+
+/* Free an array from profiled_options. */
+static void
+profiled_options_free(struct option *options)
+{
+	struct option	*o;
+
+	for (o = options + PROFILED_NOWN; o->name != NULL; o++)
+		free((char *)o->name);
+	free(options);
+}
+
+/*
+ * Print a space and the len bytes of word at *column, first going to a new
+ * line indented by indent if they would run past PROFILED_WIDTH.
+ */
+static void
+profiled_wrap(FILE *f, size_t indent, size_t *column, const char *word,
+    size_t len)
+{
+	if (*column > indent && *column + 1 + len > PROFILED_WIDTH) {
+		fprintf(f, "\n%*s", (int)indent, "");
+		*column = indent;
+	}
+	fprintf(f, " %.*s", (int)len, word);
+	*column += 1 + len;
+}
+
+/* Print the synopsis, one [--flag VALUE] per key, wrapped under its name. */
+static void
+profiled_synopsis(FILE *f)
+{
+	static const char	 start[] = "usage: profiled";
+	const struct config_key	*k;
+	char			*flag, *item;
+	size_t			 column = strlen(start);
+
+	fputs(start, f);
+	profiled_wrap(f, strlen(start), &column, "[-vV]", strlen("[-vV]"));
+	profiled_wrap(f, strlen(start), &column, "[--config FILE]",
+	    strlen("[--config FILE]"));
+	for (k = config_keys; k->name != NULL; k++) {
+		flag = config_flag(k);
+		xasprintf(&item, "[--%s %s]", flag, k->value_name);
+		profiled_wrap(f, strlen(start), &column, item, strlen(item));
+		free(item);
+		free(flag);
+	}
+	fputc('\n', f);
+}
+
+/* Print one flag's line of --help: flag in width columns, then text. */
+static void
+profiled_help_flag(size_t width, const char *flag, const char *text)
+{
+	printf("  %-*s  %s\n", (int)width, flag, text);
+}
+
+/* Print a key's default under its description, wrapped between words. */
+static void
+profiled_help_default(size_t width, const char *text)
+{
+	static const char	 label[] = "default:";
+	const char		*word = text;
+	size_t			 indent = 2 + width + 2, column, len;
+
+	printf("%*s%s", (int)indent, "", label);
+	column = indent + strlen(label);
+	for (;;) {
+		word += strspn(word, " ");
+		if (*word == '\0')
+			break;
+		len = strcspn(word, " ");
+		profiled_wrap(stdout, indent + strlen(label), &column, word,
+		    len);
+		word += len;
+	}
+	putchar('\n');
+}
+
+/*
+ * Print --help: the synopsis, where settings come from, then each flag
+ * with what it sets and its default, the flags aligned in one column.
+ */
+static void
+profiled_help(void)
+{
+	const struct config_key	*k;
+	char			*flag, *left;
+	size_t			 width = strlen("-c, --config FILE"), len;
+
+	for (k = config_keys; k->name != NULL; k++) {
+		len = strlen("    --") + strlen(k->name) + 1 +
+		    strlen(k->value_name);
+		if (len > width)
+			width = len;
+	}
+
+	profiled_synopsis(stdout);
+	printf("\n"
+	    "Keeps the user's Nix profile equal to their package file.\n"
+	    "\n"
+	    "Settings are read from $XDG_CONFIG_HOME/profiled/profiled.conf "
+	    "(or --config\n"
+	    "FILE, which must exist), one `key = value` a line.  Every key "
+	    "is also a flag\n"
+	    "(debounce_ms is --debounce-ms), and a flag wins over the file.  "
+	    "Unset,\n"
+	    "$XDG_CONFIG_HOME is ~/.config and $XDG_STATE_HOME is "
+	    "~/.local/state; without\n"
+	    "$XDG_RUNTIME_DIR the socket is /tmp/profiled-UID/profiled.sock."
+	    "\n\n");
+	profiled_help_flag(width, "-c, --config FILE",
+	    "read settings from FILE instead");
+	for (k = config_keys; k->name != NULL; k++) {
+		flag = config_flag(k);
+		xasprintf(&left, "    --%s %s", flag, k->value_name);
+		profiled_help_flag(width, left, k->description);
+		profiled_help_default(width, k->default_text);
+		free(left);
+		free(flag);
+	}
+	profiled_help_flag(width, "-v, --verbose", "log debug messages too");
+	profiled_help_flag(width, "-V, --version", "print the version and exit");
+	profiled_help_flag(width, "-h, --help", "print this help and exit");
+}
+
+/* Exit with status: 0 after --help on stdout, else the synopsis on stderr. */
 static void __attribute__((noreturn))
 profiled_usage(int status)
 {
-	fprintf(status == 0 ? stdout : stderr,
-	    "usage: profiled [-vV] [--config FILE] [--package-file FILE] "
-	    "[--profile PATH]\n"
-	    "                [--state-dir DIR] [--socket PATH] "
-	    "[--debounce-ms N] [--auto-switch BOOL]\n"
-	    "                [--notify BOOL] [--nix-flags FLAGS] "
-	    "[--build-timeout DURATION]\n");
+	if (status == 0)
+		profiled_help();
+	else
+		profiled_synopsis(stderr);
 	exit(status);
 }
 
@@ -128,11 +272,13 @@ profiled_signal_cb(evutil_socket_t sig, short events, void *arg)
 static void
 profiled_configure(struct config *cfg, int argc, char **argv, int *verbose)
 {
+	struct option	*options;
 	const char	*file = NULL;
-	char		*cause = NULL, *key, *p, *default_file;
-	int		 opt, index;
+	char		*cause = NULL, *default_file;
+	int		 opt;
 
-	while ((opt = getopt_long(argc, argv, "c:vVh", profiled_options,
+	options = profiled_options();
+	while ((opt = getopt_long(argc, argv, PROFILED_SHORT, options,
 	    NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -146,10 +292,10 @@ profiled_configure(struct config *cfg, int argc, char **argv, int *verbose)
 			exit(0);
 		case 'h':
 			profiled_usage(0);
-		case 'K':
-			break;
 		default:
-			profiled_usage(2);
+			if (opt < PROFILED_KEY)
+				profiled_usage(2);
+			break;
 		}
 	}
 	if (optind != argc)
@@ -163,21 +309,15 @@ profiled_configure(struct config *cfg, int argc, char **argv, int *verbose)
 		fatalx("%s", cause);
 	free(default_file);
 
-	/* Flags go through config_set too, so they are checked the same way. */
+	/* Flags go through config.c too, so they are checked the same way. */
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:vVh", profiled_options,
-	    &index)) != -1) {
-		if (opt != 'K')
-			continue;
-		key = xstrdup(profiled_options[index].name);
-		for (p = key; *p != '\0'; p++) {
-			if (*p == '-')
-				*p = '_';
-		}
-		if (config_set(cfg, key, optarg, NULL, &cause) == -1)
-			fatalx("--%s: %s", profiled_options[index].name, cause);
-		free(key);
+	while ((opt = getopt_long(argc, argv, PROFILED_SHORT, options,
+	    NULL)) != -1) {
+		if (opt >= PROFILED_KEY && config_set_flag(cfg,
+		    &config_keys[opt - PROFILED_KEY], optarg, &cause) == -1)
+			fatalx("%s", cause);
 	}
+	profiled_options_free(options);
 }
 
 int

@@ -50,10 +50,34 @@ struct config {
 	char	**nix_flags;	/* NULL-terminated words of nix_flags */
 	int	 build_timeout;	/* seconds; 0: none */
 };
+/* How config_set reads a key's value. */
+enum config_type {
+	CONFIG_PATH,
+	CONFIG_MILLISECONDS,
+	CONFIG_BOOLEAN,
+	CONFIG_WORDS,
+	CONFIG_DURATION
+};
+/*
+ * A key of the config file, which is also profiled's flag --key (with '-'
+ * for '_').  The last three fields are for people: --help and the README.
+ */
+struct config_key {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;	/* of the field in struct config */
+	const char		*value_name;	/* FILE, N, BOOL, ... */
+	const char		*default_text;	/* the default, as prose */
+	const char		*description;	/* one short line */
+};
+extern const struct config_key config_keys[];	/* ends with a NULL name */
 int	 config_init(struct config *, char **);
 int	 config_read(struct config *, const char *, int, char **);
 int	 config_set(struct config *, const char *, const char *, const char *,
 	     char **);
+int	 config_set_flag(struct config *, const struct config_key *,
+	     const char *, char **);
+char	*config_flag(const struct config_key *);
 void	 config_free(struct config *);
 char	*config_default_file(void);
 int	 config_split_words(const char *, char ***, char **);

@@ -817,3 +817,205 @@ Test(config, read_whole_file)
 	free(path);
 	config_free(&cfg);
 }
+
+/* The key table, from which profiled makes its flags and --help. */
+
+/* Return key's entry in config_keys, or fail the test. */
+static const struct config_key *
+config_test_key(const char *key)
+{
+	const struct config_key	*k;
+
+	for (k = config_keys; k->name != NULL; k++) {
+		if (strcmp(k->name, key) == 0)
+			return k;
+	}
+	cr_assert_fail("no key %s in config_keys", key);
+	return NULL;
+}
+
+/*
+ * Every key has a flag, unique and none of profiled's own, a value name
+ * and a one-line description and default for --help.
+ */
+Test(config, keys_documented)
+{
+	static const char	*own[] = { "config", "verbose", "version",
+				    "help" };
+	const struct config_key	*k, *other;
+	char			*flag, *other_flag;
+	size_t			 i;
+
+	for (k = config_keys; k->name != NULL; k++) {
+		cr_assert(k->name[0] >= 'a' && k->name[0] <= 'z' &&
+		    strspn(k->name, "abcdefghijklmnopqrstuvwxyz_") ==
+		    strlen(k->name), "key '%s' is not lower_case", k->name);
+		flag = config_flag(k);
+		cr_assert_eq(strlen(flag), strlen(k->name));
+		for (i = 0; flag[i] != '\0'; i++) {
+			cr_assert_eq(flag[i], k->name[i] == '_' ? '-' :
+			    k->name[i], "%s has flag --%s", k->name, flag);
+		}
+		for (i = 0; i < sizeof own / sizeof own[0]; i++)
+			cr_assert_str_neq(flag, own[i]);
+		for (other = config_keys; other != k; other++) {
+			other_flag = config_flag(other);
+			cr_assert_str_neq(flag, other_flag);
+			free(other_flag);
+		}
+		free(flag);
+
+		cr_assert(k->value_name != NULL && k->value_name[0] != '\0' &&
+		    strspn(k->value_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
+		    strlen(k->value_name), "%s: value name '%s'", k->name,
+		    k->value_name);
+		cr_assert(k->description != NULL && k->description[0] != '\0' &&
+		    strchr(k->description, '\n') == NULL, "%s: description",
+		    k->name);
+		cr_assert(k->default_text != NULL &&
+		    k->default_text[0] != '\0' &&
+		    strchr(k->default_text, '\n') == NULL, "%s: default",
+		    k->name);
+	}
+}
+
+/* Return a new copy of text with each $NAME replaced by its value. */
+static char *
+config_test_variables(const char *text)
+{
+	char		*s, *next, *name;
+	const char	*dollar, *value;
+	size_t		 len;
+
+	s = xstrdup(text);
+	while ((dollar = strchr(s, '$')) != NULL) {
+		len = strspn(dollar + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+		name = xstrndup(dollar + 1, len);
+		cr_assert_not_null(value = getenv(name), "$%s is not set",
+		    name);
+		xasprintf(&next, "%.*s%s%s", (int)(dollar - s), s, value,
+		    dollar + 1 + len);
+		free(name);
+		free(s);
+		s = next;
+	}
+	return s;
+}
+
+/*
+ * Each key's default as --help shows it, given as the key's value to a
+ * config where every key is set otherwise, gives back what config_init
+ * chose: the help does not lie.  "none" is the empty value; the profile's
+ * default depends on a directory and is prose (profile_default_xdg tests
+ * both of its cases).
+ */
+Test(config, defaults_as_documented)
+{
+	const struct config_key	*k;
+	struct config		 defaults, cfg;
+	char			*cause = NULL, *path, *value, *want, *got;
+
+	setenv("XDG_CONFIG_HOME", "/xdg/config", 1);
+	setenv("XDG_STATE_HOME", "/xdg/state", 1);
+	setenv("XDG_RUNTIME_DIR", "/run/user/4242", 1);
+	cr_assert_eq(config_init(&defaults, &cause), 0, "%s", cause);
+	path = config_test_path("otherwise.conf");
+	config_test_write(path,
+	    "package_file = /p.nix\n"
+	    "state_dir = /s\n"
+	    "socket = /p.sock\n"
+	    "debounce_ms = 1\n"
+	    "auto_switch = false\n"
+	    "notify = false\n"
+	    "nix_flags = -j 2\n"
+	    "build_timeout = 2\n");
+	for (k = config_keys; k->name != NULL; k++) {
+		if (strcmp(k->name, "profile") == 0)
+			continue;
+		if (strcmp(k->default_text, "none") == 0)
+			value = xstrdup("");
+		else
+			value = config_test_variables(k->default_text);
+		cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+		cr_assert_eq(config_read(&cfg, path, 0, &cause), 0, "%s",
+		    cause);
+		want = config_test_field(&defaults, k->name);
+		got = config_test_field(&cfg, k->name);
+		cr_assert_str_neq(got, want, "otherwise.conf leaves %s at its "
+		    "default", k->name);
+		free(got);
+		cr_assert_eq(config_set(&cfg, k->name, value, NULL, &cause), 0,
+		    "%s = %s: %s", k->name, value, cause);
+		got = config_test_field(&cfg, k->name);
+		cr_assert_str_eq(got, want, "%s: --help says the default is "
+		    "'%s'", k->name, k->default_text);
+		free(got);
+		free(want);
+		free(value);
+		config_free(&cfg);
+	}
+	free(path);
+	config_free(&defaults);
+}
+
+/* config_set_flag: as config_set, but the cause names the flag. */
+
+struct config_flag_case {
+	char	key[16];
+	char	value[16];
+	char	want[64];		/* as config_test_field shows it */
+	char	error[128];		/* the cause, if it must fail */
+};
+
+ParameterizedTestParameters(config, set_flag)
+{
+	static struct config_flag_case cases[] = {
+		{ "debounce_ms", "abc", "", "--debounce-ms: 'abc' is not a "
+		    "whole number from 0 to 60000" },
+		{ "debounce_ms", "50", "50", "" },
+		{ "auto_switch", "maybe", "", "--auto-switch: 'maybe' is not "
+		    "true or false (or yes/no, on/off, 1/0)" },
+		{ "auto_switch", "off", "0", "" },
+		{ "build_timeout", "2d", "", "--build-timeout: '2d' is not a "
+		    "duration like 90, 90s, 30m or 2h (at most 168h; 0 for "
+		    "none)" },
+		{ "build_timeout", "2m", "120", "" },
+		{ "nix_flags", "'a", "", "--nix-flags: unterminated quote" },
+		{ "nix_flags", "-j 2", "[-j|2]", "" },
+		{ "package_file", "", "", "--package-file: the path is empty" },
+		{ "state_dir", "s", "@HOME@/s", "" },
+		{ "socket", "~/p.sock", "@HOME@/p.sock", "" },
+	};
+
+	return cr_make_param_array(struct config_flag_case, cases,
+	    sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct config_flag_case *c, config, set_flag)
+{
+	struct config	 cfg, before;
+	char		*cause = NULL, *got, *want;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	cr_assert_eq(chdir(config_test_home), 0);
+	before = cfg;
+	if (c->error[0] != '\0') {
+		cr_assert_eq(config_set_flag(&cfg, config_test_key(c->key),
+		    c->value, &cause), -1, "--%s <%s> was accepted", c->key,
+		    c->value);
+		cr_assert_str_eq(cause, c->error);
+		cr_assert_eq(memcmp(&cfg, &before, sizeof cfg), 0,
+		    "a failed config_set_flag changed the config");
+		free(cause);
+	} else {
+		cr_assert_eq(config_set_flag(&cfg, config_test_key(c->key),
+		    c->value, &cause), 0, "%s <%s>: %s", c->key, c->value,
+		    cause);
+		got = config_test_field(&cfg, c->key);
+		want = config_test_expand(c->want);
+		cr_assert_str_eq(got, want, "%s <%s>", c->key, c->value);
+		free(want);
+		free(got);
+	}
+	config_free(&cfg);
+}
