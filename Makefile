@@ -103,6 +103,7 @@ check demo check-valgrind:
 run-check: all tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests
 	tests/unit/unit-tests
 	tests/unit/queue-tests
+	sh tests/make/test-deps.sh
 	tests/e2e/e2e-tests --jobs 2
 
 # The end-to-end tests again with the daemon under valgrind: a memory
