@@ -1,11 +1,15 @@
 # profiled: a per-user daemon that keeps a Nix profile equal to a package file.
 #
-#   make          build daemon/profiled and client/profilectl
-#   make deps     install the build and test dependencies (Debian)
 #   make check    build and run every test (unit and end-to-end, real Nix)
-#   make check-valgrind  the end-to-end tests with profiled under valgrind
 #   make demo     run profiled for real in a throw-away home
+#   make          build daemon/profiled and client/profilectl
+#   make check-valgrind  the end-to-end tests with profiled under valgrind
 #   make install  install the binaries and the systemd user units under $(PREFIX)
+#   make deps     install every build and test dependency (Debian, as root)
+#
+# make check, make demo and make check-valgrind first bring what they need
+# (etc/deps.sh: as root they apt-get install what is missing); make and the
+# other goals never install anything and stop with the apt-get line to run.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -13,27 +17,25 @@ CC ?= cc
 
 PACKAGES = libevent libprotobuf-c sqlite3 libsystemd
 TEST_PACKAGES = criterion
-DEBIAN_PACKAGES = build-essential pkg-config libevent-dev libprotobuf-c-dev \
-	protobuf-c-compiler libsqlite3-dev libsystemd-dev libcriterion-dev nix-bin \
-	dbus-daemon systemd util-linux mount git
+# Every Debian package any goal needs, from etc/deps.sh's table.
+DEBIAN_PACKAGES = $(shell sh etc/deps.sh -l)
 
-# Fail early, with the fix, when a library is missing.
-PKG_CHECK = $(shell pkg-config --exists $(1) 2>/dev/null || echo missing)
-ifneq ($(filter-out deps clean,$(MAKECMDGOALS)),)
-NEED_LIBS = 1
+# Fail early, with the fix, when something the build needs is missing; the
+# goals that install what they need check in their own recipes instead.
+ifneq ($(filter-out deps clean check demo check-valgrind,$(MAKECMDGOALS)),)
+NEED_BUILD_DEPS = 1
 endif
 ifeq ($(MAKECMDGOALS),)
-NEED_LIBS = 1
+NEED_BUILD_DEPS = 1
 endif
-ifdef NEED_LIBS
-ifneq ($(call PKG_CHECK,$(PACKAGES)),)
-$(error missing libraries: pkg-config cannot find one of '$(PACKAGES)'; run 'make deps')
-endif
-ifeq ($(shell command -v protoc-c 2>/dev/null),)
-$(error protoc-c not found; run 'make deps')
+ifdef NEED_BUILD_DEPS
+ifneq ($(shell sh etc/deps.sh -n build >&2 || echo missing),)
+$(error the build's dependencies are missing (see above))
 endif
 endif
 
+# CFLAGS and LDLIBS are recursive: pkg-config is asked when a recipe needs
+# them, after etc/deps.sh has installed it and the libraries.
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 	-Wmissing-prototypes -Wstrict-prototypes -Iproto -Idaemon \
@@ -93,14 +95,21 @@ tests/unit/queue-tests: $(QUEUE_TEST_OBJS) $(QUEUE_REAL_OBJS)
 tests/e2e/e2e-tests: $(E2E_OBJS) $(SHARED_OBJS) daemon/sha256.o $(PROTO_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
 
-check: all tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests
+# The goals a newcomer types bring what they need first, then run in a
+# sub-make, so that nothing asks pkg-config before etc/deps.sh has run.
+check demo check-valgrind:
+	@sh etc/deps.sh $@
+	@$(MAKE) --no-print-directory run-$@
+
+run-check: all tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests
 	tests/unit/unit-tests
 	tests/unit/queue-tests
+	sh tests/make/test-deps.sh
 	tests/e2e/e2e-tests --jobs 2
 
 # The end-to-end tests again with the daemon under valgrind: a memory
 # error makes profiled exit 99, which fails the test that stops it.
-check-valgrind: all tests/e2e/e2e-tests
+run-check-valgrind: all tests/e2e/e2e-tests
 	PROFILED_TEST_WRAPPER="valgrind -q --error-exitcode=99 \
 		--leak-check=full --errors-for-leak-kinds=definite" \
 		tests/e2e/e2e-tests --jobs 2
@@ -113,7 +122,7 @@ deps:
 		echo "run as root: apt-get install $(DEBIAN_PACKAGES)"; \
 	fi
 
-demo: all
+run-demo: all
 	sh etc/demo.sh
 
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
@@ -130,4 +139,5 @@ clean:
 		$(PROTO_GEN) daemon/user-env.c daemon/profiled client/profilectl \
 		tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests
 
-.PHONY: all check check-valgrind deps demo install clean
+.PHONY: all check check-valgrind deps demo install clean run-check \
+	run-check-valgrind run-demo
