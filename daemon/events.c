@@ -13,6 +13,8 @@
  * forgotten through events_client_gone, and one that stops reading is
  * dropped by server.c before its backlog grows without bound.
  */
+#include <sys/queue.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -26,10 +28,11 @@ struct events_subscriber {
 	uint64_t			 client;
 	int				 logs;
 	int				 until_reply;	/* switch --progress */
-	struct events_subscriber	*next;
+	LIST_ENTRY(events_subscriber)	 entry;
 };
 
-static struct events_subscriber	*events_subscribers;
+static LIST_HEAD(, events_subscriber) events_subscribers =
+    LIST_HEAD_INITIALIZER(events_subscribers);
 
 static int64_t
 events_now_ms(void)
@@ -49,8 +52,8 @@ events_send(const Profiled__Event *event, int is_log)
 	response.result_case = PROFILED__RESPONSE__RESULT_EVENT;
 	response.event = (Profiled__Event *)event;
 	/* server_send may drop a client that stopped reading: keep next. */
-	for (s = events_subscribers; s != NULL; s = next) {
-		next = s->next;
+	for (s = LIST_FIRST(&events_subscribers); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
 		if (!is_log || s->logs)
 			server_send(s->client, &response);
 	}
@@ -83,8 +86,7 @@ events_subscribe(uint64_t client, int logs, int until_reply)
 	s->client = client;
 	s->logs = logs;
 	s->until_reply = until_reply;
-	s->next = events_subscribers;
-	events_subscribers = s;
+	LIST_INSERT_HEAD(&events_subscribers, s, entry);
 	if (!logs || (text = build_log()) == NULL)
 		return;
 	response.result_case = PROFILED__RESPONSE__RESULT_EVENT;
@@ -102,14 +104,14 @@ events_subscribe(uint64_t client, int logs, int until_reply)
 void
 events_client_gone(uint64_t client)
 {
-	struct events_subscriber	**sp, *s;
+	struct events_subscriber	*s, *next;
 
-	for (sp = &events_subscribers; (s = *sp) != NULL;) {
+	for (s = LIST_FIRST(&events_subscribers); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
 		if (s->client == client) {
-			*sp = s->next;
+			LIST_REMOVE(s, entry);
 			free(s);
-		} else
-			sp = &s->next;
+		}
 	}
 }
 
@@ -117,14 +119,14 @@ events_client_gone(uint64_t client)
 void
 events_client_replied(uint64_t client)
 {
-	struct events_subscriber	**sp, *s;
+	struct events_subscriber	*s, *next;
 
-	for (sp = &events_subscribers; (s = *sp) != NULL;) {
+	for (s = LIST_FIRST(&events_subscribers); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
 		if (s->client == client && s->until_reply) {
-			*sp = s->next;
+			LIST_REMOVE(s, entry);
 			free(s);
-		} else
-			sp = &s->next;
+		}
 	}
 }
 
@@ -268,8 +270,8 @@ events_shutdown(void)
 {
 	struct events_subscriber	*s;
 
-	while ((s = events_subscribers) != NULL) {
-		events_subscribers = s->next;
+	while ((s = LIST_FIRST(&events_subscribers)) != NULL) {
+		LIST_REMOVE(s, entry);
 		free(s);
 	}
 }

@@ -14,6 +14,7 @@
  * stop with SIGTERM, which lets nix-store stop the builders it started in
  * sessions of their own, and sends SIGKILL only if that takes too long.
  */
+#include <sys/queue.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -60,11 +61,11 @@ struct proc {
 	proc_line_cb	 line_cb;
 	proc_exit_cb	 exit_cb;
 	void		*arg;
-	struct proc	*next;
+	LIST_ENTRY(proc) entry;
 };
 
 static struct event_base	*proc_base;
-static struct proc		*proc_list;
+static LIST_HEAD(, proc)	 proc_list = LIST_HEAD_INITIALIZER(proc_list);
 static struct event		*proc_sigchld_event;
 
 static void	proc_sigchld_cb(evutil_socket_t, short, void *);
@@ -90,8 +91,8 @@ proc_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (p = proc_list; p != NULL; p = next) {
-			next = p->next;
+		for (p = LIST_FIRST(&proc_list); p != NULL; p = next) {
+			next = LIST_NEXT(p, entry);
 			if (p->pid == pid) {
 				p->exited = 1;
 				p->status = status;
@@ -320,8 +321,7 @@ proc_start(struct event_base *base, char *const argv[], proc_line_cb line_cb,
 	p->line_cb = line_cb;
 	p->exit_cb = exit_cb;
 	p->arg = arg;
-	p->next = proc_list;
-	proc_list = p;
+	LIST_INSERT_HEAD(&proc_list, p, entry);
 	log_debug("started %s as pid %ld", argv[0], (long)p->pid);
 	return p;
 
@@ -382,14 +382,7 @@ proc_close_pipes(struct proc *p)
 void
 proc_free(struct proc *p)
 {
-	struct proc	**pp;
-
-	for (pp = &proc_list; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
+	LIST_REMOVE(p, entry);
 	proc_close_pipes(p);
 	if (p->kill_timer != NULL)
 		event_free(p->kill_timer);
@@ -459,13 +452,13 @@ proc_shutdown(void)
 	struct proc	*p;
 	int		 i, running;
 
-	for (p = proc_list; p != NULL; p = p->next) {
+	LIST_FOREACH(p, &proc_list, entry) {
 		if (!p->exited && !p->dying)
 			kill(-p->pid, SIGTERM);
 	}
 	for (i = 0; i < PROC_KILL_GRACE * 100; i++) {
 		running = 0;
-		for (p = proc_list; p != NULL; p = p->next) {
+		LIST_FOREACH(p, &proc_list, entry) {
 			if (!p->exited && waitpid(p->pid, NULL, WNOHANG) == 0)
 				running = 1;
 			else
@@ -475,7 +468,7 @@ proc_shutdown(void)
 			break;
 		usleep(10000);
 	}
-	while ((p = proc_list) != NULL) {
+	while ((p = LIST_FIRST(&proc_list)) != NULL) {
 		if (!p->exited) {
 			kill(-p->pid, SIGKILL);
 			waitpid(p->pid, NULL, 0);

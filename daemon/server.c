@@ -10,6 +10,7 @@
  * memory does not grow with its backlog.  On EMFILE, accepting pauses for
  * a second rather than spinning on a listening socket that stays readable.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,14 +36,15 @@ struct server_client {
 	uint64_t		 id;
 	struct bufferevent	*bev;
 	int			 dropped;	/* freed by server_reap_cb */
-	struct server_client	*next;
+	LIST_ENTRY(server_client) entry;
 };
 
 static struct event_base	*server_base;
 static struct event		*server_accept_event;
 static struct event		*server_pause_event;
 static struct event		*server_reap_event;
-static struct server_client	*server_clients;
+static LIST_HEAD(, server_client) server_clients =
+    LIST_HEAD_INITIALIZER(server_clients);
 static uint64_t			 server_next_id = 1;
 static char			*server_path;
 
@@ -53,7 +55,7 @@ server_client_find(uint64_t id)
 {
 	struct server_client	*c;
 
-	for (c = server_clients; c != NULL; c = c->next) {
+	LIST_FOREACH(c, &server_clients, entry) {
 		if (c->id == id)
 			return c;
 	}
@@ -105,14 +107,7 @@ server_client_event_cb(struct bufferevent *bev, short events, void *arg)
 static void
 server_client_free(struct server_client *c)
 {
-	struct server_client	**cp;
-
-	for (cp = &server_clients; *cp != NULL; cp = &(*cp)->next) {
-		if (*cp == c) {
-			*cp = c->next;
-			break;
-		}
-	}
+	LIST_REMOVE(c, entry);
 	events_client_gone(c->id);
 	bufferevent_free(c->bev);
 	free(c);
@@ -124,8 +119,8 @@ server_reap_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct server_client	*c, *next;
 
-	for (c = server_clients; c != NULL; c = next) {
-		next = c->next;
+	for (c = LIST_FIRST(&server_clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
 		if (c->dropped)
 			server_client_free(c);
 	}
@@ -209,8 +204,7 @@ server_accept_cb(evutil_socket_t fd, short events, void *arg)
 	bufferevent_setcb(c->bev, server_client_read_cb, NULL,
 	    server_client_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
-	c->next = server_clients;
-	server_clients = c;
+	LIST_INSERT_HEAD(&server_clients, c, entry);
 }
 
 /*
@@ -306,8 +300,8 @@ server_start(struct event_base *base, int fd, const char *path, char **cause)
 void
 server_stop(void)
 {
-	while (server_clients != NULL)
-		server_client_free(server_clients);
+	while (!LIST_EMPTY(&server_clients))
+		server_client_free(LIST_FIRST(&server_clients));
 	if (server_accept_event != NULL) {
 		close(event_get_fd(server_accept_event));
 		event_free(server_accept_event);

@@ -17,6 +17,7 @@
  * and watch_set is called anew.
  */
 #include <sys/inotify.h>
+#include <sys/queue.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -38,11 +39,12 @@ struct watch_dir {
 	char			**names;	/* in it, that matter */
 	char			**files;	/* the file each name stands for */
 	size_t			 count;
-	struct watch_dir	*next;
+	TAILQ_ENTRY(watch_dir)	 entry;
 };
+TAILQ_HEAD(watch_dirs, watch_dir);
 
 static struct event	*watch_event;
-static struct watch_dir	*watch_dirs;
+static struct watch_dirs	 watch_dirs = TAILQ_HEAD_INITIALIZER(watch_dirs);
 static watch_changed_cb	 watch_changed;
 static void		*watch_changed_arg;
 
@@ -51,7 +53,7 @@ watch_find_wd(int wd)
 {
 	struct watch_dir	*d;
 
-	for (d = watch_dirs; d != NULL; d = d->next) {
+	TAILQ_FOREACH(d, &watch_dirs, entry) {
 		if (d->wd == wd)
 			return d;
 	}
@@ -64,11 +66,7 @@ static void	watch_dir_free(struct watch_dir *);
 static void
 watch_dir_gone(struct watch_dir *d, int remove)
 {
-	struct watch_dir	**dp;
-
-	for (dp = &watch_dirs; *dp != d; dp = &(*dp)->next)
-		;
-	*dp = d->next;
+	TAILQ_REMOVE(&watch_dirs, d, entry);
 	if (remove)
 		inotify_rm_watch(event_get_fd(watch_event), d->wd);
 	log_debug("%s went away", d->path);
@@ -208,12 +206,13 @@ watch_dir_add_name(struct watch_dir *d, const char *name, const char *file)
 int
 watch_set(const char *const *files, size_t count, char **cause)
 {
-	struct watch_dir	*old = watch_dirs, *d, *next, **dp;
+	struct watch_dirs	 old = TAILQ_HEAD_INITIALIZER(old);
+	struct watch_dir	*d, *kept;
 	char			*dir, *name, *parent;
 	size_t			 i;
 	int			 fd = event_get_fd(watch_event), wd;
 
-	watch_dirs = NULL;
+	TAILQ_CONCAT(&old, &watch_dirs, entry);
 	for (i = 0; i < count; i++) {
 		dir = path_dirname(files[i]);
 		name = path_basename(files[i]);
@@ -233,7 +232,7 @@ watch_set(const char *const *files, size_t count, char **cause)
 				    strerror(errno));
 				free(dir);
 				free(name);
-				watch_dirs = old;
+				TAILQ_CONCAT(&watch_dirs, &old, entry);
 				return -1;
 			}
 			log_warn("cannot watch %s for %s", dir, files[i]);
@@ -246,8 +245,7 @@ watch_set(const char *const *files, size_t count, char **cause)
 			d = xcalloc(1, sizeof *d);
 			d->wd = wd;
 			d->path = dir;
-			d->next = watch_dirs;
-			watch_dirs = d;
+			TAILQ_INSERT_HEAD(&watch_dirs, d, entry);
 		} else
 			free(dir);
 		watch_dir_add_name(d, name, files[i]);
@@ -255,12 +253,13 @@ watch_set(const char *const *files, size_t count, char **cause)
 	}
 
 	/* Directories watched before but not now lose their watch. */
-	for (d = old; d != NULL; d = next) {
-		next = d->next;
-		for (dp = &watch_dirs; *dp != NULL && (*dp)->wd != d->wd;
-		    dp = &(*dp)->next)
-			;
-		if (*dp == NULL)
+	while ((d = TAILQ_FIRST(&old)) != NULL) {
+		TAILQ_REMOVE(&old, d, entry);
+		TAILQ_FOREACH(kept, &watch_dirs, entry) {
+			if (kept->wd == d->wd)
+				break;
+		}
+		if (kept == NULL)
 			inotify_rm_watch(fd, d->wd);
 		watch_dir_free(d);
 	}
@@ -272,8 +271,8 @@ watch_stop(void)
 {
 	struct watch_dir	*d;
 
-	while ((d = watch_dirs) != NULL) {
-		watch_dirs = d->next;
+	while ((d = TAILQ_FIRST(&watch_dirs)) != NULL) {
+		TAILQ_REMOVE(&watch_dirs, d, entry);
 		watch_dir_free(d);
 	}
 	if (watch_event == NULL)
