@@ -245,8 +245,19 @@ systemd_status(const struct queue_status *status)
 		free(name);
 		return;
 	}
-	systemd_set_status("%s, generation %u",
-	    queue_state_name(status->state), status->current);
+	switch (status->state) {
+	case QUEUE_IDLE:
+		systemd_set_status("idle, generation %u", status->current);
+		break;
+	case QUEUE_WAITING:
+		systemd_set_status("waiting, generation %u", status->current);
+		break;
+	case QUEUE_SWITCHING:
+		systemd_set_status("switching, generation %u", status->current);
+		break;
+	case QUEUE_BUILDING:	/* told above */
+		break;
+	}
 }
 
 /* Say the daemon is stopping; it may still let nix-env finish. */
