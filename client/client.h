@@ -103,13 +103,20 @@ Profiled__Response *client_request(const struct client_options *,
 	     const Profiled__Request *, Profiled__Response__ResultCase);
 
 /* output.c */
-void	 output_json_string(const char *);
-void	 output_json_time(int64_t);
-void	 output_json_number(int, uint64_t);
-void	 output_json_bool(int);
 void	 output_local_time(int64_t, char *, size_t);
 void	 output_switched(const Profiled__Switched *, int, int);
 void	 output_status_json(const Profiled__Status *);
 void	 output_event(FILE *, const Profiled__Event *, int, int);
+
+/* output-json.c */
+#define OUTPUT_JSON_SCHEMA	1
+void	 output_json_object(const char *);
+void	 output_json_array(const char *);
+void	 output_json_end(void);
+void	 output_json_string(const char *, const char *);
+void	 output_json_number(const char *, int, uint64_t);
+void	 output_json_bool(const char *, int);
+void	 output_json_time(const char *, int64_t);
+void	 output_json_time_ms(const char *, int64_t);
 
 #endif

@@ -25,24 +25,21 @@ const struct cmd_entry cmd_help_entry = {
 /* The widest an option's name in --help can be; longer ones are cut. */
 #define CMD_HELP_NAME_SIZE	64
 
+/* The options of a table as elements of the array being written. */
 static void
 cmd_help_json_options(const struct cmd_option *option)
 {
 	char	letter[2] = { 0, 0 };
-	int	first = 1;
 
 	for (; option != NULL && option->name != NULL; option++) {
-		fputs(first ? "{\"name\": " : ", {\"name\": ", stdout);
-		output_json_string(option->name);
-		fputs(", \"letter\": ", stdout);
 		letter[0] = option->letter;
-		output_json_string(option->letter != 0 ? letter : NULL);
-		fputs(", \"value\": ", stdout);
-		output_json_string(option->value);
-		fputs(", \"about\": ", stdout);
-		output_json_string(option->about);
-		fputs("}", stdout);
-		first = 0;
+		output_json_object(NULL);
+		output_json_string("name", option->name);
+		output_json_string("letter", option->letter != 0 ? letter :
+		    NULL);
+		output_json_string("value", option->value);
+		output_json_string("about", option->about);
+		output_json_end();
 	}
 }
 
@@ -51,29 +48,24 @@ cmd_help_json(const struct cmd_entry *only)
 {
 	const struct cmd_entry	**entry;
 	char			 *usage;
-	int			  first = 1;
 
-	fputs("[", stdout);
+	output_json_array(NULL);
 	for (entry = cmd_table; *entry != NULL; entry++) {
 		if (only != NULL && *entry != only)
 			continue;
-		fputs(first ? "{\"name\": " : ", {\"name\": ", stdout);
-		output_json_string((*entry)->name);
-		fputs(", \"usage\": ", stdout);
+		output_json_object(NULL);
+		output_json_string("name", (*entry)->name);
 		usage = cmd_usage_arguments(*entry);
-		output_json_string(usage);
+		output_json_string("usage", usage);
 		free(usage);
-		fputs(", \"about\": ", stdout);
-		output_json_string((*entry)->about);
-		fputs(", \"options\": [", stdout);
+		output_json_string("about", (*entry)->about);
+		output_json_array("options");
 		cmd_help_json_options((*entry)->options);
-		if ((*entry)->options != NULL && (*entry)->options->name != NULL)
-			fputs(", ", stdout);
 		cmd_help_json_options(cmd_common_options);
-		fputs("]}", stdout);
-		first = 0;
+		output_json_end();
+		output_json_end();
 	}
-	fputs("]\n", stdout);
+	output_json_end();
 }
 
 /* Write option as its line in --help names it: "-f, --follow", "--to N". */

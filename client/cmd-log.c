@@ -48,19 +48,17 @@ cmd_log_show(struct client_options *opts, uint32_t generation)
 		return CLIENT_EXIT_FAILURE;
 	log = response->log;
 	if (opts->json) {
-		fputs("{\"generation\": ", stdout);
-		output_json_number(log->has_generation, log->generation);
-		fputs(", \"ok\": ", stdout);
-		output_json_bool(log->ok);
-		fputs(", \"started\": ", stdout);
-		output_json_time(log->started);
-		fputs(", \"trigger\": ", stdout);
-		output_json_string(log->trigger);
-		fputs(", \"error\": ", stdout);
-		output_json_string(log->error);
-		fputs(", \"text\": ", stdout);
-		output_json_string(log->text);
-		fputs("}\n", stdout);
+		output_json_object(NULL);
+		output_json_number("generation", log->has_generation,
+		    log->generation);
+		output_json_bool("ok", log->ok);
+		output_json_time("time", log->started);
+		output_json_string("trigger", log->trigger);
+		output_json_string("error", log->error);
+		output_json_string("text", log->text);
+		/* Schema 1's first name for "time". */
+		output_json_time("started", log->started);
+		output_json_end();
 	} else {
 		len = strlen(log->text);
 		fputs(log->text, stdout);

@@ -83,8 +83,9 @@ cmd_wait_exec(struct cmd_args *args, struct client_options *opts)
 		rc = CLIENT_EXIT_FAILURE;
 	}
 	if (opts->json) {
+		output_json_object(NULL);
 		output_status_json(status);
-		putchar('\n');
+		output_json_end();
 	}
 	profiled__response__free_unpacked(response, NULL);
 	return rc;

@@ -26,9 +26,12 @@ static void
 cmd_watch_print_status(const Profiled__Status *status, int json)
 {
 	if (json) {
-		fputs("{\"event\": \"status\", \"status\": ", stdout);
+		output_json_object(NULL);
+		output_json_string("event", "status");
+		output_json_object("status");
 		output_status_json(status);
-		fputs("}\n", stdout);
+		output_json_end();
+		output_json_end();
 		return;
 	}
 	printf("%s", status->state);
