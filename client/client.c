@@ -119,35 +119,45 @@ client_read(int fd, unsigned char *buf, size_t len, char **cause)
 	return 0;
 }
 
-/* Read one framed Response; NULL and *cause if it is not one. */
+/*
+ * Read one framed Response; NULL after saying why if there is none: the
+ * daemon went away (exit 3) or sent what is not a Response (exit 1).
+ */
 Profiled__Response *
-client_receive(int fd, char **cause)
+client_receive(int fd)
 {
 	Profiled__Response	*response;
 	unsigned char		 header[FRAME_HEADER_SIZE], *body;
 	uint32_t		 len;
+	char			*cause;
 
-	if (client_read(fd, header, sizeof header, cause) != 0)
+	if (client_read(fd, header, sizeof header, &cause) != 0) {
+		output_fail(CLIENT_EXIT_UNREACHABLE, "%s", cause);
+		free(cause);
 		return NULL;
+	}
 	if (frame_header_decode(header, &len) != 0) {
-		*cause = xstrdup(CLIENT_BAD);
+		output_fail(CLIENT_EXIT_FAILURE, "%s", CLIENT_BAD);
 		return NULL;
 	}
 	body = xmalloc(len);
-	if (client_read(fd, body, len, cause) != 0) {
+	if (client_read(fd, body, len, &cause) != 0) {
+		output_fail(CLIENT_EXIT_UNREACHABLE, "%s", cause);
+		free(cause);
 		free(body);
 		return NULL;
 	}
 	response = profiled__response__unpack(NULL, len, body);
 	free(body);
 	if (response == NULL)
-		*cause = xstrdup(CLIENT_BAD);
+		output_fail(CLIENT_EXIT_FAILURE, "%s", CLIENT_BAD);
 	return response;
 }
 
 /*
  * Connect to the daemon and send request; the connection, to read the
- * answer from with client_receive, or -1 after printing why not.
+ * answer from with client_receive, or -1 after saying why not: the daemon
+ * cannot be reached (exit 3).
  */
 int
 client_open(const struct client_options *opts, const Profiled__Request *request)
@@ -158,7 +168,7 @@ client_open(const struct client_options *opts, const Profiled__Request *request)
 	int		 fd;
 
 	if ((path = client_socket_path(opts, &cause)) == NULL) {
-		log_warnx("%s", cause);
+		output_fail(CLIENT_EXIT_UNREACHABLE, "%s", cause);
 		free(cause);
 		return -1;
 	}
@@ -170,7 +180,7 @@ client_open(const struct client_options *opts, const Profiled__Request *request)
 		fd = -1;
 	}
 	if (fd == -1) {
-		log_warnx("%s", cause);
+		output_fail(CLIENT_EXIT_UNREACHABLE, "%s", cause);
 		free(cause);
 	}
 	free(frame);
@@ -179,8 +189,8 @@ client_open(const struct client_options *opts, const Profiled__Request *request)
 }
 
 /*
- * Print why response is not the answer wanted: the daemon's error, or a
- * bad response.  Frees it.
+ * Say why response is not the answer wanted: the daemon's error, or a bad
+ * response; the operation failed (exit 1).  Frees it.
  */
 void
 client_error(Profiled__Response *response)
@@ -193,37 +203,33 @@ client_error(Profiled__Response *response)
 		len = strlen(message);
 		while (len > 0 && message[len - 1] == '\n')
 			len--;
-		log_warnx("%.*s", (int)len, message);
+		output_fail(CLIENT_EXIT_FAILURE, "%.*s", (int)len, message);
 	} else
-		log_warnx("%s", CLIENT_BAD);
+		output_fail(CLIENT_EXIT_FAILURE, "%s", CLIENT_BAD);
 	profiled__response__free_unpacked(response, NULL);
 }
 
 /*
  * Read the answer of kind want from fd, which is closed; the events that
- * come before it (a switch's progress) go to event_cb.  Otherwise print
- * the one line saying why (the daemon's error, or what went wrong on the
- * way) and return NULL, so the command just exits 1.
+ * come before it (a switch's progress) go to event_cb.  Otherwise say why
+ * (the daemon's error, or what went wrong on the way) and return NULL, so
+ * the command just fails; output_exit picks the exit code.
  */
 Profiled__Response *
 client_answer(int fd, Profiled__Response__ResultCase want,
     void (*event_cb)(const Profiled__Event *))
 {
 	Profiled__Response	*response;
-	char			*cause = NULL;
 
-	while ((response = client_receive(fd, &cause)) != NULL &&
+	while ((response = client_receive(fd)) != NULL &&
 	    response->result_case == PROFILED__RESPONSE__RESULT_EVENT &&
 	    event_cb != NULL) {
 		event_cb(response->event);
 		profiled__response__free_unpacked(response, NULL);
 	}
 	close(fd);
-	if (response == NULL) {
-		log_warnx("%s", cause);
-		free(cause);
+	if (response == NULL)
 		return NULL;
-	}
 	if (response->result_case == want)
 		return response;
 	client_error(response);

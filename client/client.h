@@ -51,10 +51,16 @@ struct cmd_entry {
 				    struct client_options *);
 };
 
-/* Exit codes: success, a failure reported on stderr, bad usage. */
+/*
+ * Exit codes, the same for every command and documented in profilectl(1):
+ * success; the operation failed (a build, or the daemon said no); bad
+ * usage; profiled not running or not reachable; --timeout passed.
+ */
 #define CLIENT_EXIT_OK		0
 #define CLIENT_EXIT_FAILURE	1
 #define CLIENT_EXIT_USAGE	2
+#define CLIENT_EXIT_UNREACHABLE	3
+#define CLIENT_EXIT_TIMEOUT	4
 
 /* cmd.c */
 #define CMD_USAGE_PREFIX	"usage: profilectl [--socket PATH] [--json] "
@@ -95,7 +101,7 @@ extern const struct cmd_option	profilectl_options[];
 /* client.c */
 int	 client_connect(const char *, char **);
 int	 client_open(const struct client_options *, const Profiled__Request *);
-Profiled__Response *client_receive(int, char **);
+Profiled__Response *client_receive(int);
 void	 client_error(Profiled__Response *);
 Profiled__Response *client_answer(int, Profiled__Response__ResultCase,
 	     void (*)(const Profiled__Event *));
@@ -103,6 +109,9 @@ Profiled__Response *client_request(const struct client_options *,
 	     const Profiled__Request *, Profiled__Response__ResultCase);
 
 /* output.c */
+int	 output_fail(int, const char *, ...) printflike(2, 3);
+void	 output_json_failure(void);
+int	 output_exit(int, int);
 void	 output_local_time(int64_t, char *, size_t);
 void	 output_switched(const Profiled__Switched *, int, int);
 void	 output_status_json(const Profiled__Status *);

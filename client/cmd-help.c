@@ -170,7 +170,7 @@ cmd_help_exec(struct cmd_args *args, struct client_options *opts)
 
 	name = cmd_args_string(args, 0);
 	if (name != NULL && (entry = cmd_find(name)) == NULL) {
-		log_warnx("unknown command: %s", name);
+		output_fail(CLIENT_EXIT_USAGE, "unknown command: %s", name);
 		return cmd_usage(&cmd_help_entry);
 	}
 	return cmd_help_show(entry, opts);

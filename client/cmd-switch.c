@@ -47,7 +47,8 @@ cmd_switch_exec(struct cmd_args *args, struct client_options *opts)
 
 	if ((to = cmd_args_get(args, "to")) != NULL) {
 		if (cmd_parse_number(to, 1, UINT32_MAX, &n) != 0) {
-			log_warnx("bad generation number: %s", to);
+			output_fail(CLIENT_EXIT_USAGE,
+			    "bad generation number: %s", to);
 			return cmd_usage(&cmd_switch_entry);
 		}
 		switch_to.generation = n;

@@ -258,7 +258,7 @@ cmd_parse(const struct cmd_entry *entry, int argc, char **argv,
 
 	if ((args = cmd_args_parse(entry->options, argc, argv, 0,
 	    &cause)) == NULL) {
-		log_warnx("%s", cause);
+		output_fail(CLIENT_EXIT_USAGE, "%s", cause);
 		free(cause);
 		cmd_usage(entry);
 		return NULL;
@@ -269,10 +269,11 @@ cmd_parse(const struct cmd_entry *entry, int argc, char **argv,
 	if (cmd_args_has(args, "help"))
 		return args;
 	if (args->argc > entry->args.upper)
-		log_warnx("unexpected argument: %s",
+		output_fail(CLIENT_EXIT_USAGE, "unexpected argument: %s",
 		    args->argv[entry->args.upper]);
 	else if (args->argc < entry->args.lower)
-		log_warnx("missing argument: %s", entry->args.name);
+		output_fail(CLIENT_EXIT_USAGE, "missing argument: %s",
+		    entry->args.name);
 	else
 		return args;
 	cmd_args_free(args);

@@ -1,6 +1,8 @@
 /*
- * Output the commands share: local times, and the values more than one
- * command prints: what a switch did, the daemon's status, an event.  The
+ * Output the commands share: how a failure is told (one line on stderr,
+ * its exit code, and with --json an error object on stdout), local times,
+ * and the values more than one command prints: what a switch did, the
+ * daemon's status, an event.  The
  * JSON itself is written by output-json.c; the names of its fields are
  * documented in the README, and a point in time is always "time", a
  * duration "duration_ms".
@@ -8,12 +10,78 @@
 #include <sys/time.h>
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "profiled.h"
 #include "client.h"
+
+/* The first failure: what profilectl exits with and says. */
+static struct {
+	int	 exit_code;
+	char	*message;
+	int	 written;	/* as JSON on stdout, already */
+} output_failure;
+
+/*
+ * Say why the command fails, one line on stderr, and keep it (the first
+ * one, which is the cause) for the exit code and --json's error object;
+ * returns exit_code.
+ */
+int
+output_fail(int exit_code, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*message;
+
+	va_start(ap, fmt);
+	xvasprintf(&message, fmt, ap);
+	va_end(ap);
+	log_warnx("%s", message);
+	if (output_failure.message == NULL) {
+		output_failure.message = message;
+		output_failure.exit_code = exit_code;
+	} else
+		free(message);
+	return exit_code;
+}
+
+/* The failure's "error" and "exit_code", in the object being written. */
+void
+output_json_failure(void)
+{
+	const char	*message = output_failure.message;
+
+	output_json_string("error", message != NULL ? message : "failed");
+	output_json_number("exit_code", 1, message != NULL ?
+	    output_failure.exit_code : CLIENT_EXIT_FAILURE);
+	output_failure.written = 1;
+}
+
+/*
+ * What profilectl exits with when its command returned rc: a failure
+ * exits with the code its first output_fail gave, and with json its
+ * error object goes to stdout, unless the command wrote it already.
+ */
+int
+output_exit(int rc, int json)
+{
+	if (rc == CLIENT_EXIT_OK)
+		return rc;
+	if (output_failure.message != NULL)
+		rc = output_failure.exit_code;
+	if (json && !output_failure.written) {
+		output_json_object(NULL);
+		output_json_failure();
+		output_json_end();
+	}
+	free(output_failure.message);
+	output_failure.message = NULL;
+	return rc;
+}
 
 /* Format unix seconds t as local "%Y-%m-%d %H:%M:%S" into buf. */
 void
