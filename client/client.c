@@ -1,8 +1,8 @@
 /*
- * Talking to profiled: connect to its Unix socket, send one framed Request,
- * read one framed Response.  The I/O blocks and has no timeout, because a
- * switch answers only when its build is done and a build takes as long as
- * Nix takes; the user's ^C is the timeout.
+ * Talking to profiled: connect to its Unix socket (client-socket.c finds
+ * it), send one framed Request, read one framed Response.  The I/O blocks
+ * and has no timeout, because a switch answers only when its build is done
+ * and a build takes as long as Nix takes; the user's ^C is the timeout.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,62 +19,65 @@
 #define CLIENT_LOST	"lost connection to profiled"
 #define CLIENT_BAD	"bad response from profiled"
 
-/*
- * The socket path: --socket, else the config file's, which defaults under
- * $XDG_RUNTIME_DIR.  NULL and *cause if the config cannot be read.
- */
-static char *
-client_socket_path(const struct client_options *opts, char **cause)
-{
-	struct config	 config;
-	char		*file, *path = NULL;
-
-	if (opts->socket_path != NULL)
-		return xstrdup(opts->socket_path);
-	if (config_init(&config, cause) != 0)
-		return NULL;
-	file = config_default_file();
-	if (file == NULL || config_read(&config, file, 1, cause) == 0)
-		path = xstrdup(config.socket_path);
-	free(file);
-	config_free(&config);
-	return path;
-}
-
-/* Connect to the daemon's socket; the fd, or -1 and *cause. */
-int
-client_connect(const char *path, char **cause)
+/* Connect to the socket at path; the fd, or -1 and *error (an errno). */
+static int
+client_connect_path(const char *path, int *error)
 {
 	struct sockaddr_un	 sun;
-	int			 fd, saved_errno;
+	int			 fd;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path) {
-		xasprintf(cause, "socket path too long: %s", path);
+		*error = ENAMETOOLONG;
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
 
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		xasprintf(cause, "socket: %s", strerror(errno));
+		*error = errno;
 		return -1;
 	}
 	while (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
 		if (errno == EINTR)
 			continue;
-		saved_errno = errno;
+		*error = errno;
 		close(fd);
-		if (saved_errno == ENOENT || saved_errno == ECONNREFUSED) {
-			xasprintf(cause, "profiled is not running "
-			    "(socket %s: %s)", path, strerror(saved_errno));
-		} else {
-			xasprintf(cause, "cannot connect to profiled "
-			    "(socket %s: %s)", path, strerror(saved_errno));
-		}
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Connect to the first of where's sockets that is there; the fd, or -1
+ * and *cause, which names the sockets tried and where they came from.
+ */
+static int
+client_connect(const struct client_socket *where, char **cause)
+{
+	const char	*path = where->paths[0];
+	int		 fd, i, error = 0;
+
+	for (i = 0; i < where->count; i++) {
+		path = where->paths[i];
+		if ((fd = client_connect_path(path, &error)) != -1)
+			return fd;
+		/* Nothing there: the next place may have it. */
+		if (error != ENOENT)
+			break;
+	}
+	if (error == ENOENT && where->count > 1) {
+		xasprintf(cause, "profiled is not running (no socket at %s or "
+		    "%s; %s)", where->paths[0], where->paths[1],
+		    where->source);
+	} else {
+		xasprintf(cause, "%s (socket %s: %s%s%s)",
+		    error == ENOENT || error == ECONNREFUSED ?
+		    "profiled is not running" : "cannot connect to profiled",
+		    path, strerror(error), where->expected ? "" : "; ",
+		    where->expected ? "" : where->source);
+	}
+	return -1;
 }
 
 /* Write all of buf; -1 and *cause on failure.  No SIGPIPE if it closed. */
@@ -162,19 +165,16 @@ client_receive(int fd)
 int
 client_open(const struct client_options *opts, const Profiled__Request *request)
 {
-	unsigned char	*frame;
-	size_t		 size;
-	char		*path, *cause = NULL;
-	int		 fd;
+	struct client_socket	 where;
+	unsigned char		*frame;
+	size_t			 size;
+	char			*cause = NULL;
+	int			 fd;
 
-	if ((path = client_socket_path(opts, &cause)) == NULL) {
-		output_fail(CLIENT_EXIT_UNREACHABLE, "%s", cause);
-		free(cause);
-		return -1;
-	}
 	if ((frame = frame_pack(&request->base, &size)) == NULL)
 		fatalx("request too large");
-	if ((fd = client_connect(path, &cause)) != -1 &&
+	client_socket_find(opts, &where);
+	if ((fd = client_connect(&where, &cause)) != -1 &&
 	    client_write(fd, frame, size, &cause) == -1) {
 		close(fd);
 		fd = -1;
@@ -183,8 +183,8 @@ client_open(const struct client_options *opts, const Profiled__Request *request)
 		output_fail(CLIENT_EXIT_UNREACHABLE, "%s", cause);
 		free(cause);
 	}
+	client_socket_free(&where);
 	free(frame);
-	free(path);
 	return fd;
 }
 

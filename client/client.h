@@ -15,7 +15,7 @@
 
 /* The global options, given before the command (or --json after it). */
 struct client_options {
-	const char	*socket_path;	/* --socket, or NULL for the config's */
+	const char	*socket_path;	/* --socket, or NULL to look for it */
 	int		 json;		/* --json: one JSON value on stdout */
 };
 
@@ -98,8 +98,19 @@ int	 cmd_help_show(const struct cmd_entry *, const struct client_options *);
 /* profilectl.c */
 extern const struct cmd_option	profilectl_options[];
 
+/* client-socket.c */
+struct client_socket {
+	char	*paths[2];	/* to try in order; the first is the one */
+	int	 count;
+	char	*source;	/* where the first comes from, for people */
+	int	 expected;	/* --socket, or the usual place: an error
+				   need not say where it came from */
+};
+void	 client_socket_find(const struct client_options *,
+	     struct client_socket *);
+void	 client_socket_free(struct client_socket *);
+
 /* client.c */
-int	 client_connect(const char *, char **);
 int	 client_open(const struct client_options *, const Profiled__Request *);
 Profiled__Response *client_receive(int);
 void	 client_error(Profiled__Response *);
