@@ -67,6 +67,7 @@ struct cmd_entry {
 extern const struct cmd_entry	*cmd_table[];
 extern const struct cmd_option	 cmd_common_options[];
 const struct cmd_entry *cmd_find(const char *);
+void	 cmd_unknown(const char *);
 char	*cmd_usage_arguments(const struct cmd_entry *);
 int	 cmd_usage(const struct cmd_entry *);
 struct cmd_args *cmd_args_parse(const struct cmd_option *, int, char **, int,
@@ -94,6 +95,7 @@ extern const struct cmd_entry	cmd_watch_entry;
 
 /* cmd-help.c */
 int	 cmd_help_show(const struct cmd_entry *, const struct client_options *);
+int	 cmd_help_no_command(const struct client_options *);
 
 /* profilectl.c */
 extern const struct cmd_option	profilectl_options[];

@@ -13,7 +13,7 @@
 /* The options before the command, besides --json and --help. */
 const struct cmd_option profilectl_options[] = {
 	{ "socket", 0, "PATH",
-	    "talk to profiled at PATH instead of the configured socket" },
+	    "talk to profiled at PATH instead of looking for its socket" },
 	{ "version", 'V', NULL, "print profilectl's version" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -43,7 +43,7 @@ profilectl_run(int argc, char **argv, struct client_options *opts)
 	int			 rc;
 
 	if ((entry = cmd_find(argv[0])) == NULL) {
-		output_fail(CLIENT_EXIT_USAGE, "unknown command: %s", argv[0]);
+		cmd_unknown(argv[0]);
 		return cmd_usage(NULL);
 	}
 	if ((args = cmd_parse(entry, argc, argv, opts)) == NULL)
@@ -80,10 +80,8 @@ main(int argc, char **argv)
 		rc = CLIENT_EXIT_OK;
 	} else if (cmd_args_has(args, "help"))
 		rc = cmd_help_show(NULL, &opts);
-	else if (cmd_args_count(args) == 0) {
-		output_fail(CLIENT_EXIT_USAGE, "no command given");
-		rc = cmd_usage(NULL);
-	}
+	else if (cmd_args_count(args) == 0)
+		rc = cmd_help_no_command(&opts);
 	else {
 		rc = profilectl_run(cmd_args_count(args),
 		    cmd_args_values(args), &opts);
