@@ -83,6 +83,11 @@ cmd_status_print(const Profiled__Status *status)
 		printf(CMD_STATUS_LABEL "%s\n", i == 0 ? "imports" : "",
 		    status->imports[i]);
 	printf(CMD_STATUS_LABEL "%s\n", "profile", status->profile);
+	/* Otherwise a save that is built but never active looks broken. */
+	if (status->has_auto_switch && !status->auto_switch) {
+		printf(CMD_STATUS_LABEL "off: a save is built, not activated; "
+		    "run 'profilectl switch'\n", "auto switch");
+	}
 
 	if (status->last_build != NULL)
 		cmd_status_print_build(status->last_build);

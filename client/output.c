@@ -165,6 +165,11 @@ output_status_json(const Profiled__Status *status)
 	output_json_bool("in_sync", status->in_sync);
 	output_json_bool("held", status->held);
 	output_json_bool("build_pending", status->build_pending);
+	/* null from a daemon too old to say. */
+	if (status->has_auto_switch)
+		output_json_bool("auto_switch", status->auto_switch);
+	else
+		output_json_string("auto_switch", NULL);
 	output_json_number("pid", 1, status->pid);
 	if (status->last_build == NULL)
 		output_json_string("last_build", NULL);

@@ -107,6 +107,8 @@ rpc_status(uint64_t client)
 	status.file_error = (char *)st.file_error;
 	status.n_imports = st.nimports;
 	status.imports = (char **)st.imports;
+	status.has_auto_switch = 1;
+	status.auto_switch = rpc_config->auto_switch;
 	if ((last = st.last_build) != NULL) {
 		build.ok = last->ok;
 		build.error = last->error;

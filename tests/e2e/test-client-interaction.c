@@ -1,7 +1,8 @@
 /*
  * profilectl with a person at the keyboard: ^C during a switch leaves the
  * build to profiled and says how to go back; a switch's result is printed
- * once; log -f on an idle daemon says it waits for the next build.
+ * once; log -f on an idle daemon says it waits for the next build; status
+ * says when auto_switch is off and what to run.
  */
 #include <errno.h>
 #include <poll.h>
@@ -112,4 +113,45 @@ Test(client_interaction, log_follow_on_an_idle_daemon_says_it_waits)
 	harness_save_packages("hello cowsay");
 	cr_assert_eq(harness_background_exit(&follow, 0), 0,
 	    "log -f of the next build: %s", harness_read(follow.err));
+}
+
+Test(client_interaction, status_says_auto_switch_is_off)
+{
+	struct json	*status;
+	struct run	 r;
+
+	harness_config_add("auto_switch = false");
+	harness_start();
+	json_free(harness_wait_built(harness_packages("hello")));
+
+	harness_ctl(&r, "status", NULL);
+	cr_assert_eq(r.status, 0, "status: %s", r.err);
+	cr_assert(strstr(r.out, "auto switch    off") != NULL &&
+	    strstr(r.out, "profilectl switch") != NULL,
+	    "status does not say auto_switch is off and what to run:\n%s",
+	    r.out);
+	harness_run_free(&r);
+	status = harness_status();
+	cr_assert_eq(harness_bool(status, "auto_switch"), 0);
+	json_free(status);
+
+	harness_ctl(&r, "switch", NULL);
+	cr_assert_eq(r.status, 0, "switch: %s", r.err);
+	harness_run_free(&r);
+	json_free(harness_wait_generation(1));
+}
+
+Test(client_interaction, auto_switch_on_goes_unsaid)
+{
+	struct json	*status;
+	struct run	 r;
+
+	harness_start();
+	harness_wait_generation(1);
+	harness_ctl(&r, "status", NULL);
+	cr_assert_null(strstr(r.out, "auto switch"), "%s", r.out);
+	harness_run_free(&r);
+	status = harness_status();
+	cr_assert_eq(harness_bool(status, "auto_switch"), 1);
+	json_free(status);
 }
