@@ -146,6 +146,16 @@ output_status_json(const Profiled__Status *status)
 	output_json_bool(status->held);
 	fputs(", \"build_pending\": ", stdout);
 	output_json_bool(status->build_pending);
+	fputs(", \"warnings\": [", stdout);
+	for (i = 0; i < status->n_warnings; i++) {
+		if (i > 0)
+			fputs(", ", stdout);
+		output_json_string(status->warnings[i]);
+	}
+	fputs("], \"nix_version\": ", stdout);
+	output_json_string(status->nix_version);
+	fputs(", \"nix_dir\": ", stdout);
+	output_json_string(status->nix_dir);
 	printf(", \"pid\": %" PRIu32 ", \"last_build\": ", status->pid);
 	if (status->last_build == NULL)
 		fputs("null", stdout);

@@ -36,7 +36,8 @@ const struct config_key config_keys[] = {
 	    "FILE", "$XDG_CONFIG_HOME/profiled/packages.nix",
 	    "the Nix file that lists the packages" },
 	{ "profile", CONFIG_PATH, offsetof(struct config, profile),
-	    "PATH", "$XDG_STATE_HOME/nix/profiles/profile if that directory "
+	    "PATH", "as nix-env picks it: ~/.nix-profile's target, else "
+	    "$XDG_STATE_HOME/nix/profiles/profile if that directory "
 	    "exists, else /nix/var/nix/profiles/per-user/$USER/profile",
 	    "the Nix profile kept equal to the package file" },
 	{ "state_dir", CONFIG_PATH, offsetof(struct config, state_dir),
@@ -62,6 +63,10 @@ const struct config_key config_keys[] = {
 	    offsetof(struct config, build_timeout),
 	    "DURATION", "1h",
 	    "fail a build that runs longer (s, m, h; 0: none)" },
+	{ "nix_path", CONFIG_STRING, offsetof(struct config, nix_path),
+	    "PATH", "none",
+	    "Nix's search path for <nixpkgs> (none: the environment's "
+	    "NIX_PATH, else the Nix installer's)" },
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
@@ -126,13 +131,26 @@ config_xdg_dir(const char *variable, const char *home, const char *fallback)
 	return config_join(home, fallback);
 }
 
-/* Return the default profile as Nix itself picks it, a new string. */
+/*
+ * Return the default profile as nix-env picks it, a new string: the target
+ * of ~/.nix-profile if that link exists, else Nix's default for the user.
+ */
 static char *
-config_default_profile(const char *state_home)
+config_default_profile(const char *home, const char *state_home)
 {
 	struct stat	 sb;
-	char		*profiles, *profile, *user;
+	char		*profiles, *profile, *user, *link, target[PATH_MAX];
+	ssize_t		 n;
 
+	link = config_join(home, ".nix-profile");
+	n = readlink(link, target, sizeof target - 1);
+	free(link);
+	if (n > 0) {
+		target[n] = '\0';
+		if (target[0] == '/')
+			return xstrdup(target);
+		return config_join(home, target);
+	}
 	profiles = config_join(state_home, "nix/profiles");
 	if (stat(profiles, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		profile = config_join(profiles, "profile");
@@ -170,7 +188,8 @@ config_init(struct config *cfg, char **cause)
 		xasprintf(&cfg->socket_path, "/tmp/profiled-%u/profiled.sock",
 		    (unsigned)getuid());
 	}
-	cfg->profile = config_default_profile(xdg_state);
+	cfg->profile = config_default_profile(home, xdg_state);
+	cfg->default_profile = xstrdup(cfg->profile);
 	cfg->debounce_ms = 200;
 	cfg->auto_switch = 1;
 	cfg->build_timeout = 3600;
@@ -369,6 +388,11 @@ config_store(struct config *cfg, const struct config_key *k,
 	case CONFIG_DURATION:
 		return config_duration(label, value,
 		    (int *)((char *)cfg + k->offset), cause);
+	case CONFIG_STRING:
+		field = (char **)((char *)cfg + k->offset);
+		free(*field);
+		*field = *value != '\0' ? xstrdup(value) : NULL;
+		return 0;
 	case CONFIG_WORDS:
 		if (config_split_words(value, &words, &error) != 0) {
 			xasprintf(cause, "%s: %s", label, error);
@@ -569,6 +593,8 @@ config_free(struct config *cfg)
 	free(cfg->file);
 	free(cfg->package_file);
 	free(cfg->profile);
+	free(cfg->default_profile);
+	free(cfg->nix_path);
 	free(cfg->state_dir);
 	free(cfg->socket_path);
 	config_free_words(cfg->nix_flags);

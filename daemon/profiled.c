@@ -337,10 +337,18 @@ main(int argc, char **argv)
 	if (path_mkdir(cfg.state_dir, 0700, &cause) == -1 ||
 	    profiled_lock(cfg.state_dir, &cause) == -1)
 		fatalx("%s", cause);
+	nix_init(&cfg);
 	dir = path_dirname(cfg.profile);
 	if (path_mkdir(dir, 0755, &cause) == -1)
 		fatalx("%s", cause);
 	free(dir);
+	/* As nix-env on first use: the shell finds the default profile. */
+	if (strcmp(cfg.profile, cfg.default_profile) == 0 &&
+	    profile_link_home(cfg.profile, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		cause = NULL;
+	}
 	xasprintf(&path, "%s/profiled.db", cfg.state_dir);
 	if (db_open(path, &cause) == -1)
 		fatalx("%s", cause);
@@ -351,6 +359,7 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	proc_init(base);
+	nix_version_start(base);
 	sigterm = evsignal_new(base, SIGTERM, profiled_signal_cb, base);
 	sigint = evsignal_new(base, SIGINT, profiled_signal_cb, base);
 	if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) ||
@@ -377,6 +386,7 @@ main(int argc, char **argv)
 	queue_shutdown();
 	events_shutdown();
 	notify_shutdown();
+	nix_shutdown();
 	systemd_shutdown();
 	watch_stop();
 	server_stop();

@@ -134,7 +134,12 @@ harness_init(void)
 	    strerror(errno));
 	free(profiles);
 
-	/* Whatever the daemon or client defaults to stays in DIR too. */
+	/* Whatever the daemon or client defaults to stays in DIR too, and
+	 * so does the home where Nix and profiled look for ~/.nix-profile. */
+	xasprintf(&harness.home, "%s/home", harness.dir);
+	cr_assert(mkdir(harness.home, 0755) == 0, "mkdir %s: %s",
+	    harness.home, strerror(errno));
+	setenv("HOME", harness.home, 1);
 	setenv("XDG_CONFIG_HOME", harness.dir, 1);
 	setenv("XDG_STATE_HOME", harness.dir, 1);
 	setenv("XDG_RUNTIME_DIR", harness.dir, 1);

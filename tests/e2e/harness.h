@@ -40,6 +40,7 @@ struct harness {
 	char	*socket;	/* DIR/profiled.sock */
 	char	*profile;	/* DIR/profiles/profile */
 	char	*log;		/* the daemon's stderr, beside DIR */
+	char	*home;		/* DIR/home, the test's $HOME */
 	pid_t	 daemon;	/* -1 when not running */
 };
 extern struct harness harness;
