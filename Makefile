@@ -46,7 +46,8 @@ PROTO_GEN = proto/profiled.pb-c.c proto/profiled.pb-c.h
 PROTO_OBJS = proto/profiled.pb-c.o proto/frame.o
 
 # Modules both binaries use; the rest of daemon/ is the daemon's alone.
-SHARED_OBJS = daemon/log.o daemon/xmalloc.o daemon/config.o daemon/json.o
+SHARED_OBJS = daemon/log.o daemon/xmalloc.o daemon/config.o daemon/json.o \
+	daemon/path.o daemon/profile.o daemon/nix-output.o
 DAEMON_OBJS = $(filter-out $(SHARED_OBJS) daemon/profiled.o daemon/user-env.o, \
 	$(patsubst %.c,%.o,$(wildcard daemon/*.c))) $(SHARED_OBJS) \
 	daemon/user-env.o

@@ -300,3 +300,58 @@ Test(adoption, nix_found_in_nix_profile_bin)
 	free(cmd);
 	free(bin);
 }
+
+/*
+ * profilectl import writes the package file from what nix-env installed
+ * (from <nixpkgs>), refuses to overwrite it, and its build changes nothing
+ * in the package set: profiled proceeds, no hold, nothing lost.
+ */
+Test(adoption, import_writes_a_file_that_rebuilds_the_same_packages)
+{
+	struct json	*status;
+	char		*nixpkgs, *nix_path, *text, *warnings;
+	struct run	 r;
+
+	xasprintf(&nixpkgs, "%s/tests/fixtures/nixpkgs", harness.root);
+	xasprintf(&nix_path, "nixpkgs=%s", nixpkgs);
+	setenv("NIX_PATH", nix_path, 1);
+	link_nix_profile();
+	harness_nix_env_install("cowsay");
+	harness_nix_env_install("hello");
+	cr_assert_eq(unlink(harness.package_file), 0);
+	harness_start();
+	json_free(harness_wait_idle());
+
+	harness_ctl(&r, "import", "--print", NULL);
+	cr_assert_eq(r.status, 0, "import --print: %s", r.err);
+	cr_assert(strstr(r.out, "{ pkgs ? import <nixpkgs> { } }:") != NULL &&
+	    strstr(r.out, "\n  cowsay\n") != NULL &&
+	    strstr(r.out, "\n  hello\n") != NULL, "%s", r.out);
+	harness_run_free(&r);
+	cr_assert_eq(access(harness.package_file, F_OK), -1,
+	    "--print wrote the file");
+
+	harness_ctl(&r, "import", NULL);
+	cr_assert_eq(r.status, 0, "import: %s", r.err);
+	cr_assert(strstr(r.err, "2 of 2 packages") != NULL, "%s", r.err);
+	harness_run_free(&r);
+	text = harness_read(harness.package_file);
+	status = harness_wait_built(text);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1);
+	json_free(status);
+	status = harness_wait(in_sync, NULL, "idle and in sync");
+	warnings = warnings_of(status);
+	cr_assert_str_eq(warnings, "", "the imported file changed the "
+	    "package set");
+	free(warnings);
+	json_free(status);
+	harness_assert_runs("bin/cowsay", "cowsay 3.7\n");
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+
+	harness_ctl(&r, "import", NULL);
+	harness_assert_error(&r, "exists; not overwriting it (--print");
+	harness_run_free(&r);
+	free(text);
+	free(nix_path);
+	free(nixpkgs);
+}
