@@ -284,19 +284,29 @@ Test(adoption, warns_when_nixpkgs_is_not_on_the_search_path)
 Test(adoption, nix_found_in_nix_profile_bin)
 {
 	struct json	*status;
-	char		*bin, *cmd;
+	char		*bin, *cmd, *tools;
 
 	xasprintf(&bin, "%s/.nix-profile/bin", harness.home);
 	xasprintf(&cmd, "mkdir -p '%s' && for t in nix-env nix-instantiate "
 	    "nix-store nix-build; do ln -s \"$(command -v $t)\" '%s/'$t; done",
 	    bin, bin);
 	cr_assert_eq(system(cmd), 0);
-	harness_start_with_env("PATH", "/nonexistent");
+	/* A PATH without Nix, with only the wrapper (valgrind), if any. */
+	free(cmd);
+	xasprintf(&tools, "%s/tools", harness.dir);
+	xasprintf(&cmd, "mkdir '%s' && w='%s' && w=${w%%%% *} && "
+	    "{ [ -z \"$w\" ] || printf '#!/bin/sh\\nexec %%s \"$@\"\\n' "
+	    "\"$(command -v $w)\" > '%s/'$w && chmod +x '%s/'$w; }", tools,
+	    getenv("PROFILED_TEST_WRAPPER") != NULL ?
+	    getenv("PROFILED_TEST_WRAPPER") : "", tools, tools);
+	cr_assert_eq(system(cmd), 0);
+	harness_start_with_env("PATH", tools);
 	status = harness_wait_generation(1);
 	cr_assert_str_eq(harness_string(status, "nix_dir"), bin);
 	json_free(status);
 	cr_assert(harness_log_count("Nix is not in PATH; using the one in") >=
 	    1, "the Nix used is not logged");
+	free(tools);
 	free(cmd);
 	free(bin);
 }
