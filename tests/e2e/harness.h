@@ -56,6 +56,7 @@ typedef int (*harness_predicate)(const struct json *, const void *);
 /* Setup and teardown, for TestSuite(.init, .fini). */
 void		 harness_init(void);
 void		 harness_fini(void);
+void		 harness_write_config(const char *);
 
 /* The package file, and other files. */
 void		 harness_write(const char *, const char *);
@@ -101,6 +102,11 @@ void		 harness_assert_nix_agrees(void);
 
 /* Other commands as the daemon, the daemon's log, tests' own deadlines. */
 long long	 harness_clock_ms(void);
+void		 harness_pause(void);
+int		 harness_reap(pid_t, long long);
+void		 harness_child(int);
+char		*harness_log_path(pid_t, const char *, const char *,
+		     const char *);
 void		 harness_spawn(char *const []);
 char		*harness_read(const char *);
 int		 harness_log_count(const char *);
