@@ -36,7 +36,7 @@
 #define HARNESS_POLL_MS		20
 #define HARNESS_MAX_ARGS	32
 
-struct harness harness = { .daemon = -1 };
+struct harness harness = { .daemon = -1, .nix_daemon = -1, .lock = -1 };
 
 /*
  * The path of a log (what: "log" for profiled's, "nix-daemon.log"), from
@@ -83,6 +83,10 @@ harness_write(const char *path, const char *text)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	cr_assert(fd != -1, "open %s: %s", path, strerror(errno));
+	/* A test run as a user writes the user's files, as the user would. */
+	if (harness.user != NULL)
+		cr_assert(fchown(fd, harness.uid, harness.gid) == 0,
+		    "chown %s: %s", path, strerror(errno));
 	while (done < len) {
 		n = write(fd, text + done, len - done);
 		cr_assert(n > 0, "write %s: %s", path, strerror(errno));
@@ -210,11 +214,12 @@ harness_end(pid_t *pid)
 	*pid = -1;
 }
 
-/* Stop the daemon if it runs and remove the directory. */
+/* Stop the daemon (then any nix-daemon) and remove the directory. */
 void
 harness_fini(void)
 {
 	harness_end(&harness.daemon);
+	harness_end(&harness.nix_daemon);
 	if (harness.dir != NULL)
 		nftw(harness.dir, harness_remove_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -248,6 +253,7 @@ static void
 harness_report(const struct criterion_test *test, int failed)
 {
 	harness_report_log(test, failed, "log", "profiled");
+	harness_report_log(test, failed, "nix-daemon.log", "nix-daemon");
 }
 
 ReportHook(POST_FINI)(struct criterion_test_stats *stats)
@@ -258,6 +264,21 @@ ReportHook(POST_FINI)(struct criterion_test_stats *stats)
 ReportHook(TEST_CRASH)(struct criterion_test_stats *stats)
 {
 	harness_report(stats->test, 1);
+}
+
+/*
+ * In the runner, after every test: remove the users and group the
+ * multi-user tests made, if any; they are made once and reused.
+ */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	char	*cause;
+
+	if (harness_users_remove(&cause) == -1) {
+		fprintf(stderr, "profiled e2e: cannot remove the tests' users: "
+		    "%s\n", cause);
+		free(cause);
+	}
 }
 
 /* The text of a package file listing names from the test package set. */
@@ -985,10 +1006,15 @@ harness_clock_ms(void)
 	return harness_now();
 }
 
-/* In a child about to exec: die with signal when the test's worker does. */
+/*
+ * In a child about to exec: become the test's user, if the test runs as
+ * one, then die with signal when the test's worker does.  The death
+ * signal comes after the change of user, which clears it.
+ */
 void
 harness_child(int signal)
 {
+	harness_user_become();
 	prctl(PR_SET_PDEATHSIG, signal);
 }
 

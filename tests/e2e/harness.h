@@ -41,6 +41,14 @@ struct harness {
 	char	*profile;	/* DIR/profiles/profile */
 	char	*log;		/* the daemon's stderr, beside DIR */
 	pid_t	 daemon;	/* -1 when not running */
+
+	/* Run as a user (harness-user.c); user NULL, the pids -1 if not. */
+	char	*user;		/* the user children run as */
+	uid_t	 uid;
+	gid_t	 gid;
+	pid_t	 nix_daemon;	/* the tests' nix-daemon */
+	char	*nix_daemon_log; /* its stderr, beside DIR */
+	int	 lock;		/* held while the test uses the users; or -1 */
 };
 extern struct harness harness;
 
@@ -152,5 +160,16 @@ char		*harness_gated_packages(const char *, const char *);
 char		*harness_gate_variable(const char *);
 long		 harness_process_with(const char *, const char *);
 void		 harness_wait_process(const char *, const char *, int);
+
+/*
+ * As a normal user against a nix-daemon (harness-user.c): the users and
+ * the daemon are the tests' own, made as root and removed after the run.
+ */
+#define HARNESS_USER		"profiled-e2e"
+#define HARNESS_BUILD_GROUP	"profiled-e2e-nixbld"
+void		 harness_user_init(void);
+void		 harness_user_fini(void);
+void		 harness_user_become(void);
+int		 harness_users_remove(char **);
 
 #endif
