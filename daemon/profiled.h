@@ -51,6 +51,7 @@ struct config {
 	char	**nix_flags;	/* NULL-terminated words of nix_flags */
 	int	 build_timeout;	/* seconds; 0: none */
 	char	*nix_path;	/* NIX_PATH to use, or NULL */
+	struct config *retired;	/* values reloads replaced, see config_update */
 };
 /* How config_set reads a key's value. */
 enum config_type {
@@ -69,6 +70,7 @@ struct config_key {
 	const char		*name;
 	enum config_type	 type;
 	size_t			 offset;	/* of the field in struct config */
+	int			 live;		/* a reload changes it at once */
 	const char		*value_name;	/* FILE, N, BOOL, ... */
 	const char		*default_text;	/* the default, as prose */
 	const char		*description;	/* one short line */
@@ -81,6 +83,7 @@ int	 config_set(struct config *, const char *, const char *, const char *,
 int	 config_set_flag(struct config *, const struct config_key *,
 	     const char *, char **);
 char	*config_flag(const struct config_key *);
+void	 config_update(struct config *, struct config *);
 void	 config_free(struct config *);
 char	*config_default_file(void);
 int	 config_split_words(const char *, char ***, char **);

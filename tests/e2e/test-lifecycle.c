@@ -1,6 +1,8 @@
 /*
- * The daemon's life as a service: every clean exit, fatal errors too,
- * removes the socket profiled bound.
+ * The daemon's life as a service: SIGHUP rereads the config file, taking
+ * what can change at once (a bad file is logged and the old settings
+ * kept, and flags keep winning over the file), and every clean exit,
+ * fatal errors too, removes the socket profiled bound.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +18,36 @@
 
 TestSuite(lifecycle, .init = harness_init, .fini = harness_fini,
     .timeout = HARNESS_TIMEOUT);
+
+/*
+ * Send profiled SIGHUP and wait until its log has one more line holding
+ * needle, which the reload logs when it is done.
+ */
+static void
+reload(const char *needle)
+{
+	long long	deadline = harness_clock_ms() + HARNESS_DEADLINE_MS;
+	int		before = harness_log_count(needle);
+
+	cr_assert_eq(kill(harness.daemon, SIGHUP), 0, "kill: %s",
+	    strerror(errno));
+	while (harness_log_count(needle) == before) {
+		cr_assert(harness_clock_ms() < deadline, "no \"%s\" in the log "
+		    "after SIGHUP", needle);
+		poll(NULL, 0, 20);
+	}
+}
+
+/* The status, which must come from the same daemon the test started. */
+static struct json *
+same_daemon_status(void)
+{
+	struct json	*status = harness_status();
+
+	cr_assert_eq(harness_number(status, "pid"), harness.daemon,
+	    "a different profiled answers");
+	return status;
+}
 
 /* Whether anything is at path. */
 static int
@@ -38,6 +70,148 @@ wait_exit(pid_t pid)
 		poll(NULL, 0, 20);
 	}
 	return status;
+}
+
+/*
+ * A good new file takes effect without a restart: auto_switch turned off
+ * leaves a save built but not switched to, and turned on again switches.
+ */
+Test(lifecycle, sighup_takes_a_good_config)
+{
+	struct json	*status;
+	char		*text;
+
+	harness_start();
+	harness_wait_generation(1);
+
+	harness_config_add("auto_switch = false");
+	reload("auto_switch is now false (was true)");
+	text = harness_packages("hello cowsay");
+	harness_save(text);
+	status = harness_wait_built(text);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1);
+	cr_assert_eq(harness_number(status, "current_generation"), 1,
+	    "switched with auto_switch = false");
+	json_free(status);
+
+	harness_config_add("auto_switch = true");
+	reload("auto_switch is now true (was false)");
+	harness_save_packages("hello ripgrep");
+	status = harness_wait_generation(2);
+	json_free(status);
+	json_free(same_daemon_status());
+	free(text);
+}
+
+/*
+ * A bad new file is logged and changes nothing, not even the good lines
+ * before the bad one; the daemon goes on as it was.
+ */
+Test(lifecycle, sighup_keeps_the_old_config_when_the_new_is_bad)
+{
+	char	*config = harness_read(harness.config);
+
+	harness_start();
+	harness_wait_generation(1);
+
+	harness_config_add("auto_switch = false");
+	harness_config_add("debounce_ms = soon");
+	reload("keeping the configuration in use");
+	cr_assert_eq(harness_log_count("debounce_ms: 'soon' is not a whole "
+	    "number"), 1);
+	cr_assert_eq(harness_log_count("auto_switch is now"), 0);
+	json_free(same_daemon_status());
+	harness_save_packages("hello cowsay");
+	json_free(harness_wait_generation(2));
+
+	/* A file fixed later is taken at the next reload. */
+	harness_write(harness.config, config);
+	harness_config_add("auto_switch = false");
+	reload("auto_switch is now false (was true)");
+	free(config);
+}
+
+/* A flag given at start keeps winning over the file after a reload. */
+Test(lifecycle, sighup_keeps_flags_over_the_file)
+{
+	struct json	*status;
+	char		*text;
+
+	harness_start_with("--config", harness.config, "--auto-switch",
+	    "true", NULL);
+	harness_wait_generation(1);
+	harness_config_add("auto_switch = false");
+	reload("configuration reloaded: nothing to change");
+	cr_assert_eq(harness_log_count("auto_switch is now"), 0);
+
+	text = harness_packages("hello cowsay");
+	harness_save(text);
+	status = harness_wait_generation(2);
+	json_free(status);
+	free(text);
+}
+
+/*
+ * Keys profiled uses at start only (here the socket and nix_path) keep
+ * their value until a restart, and the reload says so.
+ */
+Test(lifecycle, sighup_keeps_what_needs_a_restart)
+{
+	char	*other, *line;
+
+	xasprintf(&other, "%s/other.sock", harness.dir);
+	xasprintf(&line, "socket = %s", other);
+	harness_start();
+	harness_wait_generation(1);
+	harness_config_add(line);
+	harness_config_add("nix_path = nixpkgs=/nowhere");
+	reload("nix_path stays none until profiled restarts");
+	cr_assert_eq(harness_log_count("socket stays"), 1);
+	cr_assert(!exists(other), "bound %s without a restart", other);
+	json_free(same_daemon_status());
+	free(line);
+	free(other);
+}
+
+/*
+ * New nix_flags apply from the next build: the running one keeps those it
+ * started with (and finishes), and the next one fails on the new flags,
+ * which let Nix run no builder.
+ */
+Test(lifecycle, sighup_changes_nix_flags_for_the_next_build)
+{
+	struct json	*status;
+	const char	*error;
+	char		*first, *second, *gate, *variable;
+
+	harness_start();
+	harness_wait_generation(1);
+	first = harness_gated_packages("hello", "first");
+	variable = harness_gate_variable("first");
+	harness_save(first);
+	harness_wait_process("environ", variable, 1);
+
+	harness_config_add("nix_flags = " OFFLINE_NIX_FLAGS
+	    " --option max-jobs 0");
+	reload("nix_flags is now");
+	xasprintf(&gate, "%s/gates/first", harness.dir);
+	harness_write(gate, "");
+	json_free(harness_wait_generation(2));
+
+	second = harness_gated_packages("hello", "second");
+	harness_save(second);
+	status = harness_wait_built(second);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 0,
+	    "built with --option max-jobs 0");
+	error = harness_string(json_get(status, "last_build"), "error");
+	cr_assert(error != NULL && strstr(error, "max-jobs") != NULL,
+	    "failed for another reason: %s", error);
+	cr_assert_eq(harness_number(status, "current_generation"), 2);
+	json_free(status);
+	free(variable);
+	free(gate);
+	free(second);
+	free(first);
 }
 
 /* SIGTERM and SIGINT end profiled with exit 0 and remove its socket. */
