@@ -1,8 +1,9 @@
 /*
  * The daemon's life as a service: SIGHUP rereads the config file, taking
  * what can change at once (a bad file is logged and the old settings
- * kept, and flags keep winning over the file), and every clean exit,
- * fatal errors too, removes the socket profiled bound.
+ * kept, and flags keep winning over the file); every clean exit, fatal
+ * errors too, removes the socket profiled bound; and the installed
+ * service unit reloads, restarts and stops it as it should.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -251,4 +252,81 @@ Test(lifecycle, fatal_error_removes_the_socket)
 	harness_run_free(&r);
 	free(file);
 	free(daemon);
+}
+
+/* The value of the first "key=" line of unit text; NULL if none. */
+static char *
+unit_value(const char *text, const char *key)
+{
+	char		*want;
+	const char	*at;
+
+	xasprintf(&want, "\n%s=", key);
+	at = strstr(text, want);
+	free(want);
+	if (at == NULL)
+		return NULL;
+	at += strlen(key) + 2;
+	return xstrndup(at, strcspn(at, "\n"));
+}
+
+/*
+ * The installed service passes systemd-analyze, reloads with the command
+ * its ExecReload= runs, restarts after any exit systemd did not ask for,
+ * sends SIGTERM to profiled alone (which lets nix-env finish), and gives
+ * profiled no way to gain privileges.
+ */
+Test(lifecycle, service_unit_reloads_restarts_and_stops_gently)
+{
+	struct run	 r;
+	char		*prefix, *arg, *service, *text, *reload_command;
+	char		*pid, *value;
+
+	/* make check runs this inside make: a fresh make, not its jobserver. */
+	unsetenv("MAKEFLAGS");
+	unsetenv("MFLAGS");
+	unsetenv("MAKELEVEL");
+	xasprintf(&prefix, "%s/prefix", harness.dir);
+	xasprintf(&arg, "PREFIX=%s", prefix);
+	harness_run(&r, "make", "-s", "-C", harness.root, "install", arg, NULL);
+	cr_assert_eq(r.status, 0, "make install: %s%s", r.out, r.err);
+	harness_run_free(&r);
+	xasprintf(&service, "%s/lib/systemd/user/profiled.service", prefix);
+	harness_run(&r, "systemd-analyze", "--user", "verify", service, NULL);
+	cr_assert(r.status == 0 && *r.err == '\0',
+	    "systemd-analyze verify exited %d: %s%s", r.status, r.out, r.err);
+	harness_run_free(&r);
+
+	text = harness_read(service);
+	value = unit_value(text, "Restart");
+	cr_assert(value != NULL && strcmp(value, "always") == 0,
+	    "Restart=%s", value);
+	free(value);
+	value = unit_value(text, "KillMode");
+	cr_assert(value != NULL && strcmp(value, "mixed") == 0,
+	    "KillMode=%s", value);
+	free(value);
+	value = unit_value(text, "NoNewPrivileges");
+	cr_assert(value != NULL && strcmp(value, "yes") == 0,
+	    "NoNewPrivileges=%s", value);
+	free(value);
+
+	/* systemd runs ExecReload= with $MAINPID set, without a shell. */
+	reload_command = unit_value(text, "ExecReload");
+	cr_assert_not_null(reload_command, "no ExecReload= in %s", service);
+	harness_start();
+	harness_wait_generation(1);
+	xasprintf(&pid, "%ld", (long)harness.daemon);
+	setenv("MAINPID", pid, 1);
+	harness_run(&r, "sh", "-c", reload_command, NULL);
+	cr_assert_eq(r.status, 0, "%s: %s", reload_command, r.err);
+	harness_run_free(&r);
+	harness_wait_log("configuration reloaded: nothing to change");
+	json_free(same_daemon_status());
+	free(pid);
+	free(reload_command);
+	free(text);
+	free(service);
+	free(arg);
+	free(prefix);
 }
