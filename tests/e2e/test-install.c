@@ -2,7 +2,9 @@
  * make install and make uninstall, into a DESTDIR for each PREFIX people
  * use: the units land in a directory `systemd-analyze --user unit-paths`
  * lists, the example config and package file in PREFIX/share/profiled,
- * and make uninstall leaves nothing behind.
+ * and make uninstall leaves nothing behind.  The README's install steps
+ * are run as written, in a fresh home, with a stand-in for systemctl
+ * that finds the units where the user manager would.
  */
 #include <sys/stat.h>
 
@@ -248,5 +250,102 @@ Test(install, home_local_with_a_tilde)
 	install_uninstall("~/.local", prefix, unit_dir);
 	free(unit_dir);
 	free(prefix);
+	free(home);
+}
+
+/*
+ * The shell commands of the README's "To use it for real" block: the
+ * first block after that phrase.
+ */
+static char *
+readme_install_steps(void)
+{
+	char		*path, *readme, *steps;
+	const char	*at, *end;
+
+	xasprintf(&path, "%s/README.md", harness.root);
+	readme = harness_read(path);
+	at = strstr(readme, "To use it for real");
+	cr_assert_not_null(at, "README.md has no \"To use it for real\"");
+	at = strstr(at, "\n```\n");
+	cr_assert_not_null(at, "no code block after \"To use it for real\"");
+	at += strlen("\n```\n");
+	end = strstr(at, "\n```\n");
+	cr_assert_not_null(end, "the install steps' block does not end");
+	steps = xstrndup(at, end - at + 1);
+	free(readme);
+	free(path);
+	return steps;
+}
+
+/*
+ * The README's steps, run verbatim by sh in the repository with a fresh
+ * HOME: they install, make the package file where profiled reads it, and
+ * enable units systemd finds; make uninstall then leaves only the user's
+ * own package file.
+ */
+Test(install, readme_steps_work_in_a_fresh_home)
+{
+	static const char stub[] =
+	    "#!/bin/sh\n"
+	    "# systemctl's stand-in: each unit named must be where the user\n"
+	    "# manager looks.\n"
+	    "echo \"$*\" >> \"$HOME/../systemctl.log\"\n"
+	    "for arg; do\n"
+	    "\tcase $arg in *.socket|*.service) ;; *) continue ;; esac\n"
+	    "\tfound=\n"
+	    "\tfor dir in $(systemd-analyze --user unit-paths); do\n"
+	    "\t\t[ -f \"$dir/$arg\" ] && found=$dir/$arg\n"
+	    "\tdone\n"
+	    "\t[ -n \"$found\" ] || { echo \"no unit $arg\" >&2; exit 1; }\n"
+	    "done\n";
+	struct run	 r;
+	char		*home = fresh_home(), *steps, *script, *stubs, *path;
+	char		*text, *log;
+
+	xasprintf(&stubs, "%s/stubs", harness.dir);
+	cr_assert(mkdir(stubs, 0755) == 0);
+	xasprintf(&path, "%s/systemctl", stubs);
+	harness_write(path, stub);
+	cr_assert(chmod(path, 0755) == 0);
+	free(path);
+	xasprintf(&path, "%s:%s", stubs, getenv("PATH"));
+	setenv("PATH", path, 1);
+	free(path);
+
+	steps = readme_install_steps();
+	xasprintf(&script, "%s/steps.sh", harness.dir);
+	xasprintf(&text, "set -e\ncd '%s'\n%s", harness.root, steps);
+	harness_write(script, text);
+	free(text);
+	harness_run(&r, "sh", script, NULL);
+	cr_assert_eq(r.status, 0, "the README's steps failed:\n%s\n%s%s",
+	    steps, r.out, r.err);
+	harness_run_free(&r);
+
+	xasprintf(&path, "%s/.config/profiled/packages.nix", home);
+	assert_copy(path, "etc/packages.nix");
+	free(path);
+	xasprintf(&path, "%s/.local/bin/profiled", home);
+	assert_file(path, 0755);
+	free(path);
+	xasprintf(&log, "%s/systemctl.log", harness.dir);
+	text = harness_read(log);
+	cr_assert(strstr(text, "--user enable --now profiled.socket") != NULL,
+	    "the steps ran systemctl as:\n%s", text);
+	free(text);
+	free(log);
+
+	harness_run(&r, "make", "-s", "-C", harness.root, "uninstall",
+	    "PREFIX=~/.local", NULL);
+	cr_assert_eq(r.status, 0, "make uninstall: %s%s", r.out, r.err);
+	harness_run_free(&r);
+	xasprintf(&path, "%s/.config/profiled/packages.nix", home);
+	cr_assert(unlink(path) == 0, "unlink %s: %s", path, strerror(errno));
+	free(path);
+	assert_only_directories(home);
+	free(script);
+	free(steps);
+	free(stubs);
 	free(home);
 }
