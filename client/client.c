@@ -1,8 +1,8 @@
 /*
- * Talking to profiled: connect to its Unix socket, send one framed Request,
- * read one framed Response.  The I/O blocks and has no timeout, because a
- * switch answers only when its build is done and a build takes as long as
- * Nix takes; the user's ^C is the timeout.
+ * Talking to profiled: connect to its Unix socket (client-socket.c finds
+ * it), send one framed Request, read one framed Response.  The I/O blocks
+ * and has no timeout, because a switch answers only when its build is done
+ * and a build takes as long as Nix takes; the user's ^C is the timeout.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,62 +19,65 @@
 #define CLIENT_LOST	"lost connection to profiled"
 #define CLIENT_BAD	"bad response from profiled"
 
-/*
- * The socket path: --socket, else the config file's, which defaults under
- * $XDG_RUNTIME_DIR.  NULL and *cause if the config cannot be read.
- */
-static char *
-client_socket_path(const struct client_options *opts, char **cause)
-{
-	struct config	 config;
-	char		*file, *path = NULL;
-
-	if (opts->socket_path != NULL)
-		return xstrdup(opts->socket_path);
-	if (config_init(&config, cause) != 0)
-		return NULL;
-	file = config_default_file();
-	if (file == NULL || config_read(&config, file, 1, cause) == 0)
-		path = xstrdup(config.socket_path);
-	free(file);
-	config_free(&config);
-	return path;
-}
-
-/* Connect to the daemon's socket; the fd, or -1 and *cause. */
-int
-client_connect(const char *path, char **cause)
+/* Connect to the socket at path; the fd, or -1 and *error (an errno). */
+static int
+client_connect_path(const char *path, int *error)
 {
 	struct sockaddr_un	 sun;
-	int			 fd, saved_errno;
+	int			 fd;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path) {
-		xasprintf(cause, "socket path too long: %s", path);
+		*error = ENAMETOOLONG;
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
 
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		xasprintf(cause, "socket: %s", strerror(errno));
+		*error = errno;
 		return -1;
 	}
 	while (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
 		if (errno == EINTR)
 			continue;
-		saved_errno = errno;
+		*error = errno;
 		close(fd);
-		if (saved_errno == ENOENT || saved_errno == ECONNREFUSED) {
-			xasprintf(cause, "profiled is not running "
-			    "(socket %s: %s)", path, strerror(saved_errno));
-		} else {
-			xasprintf(cause, "cannot connect to profiled "
-			    "(socket %s: %s)", path, strerror(saved_errno));
-		}
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Connect to the first of where's sockets that is there; the fd, or -1
+ * and *cause, which names the sockets tried and where they came from.
+ */
+static int
+client_connect(const struct client_socket *where, char **cause)
+{
+	const char	*path = where->paths[0];
+	int		 fd, i, error = 0;
+
+	for (i = 0; i < where->count; i++) {
+		path = where->paths[i];
+		if ((fd = client_connect_path(path, &error)) != -1)
+			return fd;
+		/* Nothing there: the next place may have it. */
+		if (error != ENOENT)
+			break;
+	}
+	if (error == ENOENT && where->count > 1) {
+		xasprintf(cause, "profiled is not running (no socket at %s or "
+		    "%s; %s)", where->paths[0], where->paths[1],
+		    where->source);
+	} else {
+		xasprintf(cause, "%s (socket %s: %s%s%s)",
+		    error == ENOENT || error == ECONNREFUSED ?
+		    "profiled is not running" : "cannot connect to profiled",
+		    path, strerror(error), where->expected ? "" : "; ",
+		    where->expected ? "" : where->source);
+	}
+	return -1;
 }
 
 /* Write all of buf; -1 and *cause on failure.  No SIGPIPE if it closed. */
@@ -119,68 +122,75 @@ client_read(int fd, unsigned char *buf, size_t len, char **cause)
 	return 0;
 }
 
-/* Read one framed Response; NULL and *cause if it is not one. */
+/*
+ * Read one framed Response; NULL after saying why if there is none: the
+ * daemon went away (exit 3) or sent what is not a Response (exit 1).
+ */
 Profiled__Response *
-client_receive(int fd, char **cause)
+client_receive(int fd)
 {
 	Profiled__Response	*response;
 	unsigned char		 header[FRAME_HEADER_SIZE], *body;
 	uint32_t		 len;
+	char			*cause;
 
-	if (client_read(fd, header, sizeof header, cause) != 0)
+	if (client_read(fd, header, sizeof header, &cause) != 0) {
+		output_fail(CLIENT_EXIT_UNREACHABLE, "%s", cause);
+		free(cause);
 		return NULL;
+	}
 	if (frame_header_decode(header, &len) != 0) {
-		*cause = xstrdup(CLIENT_BAD);
+		output_fail(CLIENT_EXIT_FAILURE, "%s", CLIENT_BAD);
 		return NULL;
 	}
 	body = xmalloc(len);
-	if (client_read(fd, body, len, cause) != 0) {
+	if (client_read(fd, body, len, &cause) != 0) {
+		output_fail(CLIENT_EXIT_UNREACHABLE, "%s", cause);
+		free(cause);
 		free(body);
 		return NULL;
 	}
 	response = profiled__response__unpack(NULL, len, body);
 	free(body);
 	if (response == NULL)
-		*cause = xstrdup(CLIENT_BAD);
+		output_fail(CLIENT_EXIT_FAILURE, "%s", CLIENT_BAD);
 	return response;
 }
 
 /*
  * Connect to the daemon and send request; the connection, to read the
- * answer from with client_receive, or -1 after printing why not.
+ * answer from with client_receive, or -1 after saying why not: the daemon
+ * cannot be reached (exit 3).
  */
 int
 client_open(const struct client_options *opts, const Profiled__Request *request)
 {
-	unsigned char	*frame;
-	size_t		 size;
-	char		*path, *cause = NULL;
-	int		 fd;
+	struct client_socket	 where;
+	unsigned char		*frame;
+	size_t			 size;
+	char			*cause = NULL;
+	int			 fd;
 
-	if ((path = client_socket_path(opts, &cause)) == NULL) {
-		log_warnx("%s", cause);
-		free(cause);
-		return -1;
-	}
 	if ((frame = frame_pack(&request->base, &size)) == NULL)
 		fatalx("request too large");
-	if ((fd = client_connect(path, &cause)) != -1 &&
+	client_socket_find(opts, &where);
+	if ((fd = client_connect(&where, &cause)) != -1 &&
 	    client_write(fd, frame, size, &cause) == -1) {
 		close(fd);
 		fd = -1;
 	}
 	if (fd == -1) {
-		log_warnx("%s", cause);
+		output_fail(CLIENT_EXIT_UNREACHABLE, "%s", cause);
 		free(cause);
 	}
+	client_socket_free(&where);
 	free(frame);
-	free(path);
 	return fd;
 }
 
 /*
- * Print why response is not the answer wanted: the daemon's error, or a
- * bad response.  Frees it.
+ * Say why response is not the answer wanted: the daemon's error, or a bad
+ * response; the operation failed (exit 1).  Frees it.
  */
 void
 client_error(Profiled__Response *response)
@@ -193,37 +203,33 @@ client_error(Profiled__Response *response)
 		len = strlen(message);
 		while (len > 0 && message[len - 1] == '\n')
 			len--;
-		log_warnx("%.*s", (int)len, message);
+		output_fail(CLIENT_EXIT_FAILURE, "%.*s", (int)len, message);
 	} else
-		log_warnx("%s", CLIENT_BAD);
+		output_fail(CLIENT_EXIT_FAILURE, "%s", CLIENT_BAD);
 	profiled__response__free_unpacked(response, NULL);
 }
 
 /*
  * Read the answer of kind want from fd, which is closed; the events that
- * come before it (a switch's progress) go to event_cb.  Otherwise print
- * the one line saying why (the daemon's error, or what went wrong on the
- * way) and return NULL, so the command just exits 1.
+ * come before it (a switch's progress) go to event_cb.  Otherwise say why
+ * (the daemon's error, or what went wrong on the way) and return NULL, so
+ * the command just fails; output_exit picks the exit code.
  */
 Profiled__Response *
 client_answer(int fd, Profiled__Response__ResultCase want,
     void (*event_cb)(const Profiled__Event *))
 {
 	Profiled__Response	*response;
-	char			*cause = NULL;
 
-	while ((response = client_receive(fd, &cause)) != NULL &&
+	while ((response = client_receive(fd)) != NULL &&
 	    response->result_case == PROFILED__RESPONSE__RESULT_EVENT &&
 	    event_cb != NULL) {
 		event_cb(response->event);
 		profiled__response__free_unpacked(response, NULL);
 	}
 	close(fd);
-	if (response == NULL) {
-		log_warnx("%s", cause);
-		free(cause);
+	if (response == NULL)
 		return NULL;
-	}
 	if (response->result_case == want)
 		return response;
 	client_error(response);

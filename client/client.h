@@ -15,7 +15,7 @@
 
 /* The global options, given before the command (or --json after it). */
 struct client_options {
-	const char	*socket_path;	/* --socket, or NULL for the config's */
+	const char	*socket_path;	/* --socket, or NULL to look for it */
 	int		 json;		/* --json: one JSON value on stdout */
 };
 
@@ -51,16 +51,23 @@ struct cmd_entry {
 				    struct client_options *);
 };
 
-/* Exit codes: success, a failure reported on stderr, bad usage. */
+/*
+ * Exit codes, the same for every command and documented in profilectl(1):
+ * success; the operation failed (a build, or the daemon said no); bad
+ * usage; profiled not running or not reachable; --timeout passed.
+ */
 #define CLIENT_EXIT_OK		0
 #define CLIENT_EXIT_FAILURE	1
 #define CLIENT_EXIT_USAGE	2
+#define CLIENT_EXIT_UNREACHABLE	3
+#define CLIENT_EXIT_TIMEOUT	4
 
 /* cmd.c */
 #define CMD_USAGE_PREFIX	"usage: profilectl [--socket PATH] [--json] "
 extern const struct cmd_entry	*cmd_table[];
 extern const struct cmd_option	 cmd_common_options[];
 const struct cmd_entry *cmd_find(const char *);
+void	 cmd_unknown(const char *);
 char	*cmd_usage_arguments(const struct cmd_entry *);
 int	 cmd_usage(const struct cmd_entry *);
 struct cmd_args *cmd_args_parse(const struct cmd_option *, int, char **, int,
@@ -89,14 +96,26 @@ extern const struct cmd_entry	cmd_watch_entry;
 
 /* cmd-help.c */
 int	 cmd_help_show(const struct cmd_entry *, const struct client_options *);
+int	 cmd_help_no_command(const struct client_options *);
 
 /* profilectl.c */
 extern const struct cmd_option	profilectl_options[];
 
+/* client-socket.c */
+struct client_socket {
+	char	*paths[2];	/* to try in order; the first is the one */
+	int	 count;
+	char	*source;	/* where the first comes from, for people */
+	int	 expected;	/* --socket, or the usual place: an error
+				   need not say where it came from */
+};
+void	 client_socket_find(const struct client_options *,
+	     struct client_socket *);
+void	 client_socket_free(struct client_socket *);
+
 /* client.c */
-int	 client_connect(const char *, char **);
 int	 client_open(const struct client_options *, const Profiled__Request *);
-Profiled__Response *client_receive(int, char **);
+Profiled__Response *client_receive(int);
 void	 client_error(Profiled__Response *);
 Profiled__Response *client_answer(int, Profiled__Response__ResultCase,
 	     void (*)(const Profiled__Event *));
@@ -104,13 +123,23 @@ Profiled__Response *client_request(const struct client_options *,
 	     const Profiled__Request *, Profiled__Response__ResultCase);
 
 /* output.c */
-void	 output_json_string(const char *);
-void	 output_json_time(int64_t);
-void	 output_json_number(int, uint64_t);
-void	 output_json_bool(int);
+int	 output_fail(int, const char *, ...) printflike(2, 3);
+void	 output_json_failure(void);
+int	 output_exit(int, int);
 void	 output_local_time(int64_t, char *, size_t);
 void	 output_switched(const Profiled__Switched *, int, int);
 void	 output_status_json(const Profiled__Status *);
 void	 output_event(FILE *, const Profiled__Event *, int, int);
+
+/* output-json.c */
+#define OUTPUT_JSON_SCHEMA	1
+void	 output_json_object(const char *);
+void	 output_json_array(const char *);
+void	 output_json_end(void);
+void	 output_json_string(const char *, const char *);
+void	 output_json_number(const char *, int, uint64_t);
+void	 output_json_bool(const char *, int);
+void	 output_json_time(const char *, int64_t);
+void	 output_json_time_ms(const char *, int64_t);
 
 #endif

@@ -23,38 +23,39 @@ const struct cmd_entry cmd_generations_entry = {
 /* The narrowest REASON column; a longer reason widens it for every row. */
 #define CMD_GENERATIONS_REASON_WIDTH	8
 
+/* One generation as an element of the array being written. */
 static void
 cmd_generations_json_one(const Profiled__Generation *generation)
 {
 	const Profiled__Package	*package;
 	size_t			 i;
 
-	printf("{\"id\": %" PRIu32 ", \"parent\": ", generation->id);
-	output_json_number(generation->has_parent, generation->parent);
-	fputs(", \"store_path\": ", stdout);
-	output_json_string(generation->store_path);
-	fputs(", \"created\": ", stdout);
-	output_json_time(generation->created);
-	fputs(", \"reason\": ", stdout);
-	output_json_string(generation->reason);
-	fputs(", \"current\": ", stdout);
-	output_json_bool(generation->current);
-	fputs(", \"content_hash\": ", stdout);
-	output_json_string(generation->content_hash);
-	fputs(", \"build_ms\": ", stdout);
-	output_json_number(generation->has_build_ms, generation->build_ms);
-	fputs(", \"packages\": [", stdout);
+	output_json_object(NULL);
+	output_json_number("id", 1, generation->id);
+	output_json_number("parent", generation->has_parent,
+	    generation->parent);
+	output_json_string("store_path", generation->store_path);
+	output_json_time("time", generation->created);
+	output_json_string("reason", generation->reason);
+	output_json_bool("current", generation->current);
+	output_json_string("content_hash", generation->content_hash);
+	output_json_number("duration_ms", generation->has_build_ms,
+	    generation->build_ms);
+	output_json_array("packages");
 	for (i = 0; i < generation->n_packages; i++) {
 		package = generation->packages[i];
-		fputs(i == 0 ? "{\"name\": " : ", {\"name\": ", stdout);
-		output_json_string(package->name);
-		fputs(", \"version\": ", stdout);
-		output_json_string(package->version);
-		fputs(", \"path\": ", stdout);
-		output_json_string(package->path);
-		fputs("}", stdout);
+		output_json_object(NULL);
+		output_json_string("name", package->name);
+		output_json_string("version", package->version);
+		output_json_string("path", package->path);
+		output_json_end();
 	}
-	fputs("]}", stdout);
+	output_json_end();
+	/* Schema 1's first names for "time" and "duration_ms". */
+	output_json_time("created", generation->created);
+	output_json_number("build_ms", generation->has_build_ms,
+	    generation->build_ms);
+	output_json_end();
 }
 
 static void
@@ -62,13 +63,10 @@ cmd_generations_json(const Profiled__Generations *generations)
 {
 	size_t	i;
 
-	fputs("[", stdout);
-	for (i = 0; i < generations->n_generations; i++) {
-		if (i != 0)
-			fputs(", ", stdout);
+	output_json_array(NULL);
+	for (i = 0; i < generations->n_generations; i++)
 		cmd_generations_json_one(generations->generations[i]);
-	}
-	fputs("]\n", stdout);
+	output_json_end();
 }
 
 static void

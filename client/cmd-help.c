@@ -1,7 +1,8 @@
 /*
- * profilectl help: every command with a line on what it does, or one
- * command's usage and options, all read from the command table, so help
- * cannot drift from what is parsed.  `profilectl COMMAND --help` prints
+ * profilectl help: every command with a line on what it does, the global
+ * options, where the socket is and the exit codes; or one command's usage
+ * and options.  All are read from the command table, so help cannot drift
+ * from what is parsed.  `profilectl COMMAND --help` prints
  * the same through cmd_help_show.  It talks to no daemon, so it works when
  * profiled is not running.
  */
@@ -25,24 +26,34 @@ const struct cmd_entry cmd_help_entry = {
 /* The widest an option's name in --help can be; longer ones are cut. */
 #define CMD_HELP_NAME_SIZE	64
 
+/* The exit codes, the same for every command, as profilectl(1) has them. */
+static const struct {
+	int		 code;
+	const char	*about;
+} cmd_help_exit_codes[] = {
+	{ CLIENT_EXIT_OK, "success" },
+	{ CLIENT_EXIT_FAILURE,
+	    "the operation failed (a failed build, a refused request)" },
+	{ CLIENT_EXIT_USAGE, "usage error" },
+	{ CLIENT_EXIT_UNREACHABLE, "profiled is not running or not reachable" },
+	{ CLIENT_EXIT_TIMEOUT, "timed out (wait --timeout)" },
+};
+
+/* The options of a table as elements of the array being written. */
 static void
 cmd_help_json_options(const struct cmd_option *option)
 {
 	char	letter[2] = { 0, 0 };
-	int	first = 1;
 
 	for (; option != NULL && option->name != NULL; option++) {
-		fputs(first ? "{\"name\": " : ", {\"name\": ", stdout);
-		output_json_string(option->name);
-		fputs(", \"letter\": ", stdout);
 		letter[0] = option->letter;
-		output_json_string(option->letter != 0 ? letter : NULL);
-		fputs(", \"value\": ", stdout);
-		output_json_string(option->value);
-		fputs(", \"about\": ", stdout);
-		output_json_string(option->about);
-		fputs("}", stdout);
-		first = 0;
+		output_json_object(NULL);
+		output_json_string("name", option->name);
+		output_json_string("letter", option->letter != 0 ? letter :
+		    NULL);
+		output_json_string("value", option->value);
+		output_json_string("about", option->about);
+		output_json_end();
 	}
 }
 
@@ -51,29 +62,24 @@ cmd_help_json(const struct cmd_entry *only)
 {
 	const struct cmd_entry	**entry;
 	char			 *usage;
-	int			  first = 1;
 
-	fputs("[", stdout);
+	output_json_array(NULL);
 	for (entry = cmd_table; *entry != NULL; entry++) {
 		if (only != NULL && *entry != only)
 			continue;
-		fputs(first ? "{\"name\": " : ", {\"name\": ", stdout);
-		output_json_string((*entry)->name);
-		fputs(", \"usage\": ", stdout);
+		output_json_object(NULL);
+		output_json_string("name", (*entry)->name);
 		usage = cmd_usage_arguments(*entry);
-		output_json_string(usage);
+		output_json_string("usage", usage);
 		free(usage);
-		fputs(", \"about\": ", stdout);
-		output_json_string((*entry)->about);
-		fputs(", \"options\": [", stdout);
+		output_json_string("about", (*entry)->about);
+		output_json_array("options");
 		cmd_help_json_options((*entry)->options);
-		if ((*entry)->options != NULL && (*entry)->options->name != NULL)
-			fputs(", ", stdout);
 		cmd_help_json_options(cmd_common_options);
-		fputs("]}", stdout);
-		first = 0;
+		output_json_end();
+		output_json_end();
 	}
-	fputs("]\n", stdout);
+	output_json_end();
 }
 
 /* Write option as its line in --help names it: "-f, --follow", "--to N". */
@@ -91,11 +97,11 @@ cmd_help_option_name(const struct cmd_option *option, char *buf,
 }
 
 /*
- * Print the options of both tables one a line, their descriptions in a
- * column after the longest name.
+ * Print the options of both tables one a line on f, their descriptions in
+ * a column after the longest name.
  */
 static void
-cmd_help_print_options(const struct cmd_option *options,
+cmd_help_print_options(FILE *f, const struct cmd_option *options,
     const struct cmd_option *more)
 {
 	const struct cmd_option	*tables[] = { options, more }, *option;
@@ -115,31 +121,69 @@ cmd_help_print_options(const struct cmd_option *options,
 		for (option = tables[i]; option != NULL && option->name != NULL;
 		    option++) {
 			cmd_help_option_name(option, name, sizeof name);
-			printf("  %-*s  %s\n", width, name, option->about);
+			fprintf(f, "  %-*s  %s\n", width, name, option->about);
 		}
 	}
 }
 
-/* Every command with what it does, and profilectl's own options. */
+/*
+ * Where profilectl finds the socket: the one it would use now and why,
+ * where else it looks, and the config file it reads it from.
+ */
 static void
-cmd_help_print_all(void)
+cmd_help_print_socket(FILE *f, const struct client_options *opts)
+{
+	struct client_socket	 where;
+	char			*file;
+
+	client_socket_find(opts, &where);
+	fprintf(f, "\nsocket: %s", where.paths[0]);
+	if (where.count > 1)
+		fprintf(f, ", then %s", where.paths[1]);
+	fprintf(f, " (%s)\n", where.source);
+	client_socket_free(&where);
+	fputs("  the first of: --socket PATH; $PROFILED_SOCKET; `socket` in the "
+	    "config file;\n"
+	    "  $XDG_RUNTIME_DIR/profiled.sock; without XDG_RUNTIME_DIR,\n"
+	    "  /run/user/UID/profiled.sock, then "
+	    "/tmp/profiled-UID/profiled.sock\n", f);
+	file = config_default_file();
+	fprintf(f, "config: %s\n  profilectl reads only `socket` from it; "
+	    "profiled reads the rest\n",
+	    file != NULL ? file : "none (no home directory)");
+	free(file);
+}
+
+/* Every command with what it does, the options, the socket, the codes. */
+static void
+cmd_help_print_all(FILE *f, const struct client_options *opts)
 {
 	const struct cmd_entry	**entry;
+	size_t			  i;
 	int			  width = 0;
 
 	for (entry = cmd_table; *entry != NULL; entry++) {
 		if ((int)strlen((*entry)->name) > width)
 			width = strlen((*entry)->name);
 	}
-	printf(CMD_USAGE_PREFIX "COMMAND [ARGS]\n"
+	fprintf(f, CMD_USAGE_PREFIX "COMMAND [ARGS]\n"
 	    "       profilectl --version\n"
 	    "\n"
 	    "commands:\n");
 	for (entry = cmd_table; *entry != NULL; entry++)
-		printf("  %-*s  %s\n", width, (*entry)->name, (*entry)->about);
-	printf("\noptions:\n");
-	cmd_help_print_options(profilectl_options, cmd_common_options);
-	printf("\n'profilectl help COMMAND' shows a command's options.\n");
+		fprintf(f, "  %-*s  %s\n", width, (*entry)->name,
+		    (*entry)->about);
+	fprintf(f, "\noptions:\n");
+	cmd_help_print_options(f, profilectl_options, cmd_common_options);
+	cmd_help_print_socket(f, opts);
+	fprintf(f, "\nexit status:\n");
+	for (i = 0; i < sizeof cmd_help_exit_codes /
+	    sizeof cmd_help_exit_codes[0]; i++) {
+		fprintf(f, "  %d  %s\n", cmd_help_exit_codes[i].code,
+		    cmd_help_exit_codes[i].about);
+	}
+	fprintf(f, "\nSee 'profilectl help COMMAND' for a command's options, "
+	    "profilectl(1) for more.\n");
 }
 
 /* entry's usage line, what it does, and its options. */
@@ -151,7 +195,7 @@ cmd_help_print(const struct cmd_entry *entry)
 	usage = cmd_usage_arguments(entry);
 	printf(CMD_USAGE_PREFIX "%s\n%s\n\noptions:\n", usage, entry->about);
 	free(usage);
-	cmd_help_print_options(entry->options, cmd_common_options);
+	cmd_help_print_options(stdout, entry->options, cmd_common_options);
 }
 
 /*
@@ -166,8 +210,20 @@ cmd_help_show(const struct cmd_entry *entry, const struct client_options *opts)
 	else if (entry != NULL)
 		cmd_help_print(entry);
 	else
-		cmd_help_print_all();
+		cmd_help_print_all(stdout, opts);
 	return CLIENT_EXIT_OK;
+}
+
+/*
+ * No command was given: say so, and print the help on stderr, where a
+ * usage error goes; returns 2.
+ */
+int
+cmd_help_no_command(const struct client_options *opts)
+{
+	output_fail(CLIENT_EXIT_USAGE, "no command given");
+	cmd_help_print_all(stderr, opts);
+	return CLIENT_EXIT_USAGE;
 }
 
 static int
@@ -178,7 +234,7 @@ cmd_help_exec(struct cmd_args *args, struct client_options *opts)
 
 	name = cmd_args_string(args, 0);
 	if (name != NULL && (entry = cmd_find(name)) == NULL) {
-		log_warnx("unknown command: %s", name);
+		cmd_unknown(name);
 		return cmd_usage(&cmd_help_entry);
 	}
 	return cmd_help_show(entry, opts);

@@ -48,19 +48,17 @@ cmd_log_show(struct client_options *opts, uint32_t generation)
 		return CLIENT_EXIT_FAILURE;
 	log = response->log;
 	if (opts->json) {
-		fputs("{\"generation\": ", stdout);
-		output_json_number(log->has_generation, log->generation);
-		fputs(", \"ok\": ", stdout);
-		output_json_bool(log->ok);
-		fputs(", \"started\": ", stdout);
-		output_json_time(log->started);
-		fputs(", \"trigger\": ", stdout);
-		output_json_string(log->trigger);
-		fputs(", \"error\": ", stdout);
-		output_json_string(log->error);
-		fputs(", \"text\": ", stdout);
-		output_json_string(log->text);
-		fputs("}\n", stdout);
+		output_json_object(NULL);
+		output_json_number("generation", log->has_generation,
+		    log->generation);
+		output_json_bool("ok", log->ok);
+		output_json_time("time", log->started);
+		output_json_string("trigger", log->trigger);
+		output_json_string("error", log->error);
+		output_json_string("text", log->text);
+		/* Schema 1's first name for "time". */
+		output_json_time("started", log->started);
+		output_json_end();
 	} else {
 		len = strlen(log->text);
 		fputs(log->text, stdout);
@@ -102,17 +100,15 @@ cmd_log_follow_event(const Profiled__Event *e, int json, int *following)
 	case PROFILED__EVENT__KIND__BUILD_FAILED:
 		if (json)
 			output_event(stdout, e, 1, 0);
-		else
-			log_warnx("build failed: %s", e->error);
-		return CLIENT_EXIT_FAILURE;
+		return output_fail(CLIENT_EXIT_FAILURE, "build failed: %s",
+		    e->error);
 	case PROFILED__EVENT__KIND__BUILD_CANCELLED:
 		if (json)
 			output_event(stdout, e, 1, 0);
 		if (e->reason != NULL && strcmp(e->reason, "held") == 0) {
 			/* Stopped, and a generation was chosen: none follows. */
-			if (!json)
-				log_warnx("%s", e->error);
-			return CLIENT_EXIT_FAILURE;
+			return output_fail(CLIENT_EXIT_FAILURE, "%s",
+			    e->error);
 		}
 		/* Newer content was saved: its build is the one to follow. */
 		if (!json)
@@ -137,7 +133,6 @@ cmd_log_follow(struct client_options *opts)
 	Profiled__SubscribeRequest	 subscribe =
 	    PROFILED__SUBSCRIBE_REQUEST__INIT;
 	Profiled__Response		*response;
-	char				*cause = NULL;
 	int				 fd, following = 0, rc = -1;
 
 	subscribe.has_logs = subscribe.logs = 1;
@@ -145,7 +140,7 @@ cmd_log_follow(struct client_options *opts)
 	request.subscribe = &subscribe;
 	if ((fd = client_open(opts, &request)) == -1)
 		return CLIENT_EXIT_FAILURE;
-	while (rc == -1 && (response = client_receive(fd, &cause)) != NULL) {
+	while (rc == -1 && (response = client_receive(fd)) != NULL) {
 		switch (response->result_case) {
 		case PROFILED__RESPONSE__RESULT_STATUS:
 			/* The running build's log so far comes next. */
@@ -166,11 +161,7 @@ cmd_log_follow(struct client_options *opts)
 			rc = CLIENT_EXIT_FAILURE;
 	}
 	close(fd);
-	if (rc != -1)
-		return rc;
-	log_warnx("%s", cause);
-	free(cause);
-	return CLIENT_EXIT_FAILURE;
+	return rc != -1 ? rc : CLIENT_EXIT_FAILURE;
 }
 
 static int
@@ -182,14 +173,16 @@ cmd_log_exec(struct cmd_args *args, struct client_options *opts)
 	if (cmd_args_has(args, "follow")) {
 		/* The build to follow has no generation yet. */
 		if (generation != NULL) {
-			log_warnx("unexpected argument: %s", generation);
+			output_fail(CLIENT_EXIT_USAGE,
+			    "unexpected argument: %s", generation);
 			return cmd_usage(&cmd_log_entry);
 		}
 		return cmd_log_follow(opts);
 	}
 	if (generation != NULL &&
 	    cmd_parse_number(generation, 1, UINT32_MAX, &n) != 0) {
-		log_warnx("bad generation number: %s", generation);
+		output_fail(CLIENT_EXIT_USAGE, "bad generation number: %s",
+		    generation);
 		return cmd_usage(&cmd_log_entry);
 	}
 	return cmd_log_show(opts, n);

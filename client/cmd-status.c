@@ -112,8 +112,9 @@ cmd_status_exec(struct cmd_args *args, struct client_options *opts)
 		return CLIENT_EXIT_FAILURE;
 
 	if (opts->json) {
+		output_json_object(NULL);
 		output_status_json(response->status);
-		putchar('\n');
+		output_json_end();
 	} else
 		cmd_status_print(response->status);
 	profiled__response__free_unpacked(response, NULL);

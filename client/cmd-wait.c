@@ -2,7 +2,7 @@
  * profilectl wait: block until the daemon has nothing left to do (no save
  * waiting to be built, no build running or queued), for scripts and shell
  * prompts.  Exits 0 if the last build succeeded and the package file can
- * be built, 1 (saying why) if not, or if --timeout passes first.
+ * be built, 1 (saying why) if not, or 4 if --timeout passes first.
  */
 #include <errno.h>
 #include <poll.h>
@@ -55,7 +55,7 @@ cmd_wait_exec(struct cmd_args *args, struct client_options *opts)
 
 	if ((value = cmd_args_get(args, "timeout")) != NULL &&
 	    cmd_parse_number(value, 0, 86400 * 365, &timeout) != 0) {
-		log_warnx("bad timeout: %s", value);
+		output_fail(CLIENT_EXIT_USAGE, "bad timeout: %s", value);
 		return cmd_usage(&cmd_wait_entry);
 	}
 
@@ -64,27 +64,28 @@ cmd_wait_exec(struct cmd_args *args, struct client_options *opts)
 	if ((fd = client_open(opts, &request)) == -1)
 		return CLIENT_EXIT_FAILURE;
 	if (!cmd_wait_readable(fd, (long)timeout)) {
-		log_warnx("timed out after %llu s; profiled is still busy",
-		    timeout);
 		close(fd);
-		return CLIENT_EXIT_FAILURE;
+		return output_fail(CLIENT_EXIT_TIMEOUT, "timed out after "
+		    "%llu s; profiled is still busy", timeout);
 	}
 	response = client_answer(fd, PROFILED__RESPONSE__RESULT_STATUS, NULL);
 	if (response == NULL)
 		return CLIENT_EXIT_FAILURE;
 	status = response->status;
-	if (status->file_error != NULL) {
-		log_warnx("%s", status->file_error);
-		rc = CLIENT_EXIT_FAILURE;
-	} else if (status->last_build != NULL && !status->last_build->ok) {
-		log_warnx("the last build failed: %s",
-		    status->last_build->error != NULL ?
+	if (status->file_error != NULL)
+		rc = output_fail(CLIENT_EXIT_FAILURE, "%s", status->file_error);
+	else if (status->last_build != NULL && !status->last_build->ok) {
+		rc = output_fail(CLIENT_EXIT_FAILURE, "the last build failed: "
+		    "%s", status->last_build->error != NULL ?
 		    status->last_build->error : "no reason given");
-		rc = CLIENT_EXIT_FAILURE;
 	}
+	/* A failure is the status with why beside it, not the status lost. */
 	if (opts->json) {
+		output_json_object(NULL);
 		output_status_json(status);
-		putchar('\n');
+		if (rc != CLIENT_EXIT_OK)
+			output_json_failure();
+		output_json_end();
 	}
 	profiled__response__free_unpacked(response, NULL);
 	return rc;

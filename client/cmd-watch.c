@@ -26,9 +26,12 @@ static void
 cmd_watch_print_status(const Profiled__Status *status, int json)
 {
 	if (json) {
-		fputs("{\"event\": \"status\", \"status\": ", stdout);
+		output_json_object(NULL);
+		output_json_string("event", "status");
+		output_json_object("status");
 		output_status_json(status);
-		fputs("}\n", stdout);
+		output_json_end();
+		output_json_end();
 		return;
 	}
 	printf("%s", status->state);
@@ -50,7 +53,6 @@ cmd_watch_exec(struct cmd_args *args, struct client_options *opts)
 	Profiled__SubscribeRequest	 subscribe =
 	    PROFILED__SUBSCRIBE_REQUEST__INIT;
 	Profiled__Response		*response;
-	char				*cause = NULL;
 	int				 fd;
 
 	subscribe.has_logs = subscribe.logs = 1;
@@ -58,7 +60,7 @@ cmd_watch_exec(struct cmd_args *args, struct client_options *opts)
 	request.subscribe = &subscribe;
 	if ((fd = client_open(opts, &request)) == -1)
 		return CLIENT_EXIT_FAILURE;
-	while ((response = client_receive(fd, &cause)) != NULL) {
+	while ((response = client_receive(fd)) != NULL) {
 		if (response->result_case == PROFILED__RESPONSE__RESULT_STATUS)
 			cmd_watch_print_status(response->status, opts->json);
 		else if (response->result_case ==
@@ -76,8 +78,6 @@ cmd_watch_exec(struct cmd_args *args, struct client_options *opts)
 			return CLIENT_EXIT_FAILURE;
 		}
 	}
-	log_warnx("%s", cause);
-	free(cause);
 	close(fd);
 	return CLIENT_EXIT_FAILURE;
 }

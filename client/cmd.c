@@ -65,6 +65,84 @@ cmd_find(const char *name)
 	return NULL;
 }
 
+/* Longer names than this are not typos of a command. */
+#define CMD_TYPO_MAX	32
+
+/*
+ * The edit distance from a to b, counting a swap of two neighbours as one
+ * edit (optimal string alignment): "stauts" is 1 from "status".
+ */
+static size_t
+cmd_distance(const char *a, const char *b)
+{
+	size_t	d[CMD_TYPO_MAX + 1][CMD_TYPO_MAX + 1];
+	size_t	la = strlen(a), lb = strlen(b), i, j, cost, best;
+
+	assert(la <= CMD_TYPO_MAX && lb <= CMD_TYPO_MAX);
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			cost = a[i - 1] != b[j - 1];
+			best = d[i - 1][j - 1] + cost;
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/*
+ * The command name was most likely meant for, or NULL: the one command it
+ * begins, else the nearest within two edits (fewer than its length, so
+ * that "x" suggests nothing).
+ */
+static const struct cmd_entry *
+cmd_closest(const char *name)
+{
+	const struct cmd_entry	**entry, *prefixed = NULL, *nearest = NULL;
+	size_t			  len = strlen(name), distance, best = 3;
+	int			  prefixes = 0;
+
+	if (len == 0 || len > CMD_TYPO_MAX)
+		return NULL;
+	for (entry = cmd_table; *entry != NULL; entry++) {
+		if (strncmp((*entry)->name, name, len) == 0) {
+			prefixed = *entry;
+			prefixes++;
+		}
+		distance = cmd_distance(name, (*entry)->name);
+		if (distance < best && distance < len) {
+			best = distance;
+			nearest = *entry;
+		}
+	}
+	if (prefixes == 1 && len >= 2)
+		return prefixed;
+	return nearest;
+}
+
+/* Say name is not a command, suggesting the one most likely meant. */
+void
+cmd_unknown(const char *name)
+{
+	const struct cmd_entry	*closest = cmd_closest(name);
+
+	if (closest != NULL) {
+		output_fail(CLIENT_EXIT_USAGE, "unknown command: %s (did you "
+		    "mean %s?)", name, closest->name);
+	} else
+		output_fail(CLIENT_EXIT_USAGE, "unknown command: %s", name);
+}
+
 /*
  * entry's part of the usage line, made from its table: its name, its
  * options, then its other arguments ("COMMAND [ARGS]" if entry is NULL).
@@ -259,7 +337,7 @@ cmd_parse(const struct cmd_entry *entry, int argc, char **argv,
 
 	if ((args = cmd_args_parse(entry->options, argc, argv, 0,
 	    &cause)) == NULL) {
-		log_warnx("%s", cause);
+		output_fail(CLIENT_EXIT_USAGE, "%s", cause);
 		free(cause);
 		cmd_usage(entry);
 		return NULL;
@@ -270,10 +348,11 @@ cmd_parse(const struct cmd_entry *entry, int argc, char **argv,
 	if (cmd_args_has(args, "help"))
 		return args;
 	if (args->argc > entry->args.upper)
-		log_warnx("unexpected argument: %s",
+		output_fail(CLIENT_EXIT_USAGE, "unexpected argument: %s",
 		    args->argv[entry->args.upper]);
 	else if (args->argc < entry->args.lower)
-		log_warnx("missing argument: %s", entry->args.name);
+		output_fail(CLIENT_EXIT_USAGE, "missing argument: %s",
+		    entry->args.name);
 	else
 		return args;
 	cmd_args_free(args);

@@ -1,57 +1,86 @@
 /*
- * Output the commands share: JSON scalars in the one style every --json
- * uses (strings through json_write_string, absent values as null, times
- * as UTC ISO 8601), local times for people, and what a switch did, which
- * switch, switch --to and rollback all print.
+ * Output the commands share: how a failure is told (one line on stderr,
+ * its exit code, and with --json an error object on stdout), local times,
+ * and the values more than one command prints: what a switch did, the
+ * daemon's status, an event.  The
+ * JSON itself is written by output-json.c; the names of its fields are
+ * documented in the README, and a point in time is always "time", a
+ * duration "duration_ms".
  */
 #include <sys/time.h>
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "profiled.h"
 #include "client.h"
 
-/* Write s as a JSON string, or null if s is NULL. */
-void
-output_json_string(const char *s)
+/* The first failure: what profilectl exits with and says. */
+static struct {
+	int	 exit_code;
+	char	*message;
+	int	 written;	/* as JSON on stdout, already */
+} output_failure;
+
+/*
+ * Say why the command fails, one line on stderr, and keep it (the first
+ * one, which is the cause) for the exit code and --json's error object;
+ * returns exit_code.
+ */
+int
+output_fail(int exit_code, const char *fmt, ...)
 {
-	if (s == NULL)
-		fputs("null", stdout);
-	else
-		json_write_string(stdout, s);
+	va_list	 ap;
+	char	*message;
+
+	va_start(ap, fmt);
+	xvasprintf(&message, fmt, ap);
+	va_end(ap);
+	log_warnx("%s", message);
+	if (output_failure.message == NULL) {
+		output_failure.message = message;
+		output_failure.exit_code = exit_code;
+	} else
+		free(message);
+	return exit_code;
 }
 
-/* Write unix seconds t as a JSON string like "2026-11-23T18:30:01Z". */
+/* The failure's "error" and "exit_code", in the object being written. */
 void
-output_json_time(int64_t t)
+output_json_failure(void)
 {
-	char		 buf[64];
-	time_t		 when = t;
-	struct tm	 tm;
+	const char	*message = output_failure.message;
 
-	if (gmtime_r(&when, &tm) == NULL ||
-	    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, sizeof buf, "%" PRId64, t);
-	json_write_string(stdout, buf);
+	output_json_string("error", message != NULL ? message : "failed");
+	output_json_number("exit_code", 1, message != NULL ?
+	    output_failure.exit_code : CLIENT_EXIT_FAILURE);
+	output_failure.written = 1;
 }
 
-/* Write n as a JSON number if has is set, else null. */
-void
-output_json_number(int has, uint64_t n)
+/*
+ * What profilectl exits with when its command returned rc: a failure
+ * exits with the code its first output_fail gave, and with json its
+ * error object goes to stdout, unless the command wrote it already.
+ */
+int
+output_exit(int rc, int json)
 {
-	if (has)
-		printf("%" PRIu64, n);
-	else
-		fputs("null", stdout);
-}
-
-void
-output_json_bool(int b)
-{
-	fputs(b ? "true" : "false", stdout);
+	if (rc == CLIENT_EXIT_OK)
+		return rc;
+	if (output_failure.message != NULL)
+		rc = output_failure.exit_code;
+	if (json && !output_failure.written) {
+		output_json_object(NULL);
+		output_json_failure();
+		output_json_end();
+	}
+	free(output_failure.message);
+	output_failure.message = NULL;
+	return rc;
 }
 
 /* Format unix seconds t as local "%Y-%m-%d %H:%M:%S" into buf. */
@@ -74,14 +103,13 @@ void
 output_switched(const Profiled__Switched *switched, int json, int rollback)
 {
 	if (json) {
-		fputs("{\"previous\": ", stdout);
-		output_json_number(switched->has_previous, switched->previous);
-		printf(", \"generation\": %" PRIu32 ", \"created\": ",
-		    switched->generation);
-		output_json_bool(switched->created);
-		fputs(", \"changed\": ", stdout);
-		output_json_bool(switched->changed);
-		fputs("}\n", stdout);
+		output_json_object(NULL);
+		output_json_number("previous", switched->has_previous,
+		    switched->previous);
+		output_json_number("generation", 1, switched->generation);
+		output_json_bool("created", switched->created);
+		output_json_bool("changed", switched->changed);
+		output_json_end();
 	} else if (!switched->changed) {
 		printf("generation %" PRIu32 " is already active; "
 		    "nothing changed\n", switched->generation);
@@ -94,93 +122,63 @@ output_switched(const Profiled__Switched *switched, int json, int rollback)
 	}
 }
 
+/* A build as the member key of the object being written. */
 static void
-output_build_json(const Profiled__Build *build)
+output_build_json(const char *key, const Profiled__Build *build)
 {
-	fputs("{\"ok\": ", stdout);
-	output_json_bool(build->ok);
-	fputs(", \"error\": ", stdout);
-	output_json_string(build->error);
-	fputs(", \"started\": ", stdout);
-	output_json_time(build->started);
-	printf(", \"duration_ms\": %" PRIu64 ", \"generation\": ",
-	    build->duration_ms);
-	output_json_number(build->has_generation, build->generation);
-	fputs(", \"content_hash\": ", stdout);
-	output_json_string(build->content_hash);
-	fputs(", \"trigger\": ", stdout);
-	output_json_string(build->trigger);
-	fputs(", \"file\": ", stdout);
-	output_json_string(build->file);
-	fputs("}", stdout);
+	output_json_object(key);
+	output_json_bool("ok", build->ok);
+	output_json_string("error", build->error);
+	output_json_time("time", build->started);
+	output_json_number("duration_ms", 1, build->duration_ms);
+	output_json_number("generation", build->has_generation,
+	    build->generation);
+	output_json_string("content_hash", build->content_hash);
+	output_json_string("trigger", build->trigger);
+	output_json_string("file", build->file);
+	/* Schema 1's first name for "time", which scripts may read. */
+	output_json_time("started", build->started);
+	output_json_end();
 }
 
-/* Write status as one JSON object, with no newline after it. */
+/*
+ * Write status's members into the object being written, so that status
+ * prints them alone, watch inside its first line, and a failed wait
+ * beside its error.
+ */
 void
 output_status_json(const Profiled__Status *status)
 {
 	size_t	i;
 
-	fputs("{\"state\": ", stdout);
-	output_json_string(status->state);
-	fputs(", \"current_generation\": ", stdout);
-	output_json_number(status->has_current_generation,
-	    status->current_generation);
-	fputs(", \"package_file\": ", stdout);
-	output_json_string(status->package_file);
-	fputs(", \"package_file_exists\": ", stdout);
-	output_json_bool(status->package_file_exists);
-	fputs(", \"file_error\": ", stdout);
-	output_json_string(status->file_error);
-	fputs(", \"imports\": [", stdout);
-	for (i = 0; i < status->n_imports; i++) {
-		if (i > 0)
-			fputs(", ", stdout);
-		output_json_string(status->imports[i]);
-	}
-	fputs("], \"profile\": ", stdout);
-	output_json_string(status->profile);
-	fputs(", \"in_sync\": ", stdout);
-	output_json_bool(status->in_sync);
-	fputs(", \"held\": ", stdout);
-	output_json_bool(status->held);
-	fputs(", \"build_pending\": ", stdout);
-	output_json_bool(status->build_pending);
-	fputs(", \"warnings\": [", stdout);
-	for (i = 0; i < status->n_warnings; i++) {
-		if (i > 0)
-			fputs(", ", stdout);
-		output_json_string(status->warnings[i]);
-	}
-	fputs("], \"nix_version\": ", stdout);
-	output_json_string(status->nix_version);
-	fputs(", \"nix_dir\": ", stdout);
-	output_json_string(status->nix_dir);
-	printf(", \"pid\": %" PRIu32 ", \"last_build\": ", status->pid);
+	output_json_string("state", status->state);
+	output_json_number("current_generation",
+	    status->has_current_generation, status->current_generation);
+	output_json_string("package_file", status->package_file);
+	output_json_bool("package_file_exists", status->package_file_exists);
+	output_json_string("file_error", status->file_error);
+	output_json_array("imports");
+	for (i = 0; i < status->n_imports; i++)
+		output_json_string(NULL, status->imports[i]);
+	output_json_end();
+	output_json_string("profile", status->profile);
+	output_json_bool("in_sync", status->in_sync);
+	output_json_bool("held", status->held);
+	output_json_bool("build_pending", status->build_pending);
+	output_json_array("warnings");
+	for (i = 0; i < status->n_warnings; i++)
+		output_json_string(NULL, status->warnings[i]);
+	output_json_end();
+	output_json_string("nix_version", status->nix_version);
+	output_json_string("nix_dir", status->nix_dir);
+	output_json_number("pid", 1, status->pid);
 	if (status->last_build == NULL)
-		fputs("null", stdout);
+		output_json_string("last_build", NULL);
 	else
-		output_build_json(status->last_build);
-	fputs("}", stdout);
+		output_build_json("last_build", status->last_build);
 }
 
-/* Write unix milliseconds t as a JSON string like "...T18:30:01.123Z". */
-static void
-output_json_time_ms(int64_t t)
-{
-	char		 buf[64];
-	time_t		 when = t / 1000;
-	struct tm	 tm;
-
-	if (gmtime_r(&when, &tm) == NULL ||
-	    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		snprintf(buf, sizeof buf, "%" PRId64, t / 1000);
-	snprintf(buf + strlen(buf), sizeof buf - strlen(buf), ".%03dZ",
-	    (int)(t % 1000));
-	json_write_string(stdout, buf);
-}
-
-/* The name of an event's kind in JSON, as documented in the README. */
+/* The name of an event's kind in JSON, as documented in profilectl(1). */
 static const char *
 output_event_name(Profiled__Event__Kind kind)
 {
@@ -211,54 +209,36 @@ output_event_name(Profiled__Event__Kind kind)
 	return "unknown";
 }
 
+/* One event as one JSON object on its own line: the fields it has. */
 static void
 output_event_json(const Profiled__Event *e)
 {
-	fputs("{\"time\": ", stdout);
-	output_json_time_ms(e->time_ms);
-	fputs(", \"event\": ", stdout);
-	output_json_string(output_event_name(e->kind));
-	if (e->file != NULL) {
-		fputs(", \"file\": ", stdout);
-		output_json_string(e->file);
-	}
-	if (e->trigger != NULL) {
-		fputs(", \"trigger\": ", stdout);
-		output_json_string(e->trigger);
-	}
-	if (e->content_hash != NULL) {
-		fputs(", \"content_hash\": ", stdout);
-		output_json_string(e->content_hash);
-	}
-	if (e->line != NULL) {
-		fputs(", \"line\": ", stdout);
-		output_json_string(e->line);
-	}
-	if (e->error != NULL) {
-		fputs(", \"error\": ", stdout);
-		output_json_string(e->error);
-	}
+	output_json_object(NULL);
+	output_json_time_ms("time", e->time_ms);
+	output_json_string("event", output_event_name(e->kind));
+	if (e->file != NULL)
+		output_json_string("file", e->file);
+	if (e->trigger != NULL)
+		output_json_string("trigger", e->trigger);
+	if (e->content_hash != NULL)
+		output_json_string("content_hash", e->content_hash);
+	if (e->line != NULL)
+		output_json_string("line", e->line);
+	if (e->error != NULL)
+		output_json_string("error", e->error);
 	if (e->has_duration_ms)
-		printf(", \"duration_ms\": %" PRIu64, e->duration_ms);
-	if (e->store_path != NULL) {
-		fputs(", \"store_path\": ", stdout);
-		output_json_string(e->store_path);
-	}
-	if (e->has_previous || e->has_generation) {
-		fputs(", \"previous\": ", stdout);
-		output_json_number(e->has_previous, e->previous);
-	}
+		output_json_number("duration_ms", 1, e->duration_ms);
+	if (e->store_path != NULL)
+		output_json_string("store_path", e->store_path);
+	if (e->has_previous || e->has_generation)
+		output_json_number("previous", e->has_previous, e->previous);
 	if (e->has_generation)
-		printf(", \"generation\": %" PRIu32, e->generation);
-	if (e->has_created) {
-		fputs(", \"created\": ", stdout);
-		output_json_bool(e->created);
-	}
-	if (e->reason != NULL) {
-		fputs(", \"reason\": ", stdout);
-		output_json_string(e->reason);
-	}
-	fputs("}\n", stdout);
+		output_json_number("generation", 1, e->generation);
+	if (e->has_created)
+		output_json_bool("created", e->created);
+	if (e->reason != NULL)
+		output_json_string("reason", e->reason);
+	output_json_end();
 }
 
 /* The words for what a build was for: "save of FILE" or "switch". */
@@ -271,6 +251,60 @@ output_trigger(FILE *f, const Profiled__Event *e)
 		fputs(e->trigger != NULL ? e->trigger : "?", f);
 }
 
+/* The line for people saying what event is, without its newline. */
+static void
+output_event_words(FILE *f, const Profiled__Event *e)
+{
+	double	seconds = e->duration_ms / 1000.0;
+
+	switch (e->kind) {
+	case PROFILED__EVENT__KIND__LOG:
+		fprintf(f, "  %s", e->line);
+		break;
+	case PROFILED__EVENT__KIND__FILE_CHANGED:
+		fprintf(f, "%s changed", e->file);
+		break;
+	case PROFILED__EVENT__KIND__FILE_ERROR:
+		fprintf(f, "%s", e->error);
+		break;
+	case PROFILED__EVENT__KIND__BUILD_QUEUED:
+		fputs("build queued (", f);
+		output_trigger(f, e);
+		fputs(")", f);
+		break;
+	case PROFILED__EVENT__KIND__BUILD_STARTED:
+		fputs("building (", f);
+		output_trigger(f, e);
+		fputs(")", f);
+		break;
+	case PROFILED__EVENT__KIND__BUILD_SUCCEEDED:
+		fprintf(f, "built in %.1f s: %s", seconds, e->store_path);
+		break;
+	case PROFILED__EVENT__KIND__BUILD_FAILED:
+		fprintf(f, "build failed after %.1f s: %s", seconds, e->error);
+		break;
+	case PROFILED__EVENT__KIND__BUILD_CANCELLED:
+		fprintf(f, "build stopped after %.1f s: %s", seconds, e->error);
+		break;
+	case PROFILED__EVENT__KIND__ROLLED_BACK:
+		fprintf(f, "rolled back from generation %" PRIu32 " to %"
+		    PRIu32, e->previous, e->generation);
+		break;
+	case PROFILED__EVENT__KIND__SWITCHED:
+		fprintf(f, "generation %" PRIu32 " is active", e->generation);
+		if (e->has_previous)
+			fprintf(f, " (was %" PRIu32 ", %s%s)", e->previous,
+			    e->created ? "new, " : "", e->reason);
+		else
+			fprintf(f, " (%s%s)", e->created ? "new, " : "",
+			    e->reason);
+		break;
+	case _PROFILED__EVENT__KIND_IS_INT_SIZE:
+		fputs(output_event_name(e->kind), f);
+		break;
+	}
+}
+
 /*
  * Print event as one line on f, for people (with the local time first if
  * with_time), or as one JSON object on stdout.
@@ -281,7 +315,6 @@ output_event(FILE *f, const Profiled__Event *e, int json, int with_time)
 	char		when[16];
 	time_t		t = e->time_ms / 1000;
 	struct tm	tm;
-	double		seconds = e->duration_ms / 1000.0;
 
 	if (json) {
 		output_event_json(e);
@@ -290,53 +323,6 @@ output_event(FILE *f, const Profiled__Event *e, int json, int with_time)
 	if (with_time && localtime_r(&t, &tm) != NULL &&
 	    strftime(when, sizeof when, "%H:%M:%S", &tm) != 0)
 		fprintf(f, "%s ", when);
-	switch (e->kind) {
-	case PROFILED__EVENT__KIND__LOG:
-		fprintf(f, "  %s\n", e->line);
-		break;
-	case PROFILED__EVENT__KIND__FILE_CHANGED:
-		fprintf(f, "%s changed\n", e->file);
-		break;
-	case PROFILED__EVENT__KIND__FILE_ERROR:
-		fprintf(f, "%s\n", e->error);
-		break;
-	case PROFILED__EVENT__KIND__BUILD_QUEUED:
-		fputs("build queued (", f);
-		output_trigger(f, e);
-		fputs(")\n", f);
-		break;
-	case PROFILED__EVENT__KIND__BUILD_STARTED:
-		fputs("building (", f);
-		output_trigger(f, e);
-		fputs(")\n", f);
-		break;
-	case PROFILED__EVENT__KIND__BUILD_SUCCEEDED:
-		fprintf(f, "built in %.1f s: %s\n", seconds, e->store_path);
-		break;
-	case PROFILED__EVENT__KIND__BUILD_FAILED:
-		fprintf(f, "build failed after %.1f s: %s\n", seconds,
-		    e->error);
-		break;
-	case PROFILED__EVENT__KIND__BUILD_CANCELLED:
-		fprintf(f, "build stopped after %.1f s: %s\n", seconds,
-		    e->error);
-		break;
-	case PROFILED__EVENT__KIND__ROLLED_BACK:
-		fprintf(f, "rolled back from generation %" PRIu32 " to %"
-		    PRIu32 "\n", e->previous, e->generation);
-		break;
-	case PROFILED__EVENT__KIND__SWITCHED:
-		fprintf(f, "generation %" PRIu32 " is active", e->generation);
-		if (e->has_previous)
-			fprintf(f, " (was %" PRIu32 ", %s%s)", e->previous,
-			    e->created ? "new, " : "", e->reason);
-		else
-			fprintf(f, " (%s%s)", e->created ? "new, " : "",
-			    e->reason);
-		fputc('\n', f);
-		break;
-	case _PROFILED__EVENT__KIND_IS_INT_SIZE:
-		fprintf(f, "%s\n", output_event_name(e->kind));
-		break;
-	}
+	output_event_words(f, e);
+	fputc('\n', f);
 }

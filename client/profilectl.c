@@ -13,15 +13,19 @@
 /* The options before the command, besides --json and --help. */
 const struct cmd_option profilectl_options[] = {
 	{ "socket", 0, "PATH",
-	    "talk to profiled at PATH instead of the configured socket" },
+	    "talk to profiled at PATH instead of looking for its socket" },
 	{ "version", 'V', NULL, "print profilectl's version" },
 	{ NULL, 0, NULL, NULL }
 };
 
-/* Exit with rc, unless what went to stdout did not all get there. */
+/*
+ * Exit with rc (a failure's own exit code, and with json its error object
+ * on stdout), unless what went to stdout did not all get there.
+ */
 static int
-profilectl_exit(int rc)
+profilectl_exit(int rc, int json)
 {
+	rc = output_exit(rc, json);
 	/* A full disk or closed pipe must not pass for success. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		log_warnx("error writing to stdout");
@@ -39,7 +43,7 @@ profilectl_run(int argc, char **argv, struct client_options *opts)
 	int			 rc;
 
 	if ((entry = cmd_find(argv[0])) == NULL) {
-		log_warnx("unknown command: %s", argv[0]);
+		cmd_unknown(argv[0]);
 		return cmd_usage(NULL);
 	}
 	if ((args = cmd_parse(entry, argc, argv, opts)) == NULL)
@@ -65,9 +69,9 @@ main(int argc, char **argv)
 	/* In order: the options after the command are the command's. */
 	args = cmd_args_parse(profilectl_options, argc, argv, 1, &cause);
 	if (args == NULL) {
-		log_warnx("%s", cause);
+		output_fail(CLIENT_EXIT_USAGE, "%s", cause);
 		free(cause);
-		return cmd_usage(NULL);
+		return profilectl_exit(cmd_usage(NULL), 0);
 	}
 	opts.socket_path = cmd_args_get(args, "socket");
 	opts.json = cmd_args_has(args, "json");
@@ -77,11 +81,11 @@ main(int argc, char **argv)
 	} else if (cmd_args_has(args, "help"))
 		rc = cmd_help_show(NULL, &opts);
 	else if (cmd_args_count(args) == 0)
-		rc = cmd_usage(NULL);
+		rc = cmd_help_no_command(&opts);
 	else {
 		rc = profilectl_run(cmd_args_count(args),
 		    cmd_args_values(args), &opts);
 	}
 	cmd_args_free(args);
-	return profilectl_exit(rc);
+	return profilectl_exit(rc, opts.json);
 }
