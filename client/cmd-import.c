@@ -411,7 +411,9 @@ cmd_import_exec(struct cmd_args *args, struct client_options *opts)
 	size_t				 count = 0, i, found = 0;
 	char				*profile = NULL, *package_file = NULL;
 	char				*cause = NULL, *why = NULL;
-	char				*store_path = NULL;
+	char				*store_path = NULL, *text = NULL;
+	size_t				 len;
+	FILE				*f;
 	const char			*given = cmd_args_get(args, "profile");
 	unsigned			 generation = 0, id;
 	int				 rc = CLIENT_EXIT_FAILURE;
@@ -446,18 +448,36 @@ cmd_import_exec(struct cmd_args *args, struct client_options *opts)
 	for (i = 0; i < count; i++)
 		found += list[i].found;
 
-	if (cmd_args_has(args, "print"))
-		cmd_import_write(stdout, profile, generation, list, count);
-	else if (cmd_import_save(package_file, profile, generation, list,
+	if (cmd_args_has(args, "print")) {
+		if (opts->json) {
+			if ((f = open_memstream(&text, &len)) == NULL)
+				fatal("open_memstream");
+			cmd_import_write(f, profile, generation, list, count);
+			fclose(f);
+		} else
+			cmd_import_write(stdout, profile, generation, list,
+			    count);
+	} else if (cmd_import_save(package_file, profile, generation, list,
 	    count, &cause) == -1)
 		goto out;
-	else
+	else if (!opts->json)
 		fprintf(stderr, "wrote %s: %zu of %zu packages found in "
 		    "<nixpkgs>\n", package_file, found, count);
+	if (opts->json) {
+		output_json_object(NULL);
+		output_json_string("package_file", cmd_args_has(args,
+		    "print") ? NULL : package_file);
+		output_json_number("generation", 1, generation);
+		output_json_number("packages", 1, count);
+		output_json_number("found", 1, found);
+		output_json_string("text", text);
+		output_json_end();
+	}
 	rc = CLIENT_EXIT_OK;
 out:
 	if (cause != NULL)
-		log_warnx("%s", cause);
+		output_fail(CLIENT_EXIT_FAILURE, "%s", cause);
+	free(text);
 	for (i = 0; i < count; i++) {
 		free(list[i].name);
 		free(list[i].version);

@@ -318,7 +318,7 @@ Test(adoption, nix_found_in_nix_profile_bin)
  */
 Test(adoption, import_writes_a_file_that_rebuilds_the_same_packages)
 {
-	struct json	*status;
+	struct json	*status, *answer;
 	char		*nixpkgs, *nix_path, *text, *warnings;
 	struct run	 r;
 
@@ -340,6 +340,12 @@ Test(adoption, import_writes_a_file_that_rebuilds_the_same_packages)
 	harness_run_free(&r);
 	cr_assert_eq(access(harness.package_file, F_OK), -1,
 	    "--print wrote the file");
+	answer = harness_ctl_json("import", "--print", NULL);
+	cr_assert_eq(harness_number(answer, "packages"), 2);
+	cr_assert_eq(harness_number(answer, "found"), 2);
+	cr_assert(strstr(harness_string(answer, "text"), "\n  cowsay\n") !=
+	    NULL);
+	json_free(answer);
 
 	harness_ctl(&r, "import", NULL);
 	cr_assert_eq(r.status, 0, "import: %s", r.err);
