@@ -185,6 +185,10 @@ install_uninstall(const char *prefix, const char *expanded,
 	text = harness_read(path);
 	xasprintf(&exec, "\nExecStart=%s/bin/profiled\n", expanded);
 	cr_assert(strstr(text, exec) != NULL, "%s lacks %s", path, exec + 1);
+	/* The user manager's PATH lacks Nix: the unit adds its places. */
+	cr_assert(strstr(text, "\nEnvironment=PATH=%h/.nix-profile/bin:"
+	    "/nix/var/nix/profiles/default/bin:") != NULL, "%s does not put "
+	    "Nix's places on PATH", path);
 	free(exec);
 	free(text);
 	free(path);
