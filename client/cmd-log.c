@@ -146,6 +146,12 @@ cmd_log_follow(struct client_options *opts)
 			/* The running build's log so far comes next. */
 			following = strcmp(response->status->state,
 			    "building") == 0;
+			/* Silence would look like a hang. */
+			if (!following) {
+				log_warnx("no build is running; waiting for "
+				    "the next build (a save, or profilectl "
+				    "switch)");
+			}
 			break;
 		case PROFILED__RESPONSE__RESULT_EVENT:
 			rc = cmd_log_follow_event(response->event, opts->json,

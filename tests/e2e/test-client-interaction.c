@@ -1,9 +1,10 @@
 /*
  * profilectl with a person at the keyboard: ^C during a switch leaves the
  * build to profiled and says how to go back; a switch's result is printed
- * once.
+ * once; log -f on an idle daemon says it waits for the next build.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,4 +80,36 @@ Test(client_interaction, switch_result_is_printed_once)
 	cr_assert_null(strstr(r.err, "is active"), "the progress repeats "
 	    "the result: %s", r.err);
 	harness_run_free(&r);
+}
+
+/* The background client's stderr, once it holds needle. */
+static char *
+wait_stderr(struct harness_background *bg, const char *needle)
+{
+	long long	 deadline = harness_clock_ms() + HARNESS_DEADLINE_MS;
+	char		*text;
+
+	for (;;) {
+		text = harness_read(bg->err);
+		if (strstr(text, needle) != NULL)
+			return text;
+		cr_assert(harness_clock_ms() < deadline, "no \"%s\" on "
+		    "stderr after %d s: %s", needle, HARNESS_DEADLINE_MS / 1000,
+		    text);
+		free(text);
+		poll(NULL, 0, 20);
+	}
+}
+
+Test(client_interaction, log_follow_on_an_idle_daemon_says_it_waits)
+{
+	struct harness_background	 follow;
+
+	harness_start();
+	harness_wait_generation(1);
+	harness_background(&follow, "log", "-f", NULL);
+	free(wait_stderr(&follow, "waiting for the next build"));
+	harness_save_packages("hello cowsay");
+	cr_assert_eq(harness_background_exit(&follow, 0), 0,
+	    "log -f of the next build: %s", harness_read(follow.err));
 }
