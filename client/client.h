@@ -123,9 +123,16 @@ Profiled__Response *client_request(const struct client_options *,
 	     const Profiled__Request *, Profiled__Response__ResultCase);
 
 /* output.c */
+enum output_colour {
+	OUTPUT_PLAIN,		/* back to no colour */
+	OUTPUT_GOOD,		/* built, active, in sync */
+	OUTPUT_BAD,		/* failed */
+	OUTPUT_BUSY		/* under way, or waiting on the user */
+};
 int	 output_fail(int, const char *, ...) printflike(2, 3);
 void	 output_json_failure(void);
 int	 output_exit(int, int);
+void	 output_colour(FILE *, enum output_colour);
 void	 output_local_time(int64_t, char *, size_t);
 void	 output_switched(const Profiled__Switched *, int, int);
 void	 output_status_json(const Profiled__Status *);

@@ -1,6 +1,7 @@
 /*
  * profilectl status: what the daemon is doing, which generation is active,
- * whether the package file matches it, and how the last build went.
+ * whether the package file matches it, and how the last build went; the
+ * words that matter in colour on a terminal.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,50 +40,87 @@ cmd_status_print_error(const char *error)
 	}
 }
 
+/* Print value in colour, if stdout gets colour. */
+static void
+cmd_status_paint(enum output_colour colour, const char *value)
+{
+	if (colour == OUTPUT_PLAIN) {
+		fputs(value, stdout);
+		return;
+	}
+	output_colour(stdout, colour);
+	fputs(value, stdout);
+	output_colour(stdout, OUTPUT_PLAIN);
+}
+
 static void
 cmd_status_print_build(const Profiled__Build *build)
 {
 	char	when[64];
 
 	output_local_time(build->started, when, sizeof when);
-	printf(CMD_STATUS_LABEL "%s in %.1f s at %s (%s%s%s)\n", "last build",
-	    build->ok ? "ok" : "failed", build->duration_ms / 1000.0, when,
+	printf(CMD_STATUS_LABEL, "last build");
+	cmd_status_paint(build->ok ? OUTPUT_GOOD : OUTPUT_BAD,
+	    build->ok ? "ok" : "failed");
+	printf(" in %.1f s at %s (%s%s%s)\n", build->duration_ms / 1000.0, when,
 	    build->trigger, build->file != NULL ? " of " : "",
 	    build->file != NULL ? build->file : "");
 	if (!build->ok && build->error != NULL)
 		cmd_status_print_error(build->error);
 }
 
+/* Where the package file stands against the profile, and its colour. */
+static const char *
+cmd_status_sync(const Profiled__Status *status, enum output_colour *colour)
+{
+	*colour = OUTPUT_BUSY;
+	if (!status->package_file_exists) {
+		*colour = OUTPUT_BAD;
+		return "missing";
+	}
+	if (status->in_sync) {
+		*colour = OUTPUT_GOOD;
+		return "in sync";
+	}
+	if (status->held)
+		return "not active: a generation was chosen by hand";
+	return "changed, not yet active";
+}
+
 static void
 cmd_status_print(const Profiled__Status *status)
 {
-	const char	*sync;
-	size_t		 i;
+	enum output_colour	 colour;
+	const char		*sync;
+	size_t			 i;
 
-	printf(CMD_STATUS_LABEL "%s%s\n", "state", status->state,
-	    status->build_pending ? " (build pending)" : "");
+	printf(CMD_STATUS_LABEL, "state");
+	cmd_status_paint(strcmp(status->state, "idle") == 0 ? OUTPUT_PLAIN :
+	    OUTPUT_BUSY, status->state);
+	printf("%s\n", status->build_pending ? " (build pending)" : "");
 	if (status->has_current_generation) {
 		printf(CMD_STATUS_LABEL "%" PRIu32 "\n", "generation",
 		    status->current_generation);
 	} else
 		printf(CMD_STATUS_LABEL "none\n", "generation");
 
-	if (!status->package_file_exists)
-		sync = "missing";
-	else if (status->in_sync)
-		sync = "in sync";
-	else if (status->held)
-		sync = "not active: a generation was chosen by hand";
-	else
-		sync = "changed, not yet active";
-	printf(CMD_STATUS_LABEL "%s (%s)\n", "package file",
-	    status->package_file, sync);
+	sync = cmd_status_sync(status, &colour);
+	printf(CMD_STATUS_LABEL "%s (", "package file", status->package_file);
+	cmd_status_paint(colour, sync);
+	printf(")\n");
 	if (status->file_error != NULL && status->package_file_exists)
 		cmd_status_print_error(status->file_error);
 	for (i = 0; i < status->n_imports; i++)
 		printf(CMD_STATUS_LABEL "%s\n", i == 0 ? "imports" : "",
 		    status->imports[i]);
 	printf(CMD_STATUS_LABEL "%s\n", "profile", status->profile);
+	/* Otherwise a save that is built but never active looks broken. */
+	if (status->has_auto_switch && !status->auto_switch) {
+		printf(CMD_STATUS_LABEL, "auto switch");
+		cmd_status_paint(OUTPUT_BUSY, "off");
+		printf(": a save is built, not activated; "
+		    "run 'profilectl switch'\n");
+	}
 
 	if (status->nix_version != NULL)
 		printf(CMD_STATUS_LABEL "%s%s%s\n", "nix", status->nix_version,

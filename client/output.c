@@ -1,8 +1,8 @@
 /*
  * Output the commands share: how a failure is told (one line on stderr,
- * its exit code, and with --json an error object on stdout), local times,
- * and the values more than one command prints: what a switch did, the
- * daemon's status, an event.  The
+ * its exit code, and with --json an error object on stdout), colour for
+ * people, local times, and the values more than one command prints: what
+ * a switch did, the daemon's status, an event.  The
  * JSON itself is written by output-json.c; the names of its fields are
  * documented in the README, and a point in time is always "time", a
  * duration "duration_ms".
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "profiled.h"
 #include "client.h"
@@ -81,6 +82,38 @@ output_exit(int rc, int json)
 	free(output_failure.message);
 	output_failure.message = NULL;
 	return rc;
+}
+
+/*
+ * Whether f gets colour: only a terminal does, and never when NO_COLOR is
+ * set to anything (no-color.org) or the terminal is dumb.
+ */
+static int
+output_colour_on(FILE *f)
+{
+	const char	*no_colour = getenv("NO_COLOR");
+	const char	*term = getenv("TERM");
+
+	if (no_colour != NULL && *no_colour != '\0')
+		return 0;
+	if (term == NULL || strcmp(term, "dumb") == 0)
+		return 0;
+	return isatty(fileno(f));
+}
+
+/* Start writing in colour on f, if f gets colour; OUTPUT_PLAIN ends it. */
+void
+output_colour(FILE *f, enum output_colour colour)
+{
+	static const char	*codes[] = {
+		[OUTPUT_PLAIN] = "\033[0m",
+		[OUTPUT_GOOD] = "\033[32m",
+		[OUTPUT_BAD] = "\033[1;31m",
+		[OUTPUT_BUSY] = "\033[33m",
+	};
+
+	if (output_colour_on(f))
+		fputs(codes[colour], f);
 }
 
 /* Format unix seconds t as local "%Y-%m-%d %H:%M:%S" into buf. */
@@ -171,6 +204,11 @@ output_status_json(const Profiled__Status *status)
 	output_json_end();
 	output_json_string("nix_version", status->nix_version);
 	output_json_string("nix_dir", status->nix_dir);
+	/* null from a daemon too old to say. */
+	if (status->has_auto_switch)
+		output_json_bool("auto_switch", status->auto_switch);
+	else
+		output_json_string("auto_switch", NULL);
 	output_json_number("pid", 1, status->pid);
 	if (status->last_build == NULL)
 		output_json_string("last_build", NULL);
@@ -251,6 +289,30 @@ output_trigger(FILE *f, const Profiled__Event *e)
 		fputs(e->trigger != NULL ? e->trigger : "?", f);
 }
 
+/* The colour of an event's line for people. */
+static enum output_colour
+output_event_colour(Profiled__Event__Kind kind)
+{
+	switch (kind) {
+	case PROFILED__EVENT__KIND__FILE_ERROR:
+	case PROFILED__EVENT__KIND__BUILD_FAILED:
+		return OUTPUT_BAD;
+	case PROFILED__EVENT__KIND__BUILD_SUCCEEDED:
+	case PROFILED__EVENT__KIND__SWITCHED:
+	case PROFILED__EVENT__KIND__ROLLED_BACK:
+		return OUTPUT_GOOD;
+	case PROFILED__EVENT__KIND__BUILD_CANCELLED:
+		return OUTPUT_BUSY;
+	case PROFILED__EVENT__KIND__FILE_CHANGED:
+	case PROFILED__EVENT__KIND__BUILD_QUEUED:
+	case PROFILED__EVENT__KIND__BUILD_STARTED:
+	case PROFILED__EVENT__KIND__LOG:
+	case _PROFILED__EVENT__KIND_IS_INT_SIZE:
+		break;
+	}
+	return OUTPUT_PLAIN;
+}
+
 /* The line for people saying what event is, without its newline. */
 static void
 output_event_words(FILE *f, const Profiled__Event *e)
@@ -312,9 +374,10 @@ output_event_words(FILE *f, const Profiled__Event *e)
 void
 output_event(FILE *f, const Profiled__Event *e, int json, int with_time)
 {
-	char		when[16];
-	time_t		t = e->time_ms / 1000;
-	struct tm	tm;
+	enum output_colour	colour = output_event_colour(e->kind);
+	char			when[16];
+	time_t			t = e->time_ms / 1000;
+	struct tm		tm;
 
 	if (json) {
 		output_event_json(e);
@@ -323,6 +386,10 @@ output_event(FILE *f, const Profiled__Event *e, int json, int with_time)
 	if (with_time && localtime_r(&t, &tm) != NULL &&
 	    strftime(when, sizeof when, "%H:%M:%S", &tm) != 0)
 		fprintf(f, "%s ", when);
+	if (colour != OUTPUT_PLAIN)
+		output_colour(f, colour);
 	output_event_words(f, e);
+	if (colour != OUTPUT_PLAIN)
+		output_colour(f, OUTPUT_PLAIN);
 	fputc('\n', f);
 }

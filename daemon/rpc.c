@@ -111,6 +111,8 @@ rpc_status(uint64_t client)
 	status.warnings = (char **)st.warnings;
 	status.nix_version = (char *)nix_version();
 	status.nix_dir = (char *)nix_bin_dir();
+	status.has_auto_switch = 1;
+	status.auto_switch = rpc_config->auto_switch;
 	if ((last = st.last_build) != NULL) {
 		build.ok = last->ok;
 		build.error = last->error;
