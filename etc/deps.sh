@@ -38,6 +38,7 @@ check		command	systemd-socket-activate	systemd
 check		command	unshare			util-linux
 check		command	mount			mount
 check		command	git			git
+check		command	man			man-db
 valgrind	command	valgrind		valgrind
 EOF
 }
