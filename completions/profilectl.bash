@@ -23,7 +23,7 @@ _profilectl()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	local command= i word
 	local -a ctl=("${COMP_WORDS[0]}")
-	local commands='generations help log rollback status switch wait watch'
+	local commands='generations help import log rollback status switch wait watch'
 	local global='--socket --json --version --help'
 	local options
 
@@ -60,6 +60,11 @@ _profilectl()
 	--timeout)
 		return
 		;;
+	--profile)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+		;;
 	esac
 
 	case $command in
@@ -88,6 +93,9 @@ _profilectl()
 		;;
 	wait)
 		options='--timeout --json --help'
+		;;
+	import)
+		options='--print --profile --json --help'
 		;;
 	generations|rollback|status|watch)
 		options='--json --help'

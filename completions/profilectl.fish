@@ -4,7 +4,7 @@
 # The commands and options here are held to profilectl's own table by
 # tests/e2e/test-client-completion.c.
 
-set -l commands generations help log rollback status switch wait watch
+set -l commands generations help import log rollback status switch wait watch
 
 # The generation numbers profiled knows, one a line.
 function __profilectl_generations
@@ -41,6 +41,8 @@ complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
 complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
     -a help -d "list the commands, or show a command's usage and options"
 complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
+    -a import -d 'write the package file from what the profile has installed'
+complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
     -a log -d "print the log of generation N's build, or of the last build"
 complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
     -a rollback -d "activate the current generation's parent"
@@ -66,3 +68,7 @@ complete -c profilectl -n '__fish_seen_subcommand_from switch' \
     -d 'activate existing generation N'
 complete -c profilectl -n '__fish_seen_subcommand_from wait' \
     -l timeout -x -d 'fail if still busy after SECONDS'
+complete -c profilectl -n '__fish_seen_subcommand_from import' \
+    -l print -d 'print the package file rather than write it'
+complete -c profilectl -n '__fish_seen_subcommand_from import' \
+    -l profile -r -F -d 'import this profile, not the one profiled manages'
