@@ -4,7 +4,9 @@
 #   make demo     run profiled for real in a throw-away home
 #   make          build daemon/profiled and client/profilectl
 #   make check-valgrind  the end-to-end tests with profiled under valgrind
-#   make install  install the binaries and the systemd user units under $(PREFIX)
+#   make install  install the binaries, the systemd user units, the example
+#                 config and package file under $(PREFIX) (default /usr/local)
+#   make uninstall  remove what make install put
 #   make deps     install every build and test dependency (Debian, as root)
 #
 # make check, make demo and make check-valgrind first bring what they need
@@ -12,6 +14,10 @@
 # other goals never install anything and stop with the apt-get line to run.
 
 PREFIX ?= /usr/local
+# `make install PREFIX=~/.local` from a shell that passes the ~ on as it is
+# (sh, zsh) must not put a ~ in the units' paths, and a trailing / must not
+# keep USERUNITDIR below from knowing ~/.local.
+override PREFIX := $(patsubst %/,%,$(patsubst ~/%,$(HOME)/%,$(PREFIX)))
 BINDIR ?= $(PREFIX)/bin
 CC ?= cc
 
@@ -22,7 +28,8 @@ DEBIAN_PACKAGES = $(shell sh etc/deps.sh -l)
 
 # Fail early, with the fix, when something the build needs is missing; the
 # goals that install what they need check in their own recipes instead.
-ifneq ($(filter-out deps clean check demo check-valgrind,$(MAKECMDGOALS)),)
+ifneq ($(filter-out deps clean uninstall check demo check-valgrind, \
+	$(MAKECMDGOALS)),)
 NEED_BUILD_DEPS = 1
 endif
 ifeq ($(MAKECMDGOALS),)
@@ -46,7 +53,8 @@ PROTO_GEN = proto/profiled.pb-c.c proto/profiled.pb-c.h
 PROTO_OBJS = proto/profiled.pb-c.o proto/frame.o
 
 # Modules both binaries use; the rest of daemon/ is the daemon's alone.
-SHARED_OBJS = daemon/log.o daemon/xmalloc.o daemon/config.o daemon/json.o
+SHARED_OBJS = daemon/log.o daemon/xmalloc.o daemon/config.o daemon/json.o \
+	daemon/path.o daemon/profile.o daemon/nix-output.o
 DAEMON_OBJS = $(filter-out $(SHARED_OBJS) daemon/profiled.o daemon/user-env.o, \
 	$(patsubst %.c,%.o,$(wildcard daemon/*.c))) $(SHARED_OBJS) \
 	daemon/user-env.o
@@ -125,19 +133,73 @@ deps:
 run-demo: all
 	sh etc/demo.sh
 
+# Where systemd's user manager looks (`systemd-analyze --user unit-paths`):
+# PREFIX/lib/systemd/user for /usr and /usr/local, and for ~/.local,
+# ~/.local/share/systemd/user ($XDG_DATA_HOME/systemd/user): it never
+# reads ~/.local/lib.  Any other PREFIX needs USERUNITDIR, e.g.
+# ~/.config/systemd/user.
+ifeq ($(PREFIX),$(HOME)/.local)
+USERUNITDIR ?= $(PREFIX)/share/systemd/user
+else
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+endif
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+
+# Manual pages and completions are installed if the tree has them (at the
+# top or in client/).
+MANPAGES = $(wildcard man/*.[158] client/man/*.[158])
+BASHCOMP = $(firstword $(wildcard completions/profilectl.bash \
+	client/completions/profilectl.bash))
+ZSHCOMP = $(firstword $(wildcard completions/_profilectl \
+	client/completions/_profilectl))
+FISHCOMP = $(firstword $(wildcard completions/profilectl.fish \
+	client/completions/profilectl.fish))
+
+# Where manual page $(1) goes: MANDIR/manN/NAME.N.
+man_path = $(MANDIR)/man$(subst .,,$(suffix $(1)))/$(notdir $(1))
+
+# Every file make install puts, so make uninstall removes exactly those.
+INSTALLED = $(BINDIR)/profiled $(BINDIR)/profilectl \
+	$(USERUNITDIR)/profiled.service $(USERUNITDIR)/profiled.socket \
+	$(DATADIR)/profiled/profiled.conf $(DATADIR)/profiled/packages.nix \
+	$(foreach page,$(MANPAGES),$(call man_path,$(page))) \
+	$(if $(BASHCOMP),$(BASHCOMPDIR)/profilectl) \
+	$(if $(ZSHCOMP),$(ZSHCOMPDIR)/_profilectl) \
+	$(if $(FISHCOMP),$(FISHCOMPDIR)/profilectl.fish)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(USERUNITDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(USERUNITDIR) \
+		$(DESTDIR)$(DATADIR)/profiled
 	install -m 755 daemon/profiled client/profilectl $(DESTDIR)$(BINDIR)
 	sed 's#@BINDIR@#$(BINDIR)#' systemd/profiled.service \
 		> $(DESTDIR)$(USERUNITDIR)/profiled.service
+	chmod 644 $(DESTDIR)$(USERUNITDIR)/profiled.service
 	install -m 644 systemd/profiled.socket $(DESTDIR)$(USERUNITDIR)
+	install -m 644 etc/profiled.conf etc/packages.nix \
+		$(DESTDIR)$(DATADIR)/profiled
+	$(foreach page,$(MANPAGES),install -D -m 644 $(page) \
+		$(DESTDIR)$(call man_path,$(page));)
+	$(if $(BASHCOMP),install -D -m 644 $(BASHCOMP) \
+		$(DESTDIR)$(BASHCOMPDIR)/profilectl)
+	$(if $(ZSHCOMP),install -D -m 644 $(ZSHCOMP) \
+		$(DESTDIR)$(ZSHCOMPDIR)/_profilectl)
+	$(if $(FISHCOMP),install -D -m 644 $(FISHCOMP) \
+		$(DESTDIR)$(FISHCOMPDIR)/profilectl.fish)
+
+# The directories are shared with other programs, but share/profiled,
+# which goes too unless someone put files of their own there.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(DATADIR)/profiled 2>/dev/null || true
 
 clean:
 	rm -f daemon/*.o client/*.o proto/*.o tests/unit/*.o tests/e2e/*.o \
 		$(PROTO_GEN) daemon/user-env.c daemon/profiled client/profilectl \
 		tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests
 
-.PHONY: all check check-valgrind deps demo install clean run-check \
-	run-check-valgrind run-demo
+.PHONY: all check check-valgrind deps demo install uninstall clean \
+	run-check run-check-valgrind run-demo

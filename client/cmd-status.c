@@ -122,10 +122,17 @@ cmd_status_print(const Profiled__Status *status)
 		    "run 'profilectl switch'\n");
 	}
 
+	if (status->nix_version != NULL)
+		printf(CMD_STATUS_LABEL "%s%s%s\n", "nix", status->nix_version,
+		    status->nix_dir != NULL ? " in " : "",
+		    status->nix_dir != NULL ? status->nix_dir : "");
+
 	if (status->last_build != NULL)
 		cmd_status_print_build(status->last_build);
 	else
 		printf(CMD_STATUS_LABEL "none\n", "last build");
+	for (i = 0; i < status->n_warnings; i++)
+		printf(CMD_STATUS_LABEL "%s\n", "warning", status->warnings[i]);
 }
 
 static int

@@ -35,6 +35,7 @@ struct cmd_args {
 const struct cmd_entry *cmd_table[] = {
 	&cmd_generations_entry,
 	&cmd_help_entry,
+	&cmd_import_entry,
 	&cmd_log_entry,
 	&cmd_rollback_entry,
 	&cmd_status_entry,

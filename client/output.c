@@ -198,6 +198,12 @@ output_status_json(const Profiled__Status *status)
 	output_json_bool("in_sync", status->in_sync);
 	output_json_bool("held", status->held);
 	output_json_bool("build_pending", status->build_pending);
+	output_json_array("warnings");
+	for (i = 0; i < status->n_warnings; i++)
+		output_json_string(NULL, status->warnings[i]);
+	output_json_end();
+	output_json_string("nix_version", status->nix_version);
+	output_json_string("nix_dir", status->nix_dir);
 	/* null from a daemon too old to say. */
 	if (status->has_auto_switch)
 		output_json_bool("auto_switch", status->auto_switch);

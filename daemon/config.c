@@ -9,6 +9,7 @@
  */
 #include <sys/stat.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -29,40 +30,50 @@
 /*
  * config_set reads a key by its type into its field; profiled turns each
  * entry into a flag and its lines of --help, and the end-to-end tests hold
- * the README's table and etc/profiled.conf to it.
+ * the README's table and etc/profiled.conf to it.  A live key is read by
+ * the daemon each time it is needed, so a reload (SIGHUP) changes it at
+ * once; the others name things profiled opened at start, and change with a
+ * restart.
  */
 const struct config_key config_keys[] = {
-	{ "package_file", CONFIG_PATH, offsetof(struct config, package_file),
+	{ "package_file", CONFIG_PATH,
+	    offsetof(struct config, package_file), 0,
 	    "FILE", "$XDG_CONFIG_HOME/profiled/packages.nix",
 	    "the Nix file that lists the packages" },
-	{ "profile", CONFIG_PATH, offsetof(struct config, profile),
-	    "PATH", "$XDG_STATE_HOME/nix/profiles/profile if that directory "
+	{ "profile", CONFIG_PATH, offsetof(struct config, profile), 0,
+	    "PATH", "as nix-env picks it: ~/.nix-profile's target, else "
+	    "$XDG_STATE_HOME/nix/profiles/profile if that directory "
 	    "exists, else /nix/var/nix/profiles/per-user/$USER/profile",
 	    "the Nix profile kept equal to the package file" },
-	{ "state_dir", CONFIG_PATH, offsetof(struct config, state_dir),
+	{ "state_dir", CONFIG_PATH, offsetof(struct config, state_dir), 0,
 	    "DIR", "$XDG_STATE_HOME/profiled",
 	    "the history (SQLite), build logs and lock" },
-	{ "socket", CONFIG_PATH, offsetof(struct config, socket_path),
+	{ "socket", CONFIG_PATH, offsetof(struct config, socket_path), 0,
 	    "PATH", "$XDG_RUNTIME_DIR/profiled.sock",
 	    "the control socket profilectl talks to" },
 	{ "debounce_ms", CONFIG_MILLISECONDS,
-	    offsetof(struct config, debounce_ms),
+	    offsetof(struct config, debounce_ms), 1,
 	    "N", "200",
 	    "milliseconds to wait after a write to build" },
-	{ "auto_switch", CONFIG_BOOLEAN, offsetof(struct config, auto_switch),
+	{ "auto_switch", CONFIG_BOOLEAN,
+	    offsetof(struct config, auto_switch), 1,
 	    "BOOL", "true",
 	    "switch to a save's build (false: build only)" },
-	{ "notify", CONFIG_BOOLEAN, offsetof(struct config, notify),
+	{ "notify", CONFIG_BOOLEAN, offsetof(struct config, notify), 1,
 	    "BOOL", "true",
 	    "desktop notifications of switches and failures" },
-	{ "nix_flags", CONFIG_WORDS, offsetof(struct config, nix_flags),
+	{ "nix_flags", CONFIG_WORDS, offsetof(struct config, nix_flags), 1,
 	    "FLAGS", "none",
 	    "extra flags for Nix, split as a shell would" },
 	{ "build_timeout", CONFIG_DURATION,
-	    offsetof(struct config, build_timeout),
+	    offsetof(struct config, build_timeout), 1,
 	    "DURATION", "1h",
 	    "fail a build that runs longer (s, m, h; 0: none)" },
-	{ NULL, 0, 0, NULL, NULL, NULL }
+	{ "nix_path", CONFIG_STRING, offsetof(struct config, nix_path), 0,
+	    "PATH", "none",
+	    "Nix's search path for <nixpkgs> (none: the environment's "
+	    "NIX_PATH, else the Nix installer's)" },
+	{ NULL, 0, 0, 0, NULL, NULL, NULL }
 };
 
 /* Return a new copy of $HOME, or the passwd entry's directory, or NULL. */
@@ -126,13 +137,26 @@ config_xdg_dir(const char *variable, const char *home, const char *fallback)
 	return config_join(home, fallback);
 }
 
-/* Return the default profile as Nix itself picks it, a new string. */
+/*
+ * Return the default profile as nix-env picks it, a new string: the target
+ * of ~/.nix-profile if that link exists, else Nix's default for the user.
+ */
 static char *
-config_default_profile(const char *state_home)
+config_default_profile(const char *home, const char *state_home)
 {
 	struct stat	 sb;
-	char		*profiles, *profile, *user;
+	char		*profiles, *profile, *user, *link, target[PATH_MAX];
+	ssize_t		 n;
 
+	link = config_join(home, ".nix-profile");
+	n = readlink(link, target, sizeof target - 1);
+	free(link);
+	if (n > 0) {
+		target[n] = '\0';
+		if (target[0] == '/')
+			return xstrdup(target);
+		return config_join(home, target);
+	}
 	profiles = config_join(state_home, "nix/profiles");
 	if (stat(profiles, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		profile = config_join(profiles, "profile");
@@ -170,7 +194,8 @@ config_init(struct config *cfg, char **cause)
 		xasprintf(&cfg->socket_path, "/tmp/profiled-%u/profiled.sock",
 		    (unsigned)getuid());
 	}
-	cfg->profile = config_default_profile(xdg_state);
+	cfg->profile = config_default_profile(home, xdg_state);
+	cfg->default_profile = xstrdup(cfg->profile);
 	cfg->debounce_ms = 200;
 	cfg->auto_switch = 1;
 	cfg->build_timeout = 3600;
@@ -369,6 +394,11 @@ config_store(struct config *cfg, const struct config_key *k,
 	case CONFIG_DURATION:
 		return config_duration(label, value,
 		    (int *)((char *)cfg + k->offset), cause);
+	case CONFIG_STRING:
+		field = (char **)((char *)cfg + k->offset);
+		free(*field);
+		*field = *value != '\0' ? xstrdup(value) : NULL;
+		return 0;
 	case CONFIG_WORDS:
 		if (config_split_words(value, &words, &error) != 0) {
 			xasprintf(cause, "%s: %s", label, error);
@@ -562,13 +592,178 @@ out:
 	return retval;
 }
 
-/* Free everything cfg holds and zero it, so freeing twice is harmless. */
+/* Append word to *line, quoted so config_split_words reads it back. */
+static void
+config_append_word(char **line, const char *word)
+{
+	const char	*p;
+	char		*quoted, *q, *next;
+
+	if (*word != '\0' && strpbrk(word, CONFIG_SPACE "'\"\\") == NULL)
+		quoted = xstrdup(word);
+	else {
+		q = quoted = xmalloc(2 * strlen(word) + 3);
+		*q++ = '"';
+		for (p = word; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				*q++ = '\\';
+			*q++ = *p;
+		}
+		*q++ = '"';
+		*q = '\0';
+	}
+	xasprintf(&next, "%s%s%s", *line, **line != '\0' ? " " : "", quoted);
+	free(quoted);
+	free(*line);
+	*line = next;
+}
+
+/* Return k's value in cfg as a new string, as the file would spell it. */
+static char *
+config_format(const struct config *cfg, const struct config_key *k)
+{
+	const void	*field = (const char *)cfg + k->offset;
+	char		*s, **word;
+	int		 n;
+
+	switch (k->type) {
+	case CONFIG_PATH:
+		return xstrdup(*(char *const *)field);
+	case CONFIG_MILLISECONDS:
+		xasprintf(&s, "%d", *(const int *)field);
+		return s;
+	case CONFIG_BOOLEAN:
+		return xstrdup(*(const int *)field ? "true" : "false");
+	case CONFIG_STRING:
+		return xstrdup(*(char *const *)field != NULL ?
+		    *(char *const *)field : "none");
+	case CONFIG_DURATION:
+		n = *(const int *)field;
+		if (n != 0 && n % 3600 == 0)
+			xasprintf(&s, "%dh", n / 3600);
+		else if (n != 0 && n % 60 == 0)
+			xasprintf(&s, "%dm", n / 60);
+		else
+			xasprintf(&s, "%ds", n);
+		return s;
+	case CONFIG_WORDS:
+		s = xstrdup("");
+		for (word = *(char **const *)field; *word != NULL; word++)
+			config_append_word(&s, *word);
+		return s;
+	}
+	fatalx("config_format: bad type for %s", k->name);
+}
+
+/* Whether k's field is a pointer (to a string or a word list). */
+static int
+config_is_pointer(const struct config_key *k)
+{
+	return k->type == CONFIG_PATH || k->type == CONFIG_STRING ||
+	    k->type == CONFIG_WORDS;
+}
+
+/* Exchange k's value between a and b. */
+static void
+config_swap(struct config *a, struct config *b, const struct config_key *k)
+{
+	unsigned char	saved[sizeof(char *)];
+	size_t		size = sizeof(int);
+
+	if (config_is_pointer(k))
+		size = sizeof(char *);
+	assert(size <= sizeof saved);
+	memcpy(saved, (char *)a + k->offset, size);
+	memcpy((char *)a + k->offset, (char *)b + k->offset, size);
+	memcpy((char *)b + k->offset, saved, size);
+}
+
+/*
+ * Take k's value from fresh into cfg if k is live, logging the change, or
+ * else say that it waits for a restart; fresh gets cfg's old value.
+ * Return 1 if the value changed, else 0.
+ */
+static int
+config_update_key(struct config *cfg, struct config *fresh,
+    const struct config_key *k)
+{
+	char	*was, *now;
+	int	 changed;
+
+	was = config_format(cfg, k);
+	now = config_format(fresh, k);
+	changed = strcmp(was, now) != 0 && k->live;
+	if (changed) {
+		log_info("%s is now %s (was %s)", k->name, now, was);
+		config_swap(cfg, fresh, k);
+	} else if (strcmp(was, now) != 0) {
+		log_warnx("%s stays %s until profiled restarts (the new "
+		    "configuration says %s)", k->name, was, now);
+	}
+	free(now);
+	free(was);
+	return changed;
+}
+
+/*
+ * Make cfg what fresh (the file and flags read anew) says for every live
+ * key, logging each change, and log each other key whose new value waits
+ * for a restart; fresh is used up.  Modules hold pointers into cfg, and a
+ * running build holds the nix_flags it started with, so the strings and
+ * lists cfg gives up are not freed but kept on cfg->retired until
+ * config_free.
+ */
+void
+config_update(struct config *cfg, struct config *fresh)
+{
+	const struct config_key	*k;
+	struct config		*retired;
+	int			 changed = 0, retire = 0;
+
+	for (k = config_keys; k->name != NULL; k++) {
+		if (!config_update_key(cfg, fresh, k))
+			continue;
+		changed = 1;
+		if (config_is_pointer(k))
+			retire = 1;
+	}
+	if (!changed)
+		log_info("configuration reloaded: nothing to change");
+
+	/* Nothing holds the name of the file read, so it is replaced. */
+	free(cfg->file);
+	cfg->file = fresh->file;
+	fresh->file = NULL;
+	if (!retire) {
+		config_free(fresh);
+		return;
+	}
+	retired = xmalloc(sizeof *retired);
+	*retired = *fresh;
+	retired->retired = cfg->retired;
+	cfg->retired = retired;
+}
+
+/*
+ * Free everything cfg holds, values earlier reloads retired too, and zero
+ * it, so freeing twice is harmless.
+ */
 void
 config_free(struct config *cfg)
 {
+	struct config	*retired, *next;
+
+	for (retired = cfg->retired; retired != NULL; retired = next) {
+		next = retired->retired;
+		retired->retired = NULL;
+		config_free(retired);
+		free(retired);
+	}
 	free(cfg->file);
 	free(cfg->package_file);
 	free(cfg->profile);
+	free(cfg->default_profile);
+	free(cfg->nix_path);
 	free(cfg->state_dir);
 	free(cfg->socket_path);
 	config_free_words(cfg->nix_flags);

@@ -238,6 +238,16 @@ events_build_cancelled(const char *why, uint64_t duration_ms,
 }
 
 /*
+ * A save's build was not activated: generation, the current one, was not
+ * made by profiled, and the build would change it (change says how).
+ */
+void
+events_held_foreign(unsigned generation, const char *change)
+{
+	notify_held_foreign(generation, change);
+}
+
+/*
  * The profile's current generation changed from previous to generation:
  * made now (created), or an existing one chosen.  A rollback is told as
  * rolled_back; any other reason (save, switch, switch --to) as switched.

@@ -29,6 +29,7 @@ static struct {
 	char		*file_error;	/* why it cannot be built, or NULL */
 	char		 file_hash[SHA256_HEX_SIZE];
 	char		 hash[SHA256_HEX_SIZE];	/* "" when it cannot be built */
+	int		 uses_nixpkgs;	/* the package file says <nixpkgs> */
 	char		**paths;	/* the imports */
 	char		(*hashes)[SHA256_HEX_SIZE];
 	size_t		 count;
@@ -166,6 +167,7 @@ inputs_read(char **content)
 		return -1;
 	}
 	sha256_hex(text, strlen(text), inputs.file_hash);
+	inputs.uses_nixpkgs = strstr(text, "<nixpkgs>") != NULL;
 	for (i = 0; i < inputs.count; i++)
 		inputs_hash_file(inputs.paths[i], inputs.hashes[i]);
 	inputs_combine(inputs.file_hash, inputs.paths, inputs.hashes,
@@ -284,6 +286,13 @@ const char *
 inputs_error(void)
 {
 	return inputs.file_error;
+}
+
+/* Whether the package file, as last read, looks up <nixpkgs>. */
+int
+inputs_uses_nixpkgs(void)
+{
+	return inputs.uses_nixpkgs;
 }
 
 /* Whether the package file existed when last read. */

@@ -450,6 +450,30 @@ notify_generation_changed(unsigned previous, unsigned current)
 	notify_send(m);
 }
 
+/*
+ * A save's build was not activated, since generation, the current one,
+ * was not made by profiled: say what it would change and how to go on.
+ */
+void
+notify_held_foreign(unsigned generation, const char *change)
+{
+	struct notify_message	*m;
+	char			*name;
+
+	if (notify.cfg == NULL || !notify.cfg->notify)
+		return;
+	name = path_basename(notify.cfg->package_file);
+	m = xcalloc(1, sizeof *m);
+	xasprintf(&m->summary, "%s built, not activated", name);
+	xasprintf(&m->body, "Generation %u was installed outside profiled; "
+	    "activating %s %s. Run profilectl import to keep what is "
+	    "installed, or profilectl switch to replace it.", generation, name,
+	    change);
+	m->urgency = NOTIFY_URGENCY_NORMAL;
+	free(name);
+	notify_send(m);
+}
+
 /* A build of the package file failed with error (one line). */
 void
 notify_build_failed(const char *error)

@@ -210,3 +210,67 @@ out:
 	free(tmp);
 	return rc;
 }
+
+/* ~/.nix-profile, as a new string, or NULL without a home. */
+static char *
+profile_home_link(void)
+{
+	const char	*home = getenv("HOME");
+	char		*link;
+
+	if (home == NULL || *home != '/')
+		return NULL;
+	xasprintf(&link, "%s/.nix-profile", home);
+	return link;
+}
+
+/*
+ * Point ~/.nix-profile at profile if it does not exist, as nix-env does on
+ * first use, so that the shell's PATH (which the Nix installers make
+ * from ~/.nix-profile/bin) sees the packages; one that exists is never
+ * touched.  -1 and *cause if it cannot be made.
+ */
+int
+profile_link_home(const char *profile, char **cause)
+{
+	struct stat	 sb;
+	char		*link;
+	int		 rc = 0;
+
+	if ((link = profile_home_link()) == NULL || lstat(link, &sb) == 0) {
+		free(link);
+		return 0;
+	}
+	if (symlink(profile, link) == -1) {
+		xasprintf(cause, "cannot make %s: %s", link, strerror(errno));
+		rc = -1;
+	} else
+		log_info("made %s, pointing at %s", link, profile);
+	free(link);
+	return rc;
+}
+
+/*
+ * Why the user's shell may not see profile's packages, as a new string,
+ * or NULL if ~/.nix-profile points at it.
+ */
+char *
+profile_home_warning(const char *profile)
+{
+	char	*link, *target, *warning = NULL, real[PATH_MAX], want[PATH_MAX];
+
+	if ((link = profile_home_link()) == NULL)
+		return NULL;
+	if ((target = profile_readlink(link)) == NULL)
+		xasprintf(&warning, "%s does not exist, so your shell's PATH "
+		    "does not see the packages of %s", link, profile);
+	else if (strcmp(target, profile) != 0 &&
+	    (realpath(link, real) == NULL || realpath(profile, want) == NULL ||
+	    strcmp(real, want) != 0))
+		xasprintf(&warning, "%s points at %s, not at the profile "
+		    "profiled manages (%s): your shell's PATH does not see its "
+		    "packages", link, target, profile);
+	free(target);
+	free(link);
+	return warning;
+}

@@ -3,8 +3,8 @@
  *
  * main() reads the configuration, takes the state directory's lock, opens
  * the generation store, starts the socket, the file watch and the queue,
- * and runs the one libevent loop until SIGTERM or SIGINT.  It runs in the
- * foreground, as systemd expects.
+ * and runs the one libevent loop until SIGTERM or SIGINT.  SIGHUP reloads
+ * the configuration.  It runs in the foreground, as systemd expects.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -268,13 +268,59 @@ profiled_signal_cb(evutil_socket_t sig, short events, void *arg)
 		event_base_loopbreak(arg);
 }
 
-/* Read the config file and then the flags, which win; exit on error. */
+/*
+ * The command line, kept so that a reload reads the same file and lets the
+ * same flags win over it.
+ */
+static struct {
+	int		 argc;
+	char		**argv;
+	const char	*file;		/* --config FILE, or NULL */
+} profiled_args;
+
+/*
+ * Fill cfg with the defaults, then the config file, then the flags, which
+ * win; -1 and *cause (cfg freed) if the file or a flag is bad.
+ */
+static int
+profiled_load(struct config *cfg, char **cause)
+{
+	struct option	*options;
+	char		*default_file;
+	int		 opt, retval;
+
+	if (config_init(cfg, cause) == -1)
+		return -1;
+	if (profiled_args.file != NULL)
+		retval = config_read(cfg, profiled_args.file, 0, cause);
+	else if ((default_file = config_default_file()) == NULL)
+		retval = 0;
+	else {
+		retval = config_read(cfg, default_file, 1, cause);
+		free(default_file);
+	}
+
+	/* Flags go through config.c too, so they are checked the same way. */
+	options = profiled_options();
+	optind = 1;
+	while (retval == 0 && (opt = getopt_long(profiled_args.argc,
+	    profiled_args.argv, PROFILED_SHORT, options, NULL)) != -1) {
+		if (opt >= PROFILED_KEY)
+			retval = config_set_flag(cfg,
+			    &config_keys[opt - PROFILED_KEY], optarg, cause);
+	}
+	profiled_options_free(options);
+	if (retval == -1)
+		config_free(cfg);
+	return retval;
+}
+
+/* Read the flags profiled itself acts on, then cfg; exit on error. */
 static void
 profiled_configure(struct config *cfg, int argc, char **argv, int *verbose)
 {
 	struct option	*options;
-	const char	*file = NULL;
-	char		*cause = NULL, *default_file;
+	char		*cause = NULL;
 	int		 opt;
 
 	options = profiled_options();
@@ -282,7 +328,7 @@ profiled_configure(struct config *cfg, int argc, char **argv, int *verbose)
 	    NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			file = optarg;
+			profiled_args.file = optarg;
 			break;
 		case 'v':
 			(*verbose)++;
@@ -300,24 +346,31 @@ profiled_configure(struct config *cfg, int argc, char **argv, int *verbose)
 	}
 	if (optind != argc)
 		profiled_usage(2);
-
-	if (config_init(cfg, &cause) == -1)
-		fatalx("%s", cause);
-	default_file = config_default_file();
-	if (config_read(cfg, file != NULL ? file : default_file, file == NULL,
-	    &cause) == -1)
-		fatalx("%s", cause);
-	free(default_file);
-
-	/* Flags go through config.c too, so they are checked the same way. */
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, PROFILED_SHORT, options,
-	    NULL)) != -1) {
-		if (opt >= PROFILED_KEY && config_set_flag(cfg,
-		    &config_keys[opt - PROFILED_KEY], optarg, &cause) == -1)
-			fatalx("%s", cause);
-	}
 	profiled_options_free(options);
+
+	profiled_args.argc = argc;
+	profiled_args.argv = argv;
+	if (profiled_load(cfg, &cause) == -1)
+		fatalx("%s", cause);
+}
+
+/*
+ * SIGHUP: read the config file and flags again and take what can change
+ * while profiled runs; a bad file is logged and the old settings kept.
+ */
+static void
+profiled_reload_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct config	*cfg = arg, fresh;
+	char		*cause = NULL;
+
+	log_info("%s; reloading the configuration", strsignal(sig));
+	if (profiled_load(&fresh, &cause) == -1) {
+		log_warnx("%s; keeping the configuration in use", cause);
+		free(cause);
+		return;
+	}
+	config_update(cfg, &fresh);
 }
 
 int
@@ -325,7 +378,7 @@ main(int argc, char **argv)
 {
 	struct config		 cfg;
 	struct event_base	*base;
-	struct event		*sigterm, *sigint;
+	struct event		*sigterm, *sigint, *sighup;
 	char			*cause = NULL, *path, *dir;
 	int			 verbose = 0, fd;
 
@@ -333,14 +386,24 @@ main(int argc, char **argv)
 	profiled_configure(&cfg, argc, argv, &verbose);
 	log_init("profiled", verbose);
 	signal(SIGPIPE, SIG_IGN);
+	/* Until the loop handles it, a reload must not end the daemon. */
+	signal(SIGHUP, SIG_IGN);
 
 	if (path_mkdir(cfg.state_dir, 0700, &cause) == -1 ||
 	    profiled_lock(cfg.state_dir, &cause) == -1)
 		fatalx("%s", cause);
+	nix_init(&cfg);
 	dir = path_dirname(cfg.profile);
 	if (path_mkdir(dir, 0755, &cause) == -1)
 		fatalx("%s", cause);
 	free(dir);
+	/* As nix-env on first use: the shell finds the default profile. */
+	if (strcmp(cfg.profile, cfg.default_profile) == 0 &&
+	    profile_link_home(cfg.profile, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		cause = NULL;
+	}
 	xasprintf(&path, "%s/profiled.db", cfg.state_dir);
 	if (db_open(path, &cause) == -1)
 		fatalx("%s", cause);
@@ -351,10 +414,13 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	proc_init(base);
+	nix_version_start(base);
 	sigterm = evsignal_new(base, SIGTERM, profiled_signal_cb, base);
 	sigint = evsignal_new(base, SIGINT, profiled_signal_cb, base);
-	if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) ||
-	    event_add(sigint, NULL))
+	sighup = evsignal_new(base, SIGHUP, profiled_reload_cb, &cfg);
+	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
+	    event_add(sigterm, NULL) || event_add(sigint, NULL) ||
+	    event_add(sighup, NULL))
 		fatalx("cannot watch signals");
 
 	generation_sync(&cfg, 1);
@@ -377,12 +443,14 @@ main(int argc, char **argv)
 	queue_shutdown();
 	events_shutdown();
 	notify_shutdown();
+	nix_shutdown();
 	systemd_shutdown();
 	watch_stop();
 	server_stop();
 	db_close();
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	proc_shutdown();
 	event_base_free(base);
 	config_free(&cfg);

@@ -42,6 +42,7 @@ struct config {
 	char	*file;		/* the config file that was read, or NULL */
 	char	*package_file;
 	char	*profile;
+	char	*default_profile; /* what profile would be if not set */
 	char	*state_dir;
 	char	*socket_path;
 	int	 debounce_ms;
@@ -49,6 +50,8 @@ struct config {
 	int	 notify;
 	char	**nix_flags;	/* NULL-terminated words of nix_flags */
 	int	 build_timeout;	/* seconds; 0: none */
+	char	*nix_path;	/* NIX_PATH to use, or NULL */
+	struct config *retired;	/* values reloads replaced, see config_update */
 };
 /* How config_set reads a key's value. */
 enum config_type {
@@ -56,6 +59,7 @@ enum config_type {
 	CONFIG_MILLISECONDS,
 	CONFIG_BOOLEAN,
 	CONFIG_WORDS,
+	CONFIG_STRING,
 	CONFIG_DURATION
 };
 /*
@@ -66,6 +70,7 @@ struct config_key {
 	const char		*name;
 	enum config_type	 type;
 	size_t			 offset;	/* of the field in struct config */
+	int			 live;		/* a reload changes it at once */
 	const char		*value_name;	/* FILE, N, BOOL, ... */
 	const char		*default_text;	/* the default, as prose */
 	const char		*description;	/* one short line */
@@ -78,6 +83,7 @@ int	 config_set(struct config *, const char *, const char *, const char *,
 int	 config_set_flag(struct config *, const struct config_key *,
 	     const char *, char **);
 char	*config_flag(const struct config_key *);
+void	 config_update(struct config *, struct config *);
 void	 config_free(struct config *);
 char	*config_default_file(void);
 int	 config_split_words(const char *, char ***, char **);
@@ -208,6 +214,16 @@ int	 profile_current(const char *, unsigned *, char **, char **);
 struct profile_link *profile_list(const char *, size_t *);
 void	 profile_list_free(struct profile_link *, size_t);
 int	 profile_switch(const char *, unsigned, char **);
+int	 profile_link_home(const char *, char **);
+char	*profile_home_warning(const char *);
+
+/* nix.c */
+void	 nix_init(const struct config *);
+void	 nix_version_start(struct event_base *);
+const char *nix_version(void);
+const char *nix_bin_dir(void);
+int	 nix_search_path_has(const char *);
+void	 nix_shutdown(void);
 
 /* build.c */
 struct build_result {
@@ -255,6 +271,7 @@ int	 inputs_refresh(void);
 const char *inputs_hash(void);
 const char *inputs_error(void);
 int	 inputs_file_exists(void);
+int	 inputs_uses_nixpkgs(void);
 const char *const *inputs_imports(size_t *);
 struct inputs_snapshot *inputs_take(void);
 void	 inputs_learn(struct inputs_snapshot *, char *const *, size_t);
@@ -306,6 +323,8 @@ struct queue_status {		/* where things stand, for status and STATUS= */
 	enum reason		 trigger;	/* of the running build */
 	const char		*build_file;	/* whose change started it */
 	const struct build_record *last_build;	/* or NULL */
+	const char *const	*warnings;	/* for the user to act on */
+	size_t			 nwarnings;
 };
 struct queue_switched {
 	unsigned		 previous;	/* 0: none */
@@ -345,6 +364,7 @@ void	 events_build_succeeded(const char *, uint64_t);
 void	 events_build_failed(const char *, uint64_t);
 void	 events_build_cancelled(const char *, uint64_t, enum events_cancel);
 void	 events_switched(unsigned, unsigned, int, enum reason);
+void	 events_held_foreign(unsigned, const char *);
 void	 events_shutdown(void);
 
 /* watch.c */
@@ -382,5 +402,6 @@ void	 notify_init(struct event_base *, const struct config *,
 void	 notify_shutdown(void);
 void	 notify_generation_changed(unsigned, unsigned);
 void	 notify_build_failed(const char *);
+void	 notify_held_foreign(unsigned, const char *);
 
 #endif

@@ -19,6 +19,11 @@
  * really changes, across restarts too, since the settled hash is kept in
  * the database.
  *
+ * A profile whose current generation profiled did not make (nix-env -i,
+ * by hand) is never replaced by a save without consent: the build is made
+ * but not activated, and status says what activating it would remove and
+ * add until profilectl switch (the consent) or a switch of any kind.
+ *
  * Whoever waits on a result (profilectl switch, wait, a rollback during
  * nix-env) gave a callback: the queue answers through it and knows nothing
  * of clients.
@@ -33,6 +38,9 @@
 #include <event2/event.h>
 
 #include "profiled.h"
+
+/* Warnings status carries at most. */
+#define QUEUE_WARNINGS_MAX	4
 
 /* Someone waiting for a result, and how to tell them. */
 struct queue_waiter {
@@ -81,6 +89,8 @@ enum queue_outcome {
 	QUEUE_NOT_ACTIVATED,	/* built, but a generation was chosen
 				   meanwhile */
 	QUEUE_BUILT,		/* built; auto_switch is off */
+	QUEUE_FOREIGN,		/* built; the current generation is not
+				   profiled's, and this would change it */
 	QUEUE_ACTIVATE		/* built: make it the current generation */
 };
 
@@ -102,9 +112,14 @@ static struct {
 	TAILQ_HEAD(, queue_deferred)	 deferred;
 	struct queue_waiters		 idle_waiters;	/* profilectl wait */
 	struct build_record		*last_build;
+
+	unsigned			 foreign;	/* not replaced, or 0 */
+	char				*foreign_change;	/* by the file */
+	char				*warnings[QUEUE_WARNINGS_MAX];
 } queue;
 
 static void	queue_start(enum reason, int, struct queue_waiters *);
+static void	queue_set_foreign(unsigned, const char *);
 static void	queue_switch_existing(int, unsigned, queue_done_cb, void *);
 
 /*
@@ -208,6 +223,113 @@ queue_settle(const char *hash, unsigned held)
 	snprintf(number, sizeof number, "%u", held);
 	db_state_set("settled_hash", queue.settled_hash);
 	db_state_set("held", number);
+}
+
+/*
+ * Hold off replacing generation id (0: none held), which profiled did not
+ * make: change says what the package file's build would change.  Kept in
+ * the database, so a restart holds it too.
+ */
+static void
+queue_set_foreign(unsigned id, const char *change)
+{
+	char	*text;
+
+	free(queue.foreign_change);
+	queue.foreign_change = id != 0 ? xstrdup(change) : NULL;
+	queue.foreign = id;
+	xasprintf(&text, "%u\n%s", id, id != 0 ? change : "");
+	db_state_set("foreign", text);
+	free(text);
+}
+
+/* The profile changed generation: tell everyone; any hold is over. */
+static void
+queue_switched(unsigned previous, unsigned id, int created,
+    enum reason reason)
+{
+	if (queue.foreign != 0)
+		queue_set_foreign(0, NULL);
+	events_switched(previous, id, created, reason);
+}
+
+/* Append fmt's text to *text, after sep unless *text is empty. */
+static void printflike(3, 4)
+queue_append(char **text, const char *sep, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*part, *next;
+
+	va_start(ap, fmt);
+	xvasprintf(&part, fmt, ap);
+	va_end(ap);
+	xasprintf(&next, "%s%s%s", *text, **text != '\0' ? sep : "", part);
+	free(*text);
+	free(part);
+	*text = next;
+}
+
+/*
+ * If the running build would replace a current generation that profiled
+ * did not make (installed with nix-env, by hand) and change its packages,
+ * what it would change ("would remove a 1.0; add b 2.0"), as a new string;
+ * else NULL.  *current is the profile's generation.
+ */
+static char *
+queue_foreign_change(const struct queue_build *b, unsigned *current)
+{
+	struct build_result	*result = b->result;
+	struct generation	*gen, built;
+	struct generation_diff	 diff;
+	char			*path = NULL, *cause = NULL, *text;
+	size_t			 i;
+
+	if (profile_current(queue.cfg->profile, current, &path, &cause) == -1) {
+		free(cause);
+		return NULL;
+	}
+	if (*current == 0 || (path != NULL &&
+	    strcmp(path, result->out_path) == 0)) {
+		free(path);
+		return NULL;
+	}
+	free(path);
+	generation_sync(queue.cfg, 0);
+	if ((gen = db_generation_get(*current)) == NULL ||
+	    gen->reason != REASON_IMPORT) {
+		db_generation_free(gen);
+		return NULL;
+	}
+	if (gen->npackages == 0) {
+		/* Made while profiled ran: its manifest is not read yet. */
+		db_generation_free(gen);
+		return xstrdup("would replace what was installed outside "
+		    "profiled");
+	}
+	memset(&built, 0, sizeof built);
+	built.packages = result->packages;
+	built.npackages = result->npackages;
+	generation_diff(gen, &built, &diff);
+	text = xstrdup("");
+	for (i = 0; i < diff.nremoved; i++)
+		queue_append(&text, i == 0 ? "; " : ", ", "%s%s %s", i == 0 ?
+		    "would remove " : "", diff.removed[i].name,
+		    diff.removed[i].version);
+	for (i = 0; i < diff.nadded; i++)
+		queue_append(&text, i == 0 ? "; " : ", ", "%s%s %s", i == 0 ?
+		    "add " : "", diff.added[i].name, diff.added[i].version);
+	for (i = 0; i < diff.nchanged; i++)
+		queue_append(&text, i == 0 ? "; " : ", ", "%s%s %s → %s",
+		    i == 0 ? "change " : "", diff.changed[i].name,
+		    diff.changed[i].old_version, diff.changed[i].new_version);
+	generation_diff_free(&diff);
+	db_generation_free(gen);
+	if (*text == '\0') {
+		/* The same packages: nothing the user has would be lost. */
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 /*
@@ -342,7 +464,7 @@ queue_created_cb(unsigned id, const char *error, void *arg)
 		queue_fail_build(message, 1);
 	} else {
 		queue_record_build(id, 0);
-		events_switched(previous, id, 1, b->trigger);
+		queue_switched(previous, id, 1, b->trigger);
 		queue_waiters_switched(&b->waiters, previous, id, 1);
 		queue_settle(b->inputs->hash, 0);
 	}
@@ -400,7 +522,7 @@ queue_activate(void)
 		    existing);
 		queue_record_build(existing, 0);
 		if (existing != current)
-			events_switched(current, existing, 0, b->trigger);
+			queue_switched(current, existing, 0, b->trigger);
 		queue_waiters_switched(&b->waiters, current, existing, 0);
 		queue_settle(b->inputs->hash, 0);
 		queue_end_build();
@@ -500,9 +622,12 @@ queue_answer_switch(void)
 	queue.next = NULL;
 }
 
-/* What the running build's result leads to. */
+/*
+ * What the running build's result leads to; for QUEUE_FOREIGN, *change
+ * says what activating it would change in generation *foreign.
+ */
 static enum queue_outcome
-queue_judge(const struct queue_build *b)
+queue_judge(const struct queue_build *b, unsigned *foreign, char **change)
 {
 	const struct build_result	*result = b->result;
 
@@ -522,7 +647,27 @@ queue_judge(const struct queue_build *b)
 		return QUEUE_NOT_ACTIVATED;
 	if (b->trigger == REASON_SAVE && !queue.cfg->auto_switch)
 		return QUEUE_BUILT;
+	if (b->trigger == REASON_SAVE &&
+	    (*change = queue_foreign_change(b, foreign)) != NULL)
+		return QUEUE_FOREIGN;
 	return QUEUE_ACTIVATE;
+}
+
+/*
+ * A save's build was not activated, since it would change generation
+ * foreign, which profiled did not make: say so once, and hold.
+ */
+static void
+queue_hold_foreign(unsigned foreign, const char *change)
+{
+	if (queue.foreign == foreign && queue.foreign_change != NULL &&
+	    strcmp(queue.foreign_change, change) == 0)
+		return;
+	log_warnx("not activating the build of %s: generation %u was not "
+	    "made by profiled, and the build %s (profilectl import, or "
+	    "profilectl switch)", queue.cfg->package_file, foreign, change);
+	queue_set_foreign(foreign, change);
+	events_held_foreign(foreign, change);
 }
 
 /* A line of the running build's log: to subscribers. */
@@ -537,10 +682,12 @@ queue_build_done_cb(struct build_result *result, void *arg)
 {
 	struct queue_build	*b = queue.running;
 	enum queue_outcome	 outcome;
+	unsigned		 foreign = 0;
+	char			*change = NULL;
 
 	b->result = result;
 	queue_answer_switch();
-	outcome = queue_judge(b);
+	outcome = queue_judge(b, &foreign, &change);
 	switch (outcome) {
 	case QUEUE_STALE:
 		queue_supersede("the package file changed while Nix read it");
@@ -565,6 +712,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 		break;
 	case QUEUE_NOT_ACTIVATED:
 	case QUEUE_BUILT:
+	case QUEUE_FOREIGN:
 	case QUEUE_ACTIVATE:
 		queue_learn_inputs();
 		log_info("built %s: %s (%llu ms)", queue.cfg->package_file,
@@ -579,9 +727,12 @@ queue_build_done_cb(struct build_result *result, void *arg)
 			queue_not_activated();
 		else
 			queue_settle(b->inputs->hash, 0);
+		if (outcome == QUEUE_FOREIGN)
+			queue_hold_foreign(foreign, change);
 		queue_end_build();
 		break;
 	}
+	free(change);
 	queue_check();
 }
 
@@ -799,7 +950,7 @@ queue_switch_existing(int rollback, unsigned id, queue_done_cb cb, void *arg)
 		queue_settle("", id);
 	queue_changed();
 	if (id != current)
-		events_switched(current, id, 0, rollback ? REASON_ROLLBACK :
+		queue_switched(current, id, 0, rollback ? REASON_ROLLBACK :
 		    REASON_SWITCH_TO);
 	sw.previous = current;
 	sw.generation = id;
@@ -868,6 +1019,14 @@ queue_init(struct event_base *base, const struct config *cfg,
 		queue.held = strtoul(value, NULL, 10);
 		free(value);
 	}
+	if ((value = db_state_get("foreign")) != NULL) {
+		queue.foreign = strtoul(value, NULL, 10);
+		if (queue.foreign != 0 && strchr(value, '\n') != NULL)
+			queue.foreign_change = xstrdup(strchr(value, '\n') + 1);
+		else
+			queue.foreign = 0;
+		free(value);
+	}
 	inputs_init(cfg->package_file);
 	if (inputs_error() != NULL) {
 		log_info("%s; waiting for it", inputs_error());
@@ -916,6 +1075,7 @@ queue_shutdown(void)
 {
 	struct queue_deferred	*d;
 	struct queue_waiter	*w;
+	size_t			 i;
 
 	build_cancel();
 	if (queue.running != NULL) {
@@ -930,6 +1090,9 @@ queue_shutdown(void)
 		free(d);
 	}
 	free(queue.changed_file);
+	free(queue.foreign_change);
+	for (i = 0; i < QUEUE_WARNINGS_MAX; i++)
+		free(queue.warnings[i]);
 	db_build_free(queue.last_build);
 	if (queue.debounce != NULL)
 		event_free(queue.debounce);
@@ -986,6 +1149,39 @@ queue_in_sync(const struct queue_status *status, const char *current_path)
 	    strcmp(last->out_path, current_path) == 0;
 }
 
+/* Fill the status's warnings: what the user should know and act on. */
+static void
+queue_warn(struct queue_status *status)
+{
+	size_t	n = 0, i;
+	char	*name;
+
+	for (i = 0; i < QUEUE_WARNINGS_MAX; i++) {
+		free(queue.warnings[i]);
+		queue.warnings[i] = NULL;
+	}
+	if (queue.foreign != 0 && queue.foreign == status->current) {
+		name = path_basename(queue.cfg->package_file);
+		xasprintf(&queue.warnings[n++], "generation %u was not made "
+		    "by profiled (nix-env?), so %s was built but not activated: "
+		    "it %s. Run 'profilectl import' to write the package file "
+		    "from what is installed, or 'profilectl switch' to replace "
+		    "it", queue.foreign, name, queue.foreign_change);
+		free(name);
+	}
+	if ((queue.warnings[n] = profile_home_warning(queue.cfg->profile)) !=
+	    NULL)
+		n++;
+	if (inputs_uses_nixpkgs() && !nix_search_path_has("nixpkgs"))
+		xasprintf(&queue.warnings[n++], "%s uses <nixpkgs>, but "
+		    "nixpkgs is not on Nix's search path (NIX_PATH is %s); set "
+		    "nix_path in profiled.conf", queue.cfg->package_file,
+		    getenv("NIX_PATH") != NULL ? getenv("NIX_PATH") : "unset");
+	assert(n <= QUEUE_WARNINGS_MAX);
+	status->warnings = (const char *const *)queue.warnings;
+	status->nwarnings = n;
+}
+
 /*
  * Fill status with where things stand now; its strings are the queue's,
  * valid until the loop turns.  -1 and *cause if the profile cannot be read.
@@ -1012,6 +1208,7 @@ queue_status(struct queue_status *status, char **cause)
 	status->in_sync = queue_in_sync(status, current_path);
 	status->held = queue.held != 0 && queue.held == status->current &&
 	    !status->in_sync;
+	queue_warn(status);
 	free(current_path);
 	return 0;
 }

@@ -107,6 +107,10 @@ rpc_status(uint64_t client)
 	status.file_error = (char *)st.file_error;
 	status.n_imports = st.nimports;
 	status.imports = (char **)st.imports;
+	status.n_warnings = st.nwarnings;
+	status.warnings = (char **)st.warnings;
+	status.nix_version = (char *)nix_version();
+	status.nix_dir = (char *)nix_bin_dir();
 	status.has_auto_switch = 1;
 	status.auto_switch = rpc_config->auto_switch;
 	if ((last = st.last_build) != NULL) {

@@ -9,6 +9,8 @@
  * watch`) is dropped once SERVER_OUTPUT_MAX waits for it, so the daemon's
  * memory does not grow with its backlog.  On EMFILE, accepting pauses for
  * a second rather than spinning on a listening socket that stays readable.
+ * A socket profiled bound itself is removed whenever it exits, even
+ * through fatal(); one systemd passed is systemd's, and stays.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -46,7 +48,8 @@ static struct event		*server_reap_event;
 static LIST_HEAD(, server_client) server_clients =
     LIST_HEAD_INITIALIZER(server_clients);
 static uint64_t			 server_next_id = 1;
-static char			*server_path;
+static char			*server_path;	/* a socket we bound */
+static pid_t			 server_pid;	/* the process that bound it */
 
 static void	server_client_free(struct server_client *);
 
@@ -208,6 +211,21 @@ server_accept_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
+ * Remove the socket we bound, if any, so that no stale socket outlives
+ * profiled.  It runs from atexit() too, since fatal() exits from anywhere;
+ * a forked child that exits must leave its parent's socket alone.
+ */
+static void
+server_remove_socket(void)
+{
+	if (server_path == NULL || getpid() != server_pid)
+		return;
+	unlink(server_path);
+	free(server_path);
+	server_path = NULL;
+}
+
+/*
  * Bind the socket at path (0600, its directory made 0700 if missing),
  * refusing if another daemon answers there; -1 and *cause if it fails.
  */
@@ -271,7 +289,10 @@ server_bind(const char *path, char **cause)
 		unlink(path);
 		return -1;
 	}
+	if (server_pid == 0 && atexit(server_remove_socket) != 0)
+		fatalx("atexit failed");
 	server_path = xstrdup(path);
+	server_pid = getpid();
 	return fd;
 }
 
@@ -309,9 +330,5 @@ server_stop(void)
 		event_free(server_reap_event);
 		server_accept_event = NULL;
 	}
-	if (server_path != NULL) {
-		unlink(server_path);
-		free(server_path);
-		server_path = NULL;
-	}
+	server_remove_socket();
 }

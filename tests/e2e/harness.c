@@ -36,17 +36,21 @@
 #define HARNESS_POLL_MS		20
 #define HARNESS_MAX_ARGS	32
 
-struct harness harness = { .daemon = -1 };
+struct harness harness = { .daemon = -1, .nix_daemon = -1, .lock = -1 };
 
-/* The log's path, from the runner's pid and the test's names. */
-static char *
-harness_log_path(pid_t runner, const char *suite, const char *test)
+/*
+ * The path of a log (what: "log" for profiled's, "nix-daemon.log"), from
+ * the runner's pid and the test's names.
+ */
+char *
+harness_log_path(pid_t runner, const char *suite, const char *test,
+    const char *what)
 {
 	const char	*tmp = getenv("TMPDIR");
 	char		*path;
 
-	xasprintf(&path, "%s/profiled-e2e.%ld.%s.%s.log",
-	    tmp != NULL ? tmp : "/tmp", (long)runner, suite, test);
+	xasprintf(&path, "%s/profiled-e2e.%ld.%s.%s.%s",
+	    tmp != NULL ? tmp : "/tmp", (long)runner, suite, test, what);
 	return path;
 }
 
@@ -61,7 +65,7 @@ harness_now(void)
 }
 
 /* The interval between two polls of a condition. */
-static void
+void
 harness_pause(void)
 {
 	struct timespec	ts = { 0, HARNESS_POLL_MS * 1000000L };
@@ -79,6 +83,10 @@ harness_write(const char *path, const char *text)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	cr_assert(fd != -1, "open %s: %s", path, strerror(errno));
+	/* A test run as a user writes the user's files, as the user would. */
+	if (harness.user != NULL)
+		cr_assert(fchown(fd, harness.uid, harness.gid) == 0,
+		    "chown %s: %s", path, strerror(errno));
 	while (done < len) {
 		n = write(fd, text + done, len - done);
 		cr_assert(n > 0, "write %s: %s", path, strerror(errno));
@@ -104,12 +112,33 @@ harness_find_root(void)
 	return xstrdup(exe);
 }
 
+/* Write the test's config, with nix_flags as its Nix flags. */
+void
+harness_write_config(const char *nix_flags)
+{
+	char	*config;
+
+	xasprintf(&config,
+	    "# profiled.conf for one end-to-end test\n"
+	    "package_file = %s\n"
+	    "profile = %s\n"
+	    "state_dir = %s\n"
+	    "socket = %s\n"
+	    "debounce_ms = 50\n"
+	    "notify = false\n"
+	    "nix_flags = %s\n",
+	    harness.package_file, harness.profile, harness.state_dir,
+	    harness.socket, nix_flags);
+	harness_write(harness.config, config);
+	free(config);
+}
+
 /* Create the test's directory, config and a package file listing hello. */
 void
 harness_init(void)
 {
 	const char	*tmp = getenv("TMPDIR");
-	char		*template, *profiles, *config;
+	char		*template, *profiles;
 
 	harness.root = harness_find_root();
 	xasprintf(&template, "%s/profiled-e2e.XXXXXX",
@@ -122,7 +151,7 @@ harness_init(void)
 	xasprintf(&harness.socket, "%s/profiled.sock", harness.dir);
 	xasprintf(&harness.profile, "%s/profiles/profile", harness.dir);
 	harness.log = harness_log_path(getppid(), criterion_current_suite->name,
-	    criterion_current_test->name);
+	    criterion_current_test->name, "log");
 	harness.daemon = -1;
 	unlink(harness.log);
 	cr_assert(strlen(harness.socket) <
@@ -134,29 +163,22 @@ harness_init(void)
 	    strerror(errno));
 	free(profiles);
 
-	/* Whatever the daemon or client defaults to stays in DIR too. */
+	/* Whatever the daemon or client defaults to stays in DIR too, and
+	 * so does the home where Nix and profiled look for ~/.nix-profile. */
+	xasprintf(&harness.home, "%s/home", harness.dir);
+	cr_assert(mkdir(harness.home, 0755) == 0, "mkdir %s: %s",
+	    harness.home, strerror(errno));
+	setenv("HOME", harness.home, 1);
 	setenv("XDG_CONFIG_HOME", harness.dir, 1);
 	setenv("XDG_STATE_HOME", harness.dir, 1);
 	setenv("XDG_RUNTIME_DIR", harness.dir, 1);
 
-	xasprintf(&config,
-	    "# profiled.conf for one end-to-end test\n"
-	    "package_file = %s\n"
-	    "profile = %s\n"
-	    "state_dir = %s\n"
-	    "socket = %s\n"
-	    "debounce_ms = 50\n"
-	    "notify = false\n"
-	    "nix_flags = " OFFLINE_NIX_FLAGS "\n",
-	    harness.package_file, harness.profile, harness.state_dir,
-	    harness.socket);
-	harness_write(harness.config, config);
-	free(config);
+	harness_write_config(OFFLINE_NIX_FLAGS);
 	harness_save_packages("hello");
 }
 
 /* Wait up to ms for pid to exit; its wait status, or -1 if it did not. */
-static int
+int
 harness_reap(pid_t pid, long long ms)
 {
 	long long	deadline = harness_now() + ms;
@@ -183,44 +205,60 @@ harness_remove_cb(const char *path, const struct stat *sb, int flag,
 	return 0;
 }
 
-/* Stop the daemon if it runs and remove the directory. */
+/* End *pid with SIGTERM, or SIGKILL if it lingers; mark it gone. */
+static void
+harness_end(pid_t *pid)
+{
+	if (*pid == -1)
+		return;
+	kill(*pid, SIGTERM);
+	if (harness_reap(*pid, 10000) == -1) {
+		kill(*pid, SIGKILL);
+		harness_reap(*pid, 10000);
+	}
+	*pid = -1;
+}
+
+/* Stop the daemon (then any nix-daemon) and remove the directory. */
 void
 harness_fini(void)
 {
-	if (harness.daemon != -1) {
-		kill(harness.daemon, SIGTERM);
-		if (harness_reap(harness.daemon, 10000) == -1) {
-			kill(harness.daemon, SIGKILL);
-			harness_reap(harness.daemon, 10000);
-		}
-		harness.daemon = -1;
-	}
+	harness_end(&harness.daemon);
+	harness_end(&harness.nix_daemon);
 	if (harness.dir != NULL)
 		nftw(harness.dir, harness_remove_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /*
- * In the runner, after each test's .fini: print the daemon's log if the
- * test failed or timed out, then delete it.
+ * In the runner, after each test's .fini: print a log if the test failed
+ * or timed out, then delete it.
  */
 static void
-harness_report(const struct criterion_test *test, int failed)
+harness_report_log(const struct criterion_test *test, int failed,
+    const char *what, const char *whose)
 {
 	char	*path, buf[8192];
 	FILE	*f;
 	size_t	 n;
 
-	path = harness_log_path(getpid(), test->category, test->name);
+	path = harness_log_path(getpid(), test->category, test->name, what);
 	if (failed && (f = fopen(path, "r")) != NULL) {
-		fprintf(stderr, "---- profiled's log for %s::%s ----\n",
+		fprintf(stderr, "---- %s's log for %s::%s ----\n", whose,
 		    test->category, test->name);
 		while ((n = fread(buf, 1, sizeof buf, f)) > 0)
 			fwrite(buf, 1, n, stderr);
-		fprintf(stderr, "---- end of profiled's log ----\n");
+		fprintf(stderr, "---- end of %s's log ----\n", whose);
 		fclose(f);
 	}
 	unlink(path);
 	free(path);
+}
+
+static void
+harness_report(const struct criterion_test *test, int failed)
+{
+	harness_report_log(test, failed, "log", "profiled");
+	harness_report_log(test, failed, "nix-daemon.log", "nix-daemon");
 }
 
 ReportHook(POST_FINI)(struct criterion_test_stats *stats)
@@ -231,6 +269,21 @@ ReportHook(POST_FINI)(struct criterion_test_stats *stats)
 ReportHook(TEST_CRASH)(struct criterion_test_stats *stats)
 {
 	harness_report(stats->test, 1);
+}
+
+/*
+ * In the runner, after every test: remove the users and group the
+ * multi-user tests made, if any; they are made once and reused.
+ */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	char	*cause;
+
+	if (harness_users_remove(&cause) == -1) {
+		fprintf(stderr, "profiled e2e: cannot remove the tests' users: "
+		    "%s\n", cause);
+		free(cause);
+	}
 }
 
 /* The text of a package file listing names from the test package set. */
@@ -337,10 +390,10 @@ harness_runv(struct run *r, char *const argv[])
 	pid = fork();
 	cr_assert(pid != -1, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(open("/dev/null", O_RDONLY), 0);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
+		harness_child(SIGKILL);
 		execvp(argv[0], argv);
 		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -959,6 +1012,18 @@ harness_clock_ms(void)
 }
 
 /*
+ * In a child about to exec: become the test's user, if the test runs as
+ * one, then die with signal when the test's worker does.  The death
+ * signal comes after the change of user, which clears it.
+ */
+void
+harness_child(int signal)
+{
+	harness_user_become();
+	prctl(PR_SET_PDEATHSIG, signal);
+}
+
+/*
  * Start argv as "the daemon" (a wrapper that becomes profiled, such as
  * systemd-socket-activate), its output in the log; harness_stop ends it.
  * Unlike harness_start, it does not wait for an answer.
@@ -973,11 +1038,11 @@ harness_spawn(char *const argv[])
 	pid = fork();
 	cr_assert(pid != -1, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		fd = open(harness.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(open("/dev/null", O_RDONLY), 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		harness_child(SIGTERM);
 		execvp(argv[0], argv);
 		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -1061,12 +1126,12 @@ harness_background(struct harness_background *bg, ...)
 	bg->pid = fork();
 	cr_assert(bg->pid != -1, "fork: %s", strerror(errno));
 	if (bg->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		out = open(bg->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		err = open(bg->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(open("/dev/null", O_RDONLY), 0);
 		dup2(out, 1);
 		dup2(err, 2);
+		harness_child(SIGKILL);
 		execv(ctl, argv);
 		_exit(127);
 	}

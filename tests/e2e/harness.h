@@ -40,7 +40,16 @@ struct harness {
 	char	*socket;	/* DIR/profiled.sock */
 	char	*profile;	/* DIR/profiles/profile */
 	char	*log;		/* the daemon's stderr, beside DIR */
+	char	*home;		/* DIR/home, the test's $HOME */
 	pid_t	 daemon;	/* -1 when not running */
+
+	/* Run as a user (harness-user.c); user NULL, the pids -1 if not. */
+	char	*user;		/* the user children run as */
+	uid_t	 uid;
+	gid_t	 gid;
+	pid_t	 nix_daemon;	/* the tests' nix-daemon */
+	char	*nix_daemon_log; /* its stderr, beside DIR */
+	int	 lock;		/* held while the test uses the users; or -1 */
 };
 extern struct harness harness;
 
@@ -56,6 +65,7 @@ typedef int (*harness_predicate)(const struct json *, const void *);
 /* Setup and teardown, for TestSuite(.init, .fini). */
 void		 harness_init(void);
 void		 harness_fini(void);
+void		 harness_write_config(const char *);
 
 /* The package file, and other files. */
 void		 harness_write(const char *, const char *);
@@ -101,6 +111,11 @@ void		 harness_assert_nix_agrees(void);
 
 /* Other commands as the daemon, the daemon's log, tests' own deadlines. */
 long long	 harness_clock_ms(void);
+void		 harness_pause(void);
+int		 harness_reap(pid_t, long long);
+void		 harness_child(int);
+char		*harness_log_path(pid_t, const char *, const char *,
+		     const char *);
 void		 harness_spawn(char *const []);
 char		*harness_read(const char *);
 int		 harness_log_count(const char *);
@@ -146,5 +161,16 @@ char		*harness_gated_packages(const char *, const char *);
 char		*harness_gate_variable(const char *);
 long		 harness_process_with(const char *, const char *);
 void		 harness_wait_process(const char *, const char *, int);
+
+/*
+ * As a normal user against a nix-daemon (harness-user.c): the users and
+ * the daemon are the tests' own, made as root and removed after the run.
+ */
+#define HARNESS_USER		"profiled-e2e"
+#define HARNESS_BUILD_GROUP	"profiled-e2e-nixbld"
+void		 harness_user_init(void);
+void		 harness_user_fini(void);
+void		 harness_user_become(void);
+int		 harness_users_remove(char **);
 
 #endif

@@ -120,16 +120,19 @@ ctl_without_runtime_dir(struct run *r, const char *dir)
 {
 	char	*ctl;
 
+	/* The client runs from the test's directory, as /run/hold/profilectl:
+	 * a checkout under /tmp is hidden by the tmpfs mounted over /tmp. */
 	xasprintf(&ctl, "%s/client/profilectl", harness.root);
 	unsetenv("XDG_RUNTIME_DIR");
 	harness_run(r, "unshare", "--mount", "--propagation", "private",
 	    "sh", "-c",
+	    "cp \"$3\" \"$1/profilectl\" && "
 	    "mount -t tmpfs tmpfs /run && mkdir /run/hold && "
 	    "mount --bind \"$1\" /run/hold && mount -t tmpfs tmpfs /tmp && "
 	    "mkdir -m 700 /tmp/profiled-$(id -u) && "
 	    "mkdir -p /run/user/$(id -u) && "
 	    "if [ -n \"$2\" ]; then mount --bind /run/hold \"$2\"; fi && "
-	    "exec \"$3\" status",
+	    "exec /run/hold/profilectl status",
 	    "sh", harness.dir, dir != NULL ? dir : "", ctl, NULL);
 	free(ctl);
 }

@@ -95,10 +95,14 @@ Test(generations, existing_profile_is_imported)
 	struct json		*generations, *answer;
 	const struct json	*g;
 
-	/* The user's profile before profiled: nix-env made generation 1. */
+	/* The user's profile before profiled: nix-env made generation 1.
+	 * Replacing it takes consent (test-adoption.c): profilectl switch. */
 	harness_nix_env_install("cowsay");
 
 	harness_start();
+	harness_wait_built(harness_read(harness.package_file));
+	cr_assert_eq(harness_profile_generation(), 1);
+	json_free(harness_ctl_json("switch", NULL));
 	harness_wait_generation(2);
 	generations = harness_ctl_json("generations", NULL);
 	g = harness_generation(generations, 1);
@@ -106,7 +110,7 @@ Test(generations, existing_profile_is_imported)
 	cr_assert_str_eq(harness_string(g, "reason"), "import");
 	g = harness_generation(generations, 2);
 	cr_assert_not_null(g);
-	cr_assert_str_eq(harness_string(g, "reason"), "save");
+	cr_assert_str_eq(harness_string(g, "reason"), "switch");
 	cr_assert_eq(harness_number(g, "parent"), 1);
 	harness_assert_packages(g, "hello-2.12");
 	harness_assert_nix_agrees();

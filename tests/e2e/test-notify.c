@@ -503,3 +503,41 @@ Test(notify, off_by_config)
 	sd_bus_error_free(&error);
 	free_words(names);
 }
+
+/*
+ * A save whose build is held because nix-env made the current generation
+ * says so once, with what it would change and how to go on; a restart
+ * that keeps the hold does not say it again.
+ */
+Test(notify, held_for_a_nix_env_profile_says_so_once)
+{
+	struct json	*status;
+	struct call	*c;
+	char		*link;
+
+	xasprintf(&link, "%s/.nix-profile", harness.home);
+	cr_assert_eq(symlink(harness.profile, link), 0);
+	free(link);
+	harness_nix_env_install("cowsay");
+	bus_start();
+	server_own(0);
+	start_notifying();
+	status = harness_wait_built(harness_read(harness.package_file));
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	json_free(status);
+	c = server_wait_call(1);
+	cr_assert_str_eq(c->summary, "packages.nix built, not activated");
+	cr_assert(strstr(c->body, "Generation 1 was installed outside "
+	    "profiled") != NULL && strstr(c->body, "would remove cowsay 3.7")
+	    != NULL && strstr(c->body, "profilectl switch") != NULL,
+	    "body: %s", c->body);
+
+	/* After a restart, the next notification is the consent's switch. */
+	harness_stop();
+	start_notifying();
+	json_free(harness_wait_idle());
+	json_free(harness_ctl_json("switch", NULL));
+	c = server_wait_call(2);
+	cr_assert_str_eq(c->summary, "Generation 2 is active", "told again "
+	    "after a restart: %s", c->body);
+}

@@ -29,6 +29,8 @@ struct usage_command {
 static struct usage_command usage_commands[] = {
 	{ "generations", "generations", { "" } },
 	{ "help", "help [COMMAND]", { "" } },
+	{ "import", "import [--print] [--profile PATH]",
+	    { "--print", "--profile PATH" } },
 	{ "log", "log [-f] [N]", { "-f, --follow", "" } },
 	{ "rollback", "rollback", { "" } },
 	{ "status", "status", { "" } },

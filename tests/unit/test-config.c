@@ -22,7 +22,7 @@
 
 #define CONFIG_TEST_KNOWN_KEYS	"(known keys: package_file, profile, " \
 	"state_dir, socket, debounce_ms, auto_switch, notify, nix_flags, " \
-	"build_timeout)"
+	"build_timeout, nix_path)"
 
 static char	config_test_dir[64];	/* the test's mkdtemp dir */
 static char	config_test_home[PATH_MAX];	/* $HOME, inside it */
@@ -141,6 +141,8 @@ config_test_field(const struct config *cfg, const char *key)
 		return xstrdup(cfg->socket_path);
 	if (strcmp(key, "nix_flags") == 0)
 		return config_test_words(cfg->nix_flags);
+	if (strcmp(key, "nix_path") == 0)
+		return xstrdup(cfg->nix_path != NULL ? cfg->nix_path : "");
 	if (strcmp(key, "debounce_ms") == 0)
 		xasprintf(&s, "%d", cfg->debounce_ms);
 	else if (strcmp(key, "auto_switch") == 0)
@@ -690,7 +692,8 @@ ParameterizedTest(struct config_passwd_case *c, config, defaults_from_passwd)
 {
 	struct config	 cfg;
 	struct passwd	*pw;
-	char		*cause = NULL, *want;
+	char		*cause = NULL, *want, target[PATH_MAX];
+	ssize_t		 n;
 
 	cr_assert_not_null(pw = getpwuid(getuid()));
 	if (c->unset) {
@@ -705,12 +708,21 @@ ParameterizedTest(struct config_passwd_case *c, config, defaults_from_passwd)
 	xasprintf(&want, "%s/.config/profiled/packages.nix", pw->pw_dir);
 	cr_assert_str_eq(cfg.package_file, want);
 	free(want);
-	xasprintf(&want, "%s/.local/state/nix/profiles", pw->pw_dir);
-	if (access(want, F_OK) != 0) {
+	/* As nix-env: the target of ~/.nix-profile, if the account has one. */
+	xasprintf(&want, "%s/.nix-profile", pw->pw_dir);
+	if ((n = readlink(want, target, sizeof target - 1)) > 0) {
+		target[n] = '\0';
+		if (target[0] == '/')
+			cr_assert_str_eq(cfg.profile, target);
+	} else {
 		free(want);
-		xasprintf(&want, "/nix/var/nix/profiles/per-user/%s/profile",
-		    pw->pw_name);
-		cr_assert_str_eq(cfg.profile, want);
+		xasprintf(&want, "%s/.local/state/nix/profiles", pw->pw_dir);
+		if (access(want, F_OK) != 0) {
+			free(want);
+			xasprintf(&want, "/nix/var/nix/profiles/per-user/%s/"
+			    "profile", pw->pw_name);
+			cr_assert_str_eq(cfg.profile, want);
+		}
 	}
 	free(want);
 	config_free(&cfg);
@@ -928,7 +940,8 @@ Test(config, defaults_as_documented)
 	    "auto_switch = false\n"
 	    "notify = false\n"
 	    "nix_flags = -j 2\n"
-	    "build_timeout = 2\n");
+	    "build_timeout = 2\n"
+	    "nix_path = nixpkgs=/n\n");
 	for (k = config_keys; k->name != NULL; k++) {
 		if (strcmp(k->name, "profile") == 0)
 			continue;
@@ -1018,4 +1031,31 @@ ParameterizedTest(struct config_flag_case *c, config, set_flag)
 		free(got);
 	}
 	config_free(&cfg);
+}
+
+/* With no profile set, the profile is ~/.nix-profile's target, as nix-env
+ * picks it; a relative target is taken from the home directory. */
+Test(config, default_profile_follows_nix_profile_link)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *link, *want;
+
+	xasprintf(&link, "%s/.nix-profile", config_test_home);
+	cr_assert_eq(symlink("/nix/var/nix/profiles/per-user/ada/profile",
+	    link), 0);
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	cr_assert_str_eq(cfg.profile,
+	    "/nix/var/nix/profiles/per-user/ada/profile");
+	cr_assert_str_eq(cfg.default_profile, cfg.profile);
+	config_free(&cfg);
+
+	cr_assert_eq(unlink(link), 0);
+	cr_assert_eq(symlink(".local/state/nix/profiles/profile", link), 0);
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	xasprintf(&want, "%s/.local/state/nix/profiles/profile",
+	    config_test_home);
+	cr_assert_str_eq(cfg.profile, want);
+	config_free(&cfg);
+	free(want);
+	free(link);
 }

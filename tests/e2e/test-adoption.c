@@ -1,0 +1,373 @@
+/*
+ * profiled on a real user's account: a profile nix-env made is not replaced
+ * without consent; the profile is the one nix-env would pick, and
+ * ~/.nix-profile is made for a fresh account and left alone otherwise;
+ * Nix and <nixpkgs> are found where a login shell would find them; status
+ * says what the user must know (warnings, the Nix in use).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+TestSuite(adoption, .init = harness_init, .fini = harness_fini,
+    .timeout = HARNESS_TIMEOUT);
+
+/* The status's warnings, joined by newlines, as a new string. */
+static char *
+warnings_of(const struct json *status)
+{
+	const struct json	*list = json_get(status, "warnings");
+	char			*text = xstrdup(""), *next;
+	size_t			 i;
+
+	cr_assert(list != NULL && list->type == JSON_ARRAY, "no warnings list");
+	for (i = 0; i < list->count; i++) {
+		cr_assert_eq(list->items[i]->type, JSON_STRING);
+		xasprintf(&next, "%s%s\n", text, list->items[i]->string);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+/* Point the test's ~/.nix-profile at the test's profile, as a user's is. */
+static void
+link_nix_profile(void)
+{
+	char	*link;
+
+	xasprintf(&link, "%s/.nix-profile", harness.home);
+	cr_assert_eq(symlink(harness.profile, link), 0, "symlink: %s",
+	    strerror(errno));
+	free(link);
+}
+
+/* Wait until profiled is idle with a warning containing text. */
+static int
+has_warning(const struct json *status, const void *text)
+{
+	char	*warnings;
+	int	 found;
+
+	if (!harness_idle(status))
+		return 0;
+	warnings = warnings_of(status);
+	found = strstr(warnings, text) != NULL;
+	free(warnings);
+	return found;
+}
+
+/*
+ * A user who installed cowsay with nix-env starts profiled with a package
+ * file listing hello: the file is built, but cowsay stays until the user
+ * consents with profilectl switch; status says what would change, also
+ * after a restart.
+ */
+Test(adoption, nix_env_profile_is_not_replaced_without_consent)
+{
+	struct json	*status, *answer;
+	char		*warnings;
+	struct run	 r;
+
+	link_nix_profile();
+	harness_nix_env_install("cowsay");
+	harness_start();
+	status = harness_wait(has_warning, "would remove cowsay 3.7",
+	    "a warning that cowsay would be removed");
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1);
+	warnings = warnings_of(status);
+	cr_assert(strstr(warnings, "generation 1 was not made by profiled") !=
+	    NULL && strstr(warnings, "add hello 2.12") != NULL &&
+	    strstr(warnings, "profilectl import") != NULL &&
+	    strstr(warnings, "profilectl switch") != NULL, "%s", warnings);
+	free(warnings);
+	json_free(status);
+	cr_assert_eq(harness_profile_generation(), 1);
+	harness_assert_runs("bin/cowsay", "cowsay 3.7\n");
+
+	/* The text output has a warning line too. */
+	harness_ctl(&r, "status", NULL);
+	cr_assert(strstr(r.out, "warning") != NULL &&
+	    strstr(r.out, "would remove cowsay 3.7") != NULL, "%s", r.out);
+	harness_run_free(&r);
+
+	/* A restart keeps the hold, and builds nothing new. */
+	harness_stop();
+	harness_start();
+	json_free(harness_wait(has_warning, "would remove cowsay 3.7",
+	    "the warning after a restart"));
+	cr_assert_eq(harness_profile_generation(), 1);
+
+	/* profilectl switch is consent. */
+	answer = harness_ctl_json("switch", NULL);
+	cr_assert_eq(harness_number(answer, "generation"), 2);
+	json_free(answer);
+	status = harness_wait_generation(2);
+	warnings = warnings_of(status);
+	cr_assert_str_eq(warnings, "");
+	free(warnings);
+	json_free(status);
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+}
+
+/* A package file building what nix-env installed changes nothing the user
+ * has: it proceeds as today. */
+static int
+in_sync(const struct json *status, const void *arg)
+{
+	return harness_idle(status) && harness_bool(status, "in_sync") == 1;
+}
+
+Test(adoption, same_packages_proceed)
+{
+	struct json	*status;
+	char		*warnings;
+
+	link_nix_profile();
+	harness_nix_env_install("hello");
+	harness_start();
+	status = harness_wait(in_sync, NULL, "idle and in sync");
+	warnings = warnings_of(status);
+	cr_assert_str_eq(warnings, "");
+	free(warnings);
+	json_free(status);
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+}
+
+/* With no profile configured, profiled picks $XDG_STATE_HOME's profile on a
+ * fresh account, and points ~/.nix-profile at it as nix-env would. */
+Test(adoption, fresh_account_gets_nix_profile)
+{
+	struct json	*status;
+	char		*profiles, *profile, *link, target[PATH_MAX], *config;
+	ssize_t		 n;
+
+	xasprintf(&profiles, "%s/nix", harness.dir);
+	cr_assert_eq(mkdir(profiles, 0755), 0);
+	free(profiles);
+	xasprintf(&profiles, "%s/nix/profiles", harness.dir);
+	cr_assert_eq(mkdir(profiles, 0755), 0);
+	xasprintf(&profile, "%s/profile", profiles);
+	xasprintf(&config, "package_file = %s\nstate_dir = %s\nsocket = %s\n"
+	    "debounce_ms = 50\nnotify = false\nnix_flags = " OFFLINE_NIX_FLAGS
+	    "\n", harness.package_file, harness.state_dir, harness.socket);
+	harness_write(harness.config, config);
+	harness.profile = profile;
+	harness_start();
+	status = harness_wait_generation(1);
+	cr_assert_str_eq(harness_string(status, "profile"), profile);
+	json_free(status);
+	xasprintf(&link, "%s/.nix-profile", harness.home);
+	cr_assert_gt(n = readlink(link, target, sizeof target - 1), 0,
+	    "~/.nix-profile was not made");
+	target[n] = '\0';
+	cr_assert_str_eq(target, profile);
+	free(link);
+	free(config);
+	free(profiles);
+}
+
+/* An existing ~/.nix-profile is left alone, and its target is the profile
+ * managed, as nix-env would use it. */
+Test(adoption, existing_nix_profile_is_followed_and_kept)
+{
+	struct json	*status;
+	char		*link, target[PATH_MAX], *config;
+	ssize_t		 n;
+
+	link_nix_profile();
+	xasprintf(&config, "package_file = %s\nstate_dir = %s\nsocket = %s\n"
+	    "debounce_ms = 50\nnotify = false\nnix_flags = " OFFLINE_NIX_FLAGS
+	    "\n", harness.package_file, harness.state_dir, harness.socket);
+	harness_write(harness.config, config);
+	harness_start();
+	status = harness_wait_generation(1);
+	cr_assert_str_eq(harness_string(status, "profile"), harness.profile);
+	json_free(status);
+	xasprintf(&link, "%s/.nix-profile", harness.home);
+	cr_assert_gt(n = readlink(link, target, sizeof target - 1), 0);
+	target[n] = '\0';
+	cr_assert_str_eq(target, harness.profile, "~/.nix-profile was changed");
+	free(link);
+	free(config);
+}
+
+/* A configured profile that ~/.nix-profile does not point at is one the
+ * shell does not see: status says so.  (nix-env, run by profiled, makes
+ * ~/.nix-profile point at Nix's default profile if it is missing.) */
+Test(adoption, warns_when_the_shell_does_not_see_the_profile)
+{
+	struct json	*status;
+	char		*warnings;
+
+	harness_start();
+	status = harness_wait_generation(1);
+	warnings = warnings_of(status);
+	/* Missing, or made by nix-env itself pointing at Nix's default. */
+	cr_assert(strstr(warnings, "your shell's PATH does not see") != NULL,
+	    "%s", warnings);
+	free(warnings);
+	json_free(status);
+}
+
+/* Status names the Nix in use. */
+Test(adoption, status_has_the_nix_version)
+{
+	struct json	*status;
+	const char	*version;
+
+	harness_start();
+	status = harness_wait_generation(1);
+	version = harness_string(status, "nix_version");
+	cr_assert(version != NULL && strncmp(version, "nix-env (Nix) ", 14) == 0,
+	    "nix_version: %s", version != NULL ? version : "null");
+	json_free(status);
+}
+
+/* A package file of <nixpkgs> the way the README shows it. */
+#define NIXPKGS_FILE	"{ pkgs ? import <nixpkgs> { } }:\nwith pkgs; [ hello ]\n"
+
+/*
+ * Under a systemd user manager NIX_PATH is unset: <nixpkgs> is still found
+ * in ~/.nix-defexpr/channels, as the Nix installer's shell profile has it.
+ */
+Test(adoption, nixpkgs_from_channels_without_nix_path)
+{
+	char	*channels, *nixpkgs, *cmd;
+
+	xasprintf(&channels, "%s/.nix-defexpr/channels", harness.home);
+	xasprintf(&cmd, "mkdir -p '%s'", channels);
+	cr_assert_eq(system(cmd), 0);
+	xasprintf(&nixpkgs, "%s/nixpkgs", channels);
+	free(cmd);
+	xasprintf(&cmd, "%s/tests/fixtures/nixpkgs", harness.root);
+	cr_assert_eq(symlink(cmd, nixpkgs), 0);
+	harness_save(NIXPKGS_FILE);
+	harness_start_with_env("NIX_PATH", NULL);
+	json_free(harness_wait_generation(1));
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+	free(cmd);
+	free(nixpkgs);
+	free(channels);
+}
+
+/* nixpkgs nowhere on the search path: the build fails, and status says
+ * why in words a user can act on. */
+Test(adoption, warns_when_nixpkgs_is_not_on_the_search_path)
+{
+	struct json	*status;
+	char		*warnings, *nowhere;
+
+	xasprintf(&nowhere, "%s/nowhere", harness.dir);
+	harness_save(NIXPKGS_FILE);
+	harness_start_with_env("NIX_PATH", nowhere);
+	status = harness_wait(has_warning, "uses <nixpkgs>", "a warning about "
+	    "<nixpkgs>");
+	warnings = warnings_of(status);
+	cr_assert(strstr(warnings, "nix_path") != NULL, "%s", warnings);
+	free(warnings);
+	json_free(status);
+	free(nowhere);
+}
+
+/*
+ * Nix not on PATH (a systemd user manager's PATH): profiled finds it in
+ * ~/.nix-profile/bin, where the single-user installer puts it, and says so.
+ */
+Test(adoption, nix_found_in_nix_profile_bin)
+{
+	struct json	*status;
+	char		*bin, *cmd, *tools;
+
+	xasprintf(&bin, "%s/.nix-profile/bin", harness.home);
+	xasprintf(&cmd, "mkdir -p '%s' && for t in nix-env nix-instantiate "
+	    "nix-store nix-build; do ln -s \"$(command -v $t)\" '%s/'$t; done",
+	    bin, bin);
+	cr_assert_eq(system(cmd), 0);
+	/* A PATH without Nix, with only the wrapper (valgrind), if any. */
+	free(cmd);
+	xasprintf(&tools, "%s/tools", harness.dir);
+	xasprintf(&cmd, "mkdir '%s' && w='%s' && w=${w%%%% *} && "
+	    "{ [ -z \"$w\" ] || printf '#!/bin/sh\\nexec %%s \"$@\"\\n' "
+	    "\"$(command -v $w)\" > '%s/'$w && chmod +x '%s/'$w; }", tools,
+	    getenv("PROFILED_TEST_WRAPPER") != NULL ?
+	    getenv("PROFILED_TEST_WRAPPER") : "", tools, tools);
+	cr_assert_eq(system(cmd), 0);
+	harness_start_with_env("PATH", tools);
+	status = harness_wait_generation(1);
+	cr_assert_str_eq(harness_string(status, "nix_dir"), bin);
+	json_free(status);
+	cr_assert(harness_log_count("Nix is not in PATH; using the one in") >=
+	    1, "the Nix used is not logged");
+	free(tools);
+	free(cmd);
+	free(bin);
+}
+
+/*
+ * profilectl import writes the package file from what nix-env installed
+ * (from <nixpkgs>), refuses to overwrite it, and its build changes nothing
+ * in the package set: profiled proceeds, no hold, nothing lost.
+ */
+Test(adoption, import_writes_a_file_that_rebuilds_the_same_packages)
+{
+	struct json	*status, *answer;
+	char		*nixpkgs, *nix_path, *text, *warnings;
+	struct run	 r;
+
+	xasprintf(&nixpkgs, "%s/tests/fixtures/nixpkgs", harness.root);
+	xasprintf(&nix_path, "nixpkgs=%s", nixpkgs);
+	setenv("NIX_PATH", nix_path, 1);
+	link_nix_profile();
+	harness_nix_env_install("cowsay");
+	harness_nix_env_install("hello");
+	cr_assert_eq(unlink(harness.package_file), 0);
+	harness_start();
+	json_free(harness_wait_idle());
+
+	harness_ctl(&r, "import", "--print", NULL);
+	cr_assert_eq(r.status, 0, "import --print: %s", r.err);
+	cr_assert(strstr(r.out, "{ pkgs ? import <nixpkgs> { } }:") != NULL &&
+	    strstr(r.out, "\n  cowsay\n") != NULL &&
+	    strstr(r.out, "\n  hello\n") != NULL, "%s", r.out);
+	harness_run_free(&r);
+	cr_assert_eq(access(harness.package_file, F_OK), -1,
+	    "--print wrote the file");
+	answer = harness_ctl_json("import", "--print", NULL);
+	cr_assert_eq(harness_number(answer, "packages"), 2);
+	cr_assert_eq(harness_number(answer, "found"), 2);
+	cr_assert(strstr(harness_string(answer, "text"), "\n  cowsay\n") !=
+	    NULL);
+	json_free(answer);
+
+	harness_ctl(&r, "import", NULL);
+	cr_assert_eq(r.status, 0, "import: %s", r.err);
+	cr_assert(strstr(r.err, "2 of 2 packages") != NULL, "%s", r.err);
+	harness_run_free(&r);
+	text = harness_read(harness.package_file);
+	status = harness_wait_built(text);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1);
+	json_free(status);
+	status = harness_wait(in_sync, NULL, "idle and in sync");
+	warnings = warnings_of(status);
+	cr_assert_str_eq(warnings, "", "the imported file changed the "
+	    "package set");
+	free(warnings);
+	json_free(status);
+	harness_assert_runs("bin/cowsay", "cowsay 3.7\n");
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+
+	harness_ctl(&r, "import", NULL);
+	harness_assert_error(&r, "exists; not overwriting it (--print");
+	harness_run_free(&r);
+	free(text);
+	free(nix_path);
+	free(nixpkgs);
+}
