@@ -26,10 +26,12 @@
  * build_timeout: Nix is sent SIGTERM and the callback still runs, once it
  * has gone, so that a new build never overlaps the old one.
  */
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,12 +89,24 @@ build_install_wrapper(const char *state_dir, char **cause)
 {
 	char	*path, *tmp;
 	FILE	*f;
-	int	 rc = -1;
+	int	 fd, rc = -1;
 
 	xasprintf(&path, "%s/user-env.nix", state_dir);
 	xasprintf(&tmp, "%s/user-env.nix.tmp", state_dir);
-	if ((f = fopen(tmp, "w")) == NULL) {
+	/*
+	 * Nix evaluates it for every build, so it is made anew, 0644
+	 * whatever the umask, never through a link someone left there.
+	 */
+	if ((unlink(tmp) == -1 && errno != ENOENT) ||
+	    (fd = open(tmp, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC,
+	    0644)) == -1) {
 		xasprintf(cause, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		xasprintf(cause, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
 		goto out;
 	}
 	if (fputs(user_env_nix, f) == EOF || fclose(f) == EOF) {
