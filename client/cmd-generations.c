@@ -41,6 +41,9 @@ cmd_generations_json_one(const Profiled__Generation *generation)
 	output_json_string("content_hash", generation->content_hash);
 	output_json_number("duration_ms", generation->has_build_ms,
 	    generation->build_ms);
+	/* All of them, unless a page could not hold them all. */
+	output_json_number("package_count", 1, generation->has_package_count ?
+	    generation->package_count : generation->n_packages);
 	output_json_array("packages");
 	for (i = 0; i < generation->n_packages; i++) {
 		package = generation->packages[i];
@@ -95,7 +98,9 @@ cmd_generations_print(const Profiled__Generations *generations)
 		output_local_time(generation->created, created, sizeof created);
 		printf("%c%4" PRIu32 "  %6s  %-19s  %-*s %8zu  %s\n",
 		    generation->current ? '*' : ' ', generation->id, parent,
-		    created, width, generation->reason, generation->n_packages,
+		    created, width, generation->reason,
+		    generation->has_package_count ?
+		    (size_t)generation->package_count : generation->n_packages,
 		    generation->store_path);
 	}
 }
