@@ -204,7 +204,8 @@ rpc_generation_clear(Profiled__Generation *item)
 /*
  * Fill item with g, its packages as many as fit in space bytes, and return
  * the bytes it takes in a page; a generation over space (its fixed fields
- * alone never are) keeps the packages that fit, and says how many it has.
+ * alone never are) keeps the packages that fit, in order, and says how
+ * many it has.
  */
 static size_t
 rpc_generation_fill(Profiled__Generation *item, const struct generation *g,
@@ -238,7 +239,7 @@ rpc_generation_fill(Profiled__Generation *item, const struct generation *g,
 		    RPC_FIELD_COST;
 		if (size + cost > space) {
 			free(package);
-			break;
+			continue;
 		}
 		item->packages[item->n_packages++] = package;
 		size += cost;
