@@ -161,6 +161,22 @@ struct package *package_list_copy(const struct package *, size_t);
 void	 package_list_free(struct package *, size_t);
 int	 package_version_compare(const char *, const char *);
 
+/* package-edit.c */
+enum package_edit_result {
+	PACKAGE_EDIT_CHANGED,
+	PACKAGE_EDIT_ALREADY,	/* add: in the list already */
+	PACKAGE_EDIT_ABSENT,	/* remove: not in the list */
+	PACKAGE_EDIT_WRAPPED	/* only inside an expression, such as hiPrio */
+};
+struct package_edit {
+	const char			*attr;	/* hello, python3Packages.foo */
+	enum package_edit_result	 result;
+	unsigned			 line;	/* where it was found, or 0 */
+};
+int	 package_edit_valid_attr(const char *);
+char	*package_edit_apply(const char *, const char *, size_t, int,
+	     struct package_edit *, size_t, char **);
+
 /* db.c */
 struct generation {
 	unsigned	 id;		/* the profile's number */
