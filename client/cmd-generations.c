@@ -27,9 +27,6 @@ const struct cmd_entry cmd_generations_entry = {
 static void
 cmd_generations_json_one(const Profiled__Generation *generation)
 {
-	const Profiled__Package	*package;
-	size_t			 i;
-
 	output_json_object(NULL);
 	output_json_number("id", 1, generation->id);
 	output_json_number("parent", generation->has_parent,
@@ -41,16 +38,8 @@ cmd_generations_json_one(const Profiled__Generation *generation)
 	output_json_string("content_hash", generation->content_hash);
 	output_json_number("duration_ms", generation->has_build_ms,
 	    generation->build_ms);
-	output_json_array("packages");
-	for (i = 0; i < generation->n_packages; i++) {
-		package = generation->packages[i];
-		output_json_object(NULL);
-		output_json_string("name", package->name);
-		output_json_string("version", package->version);
-		output_json_string("path", package->path);
-		output_json_end();
-	}
-	output_json_end();
+	output_packages_json("packages", generation->packages,
+	    generation->n_packages);
 	/* Schema 1's first names for "time" and "duration_ms". */
 	output_json_time("created", generation->created);
 	output_json_number("build_ms", generation->has_build_ms,

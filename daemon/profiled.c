@@ -424,7 +424,7 @@ main(int argc, char **argv)
 		fatalx("cannot watch signals");
 
 	generation_sync(&cfg, 1);
-	rpc_init(&cfg);
+	rpc_init(base, &cfg);
 	systemd_init(base);
 	notify_init(base, &cfg, profiled_rollback_cb, NULL);
 	if ((fd = systemd_listen_fd(&cause)) == -2 ||

@@ -209,6 +209,7 @@ void	 db_close(void);
 int	 db_generation_put(const struct generation *, char **);
 struct generation *db_generation_get(unsigned);
 struct generation **db_generation_list(size_t *);
+unsigned *db_generation_children(unsigned, size_t *);
 void	 db_generation_free(struct generation *);
 void	 db_generation_list_free(struct generation **, size_t);
 int	 db_build_add(const struct build_record *, char **);
@@ -396,9 +397,14 @@ int	 server_start(struct event_base *, int, const char *, char **);
 void	 server_stop(void);
 void	 server_send(uint64_t, const struct Profiled__Response *);
 
+/* store.c */
+typedef void (*store_size_cb)(int, uint64_t, void *);
+int	 store_closure_size(struct event_base *, const char *, store_size_cb,
+	     void *, char **);
+
 /* rpc.c */
 struct Profiled__Request;
-void	 rpc_init(const struct config *);
+void	 rpc_init(struct event_base *, const struct config *);
 void	 rpc_dispatch(uint64_t, const struct Profiled__Request *);
 void	 rpc_reply_error(uint64_t, const char *);
 void	 rpc_status(uint64_t);

@@ -6,6 +6,8 @@
  * client that has gone meanwhile misses its answer: clients are ids).
  * subscribe is the one call answered with a stream (events.c).
  */
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,11 +16,20 @@
 #include "frame.h"
 #include "profiled.pb-c.h"
 
+static struct event_base	*rpc_base;
 static const struct config	*rpc_config;
 
+/* A show waiting for Nix to size the generation's closure. */
+struct rpc_show {
+	uint64_t	 client;
+	unsigned	 id;
+	int		 file;
+};
+
 void
-rpc_init(const struct config *cfg)
+rpc_init(struct event_base *base, const struct config *cfg)
 {
+	rpc_base = base;
 	rpc_config = cfg;
 }
 
@@ -175,6 +186,65 @@ rpc_log(uint64_t client, unsigned generation)
 	db_build_free(build);
 }
 
+/* Protobuf copies of a package list, pointing into list. */
+static Profiled__Package **
+rpc_packages(const struct package *list, size_t count)
+{
+	Profiled__Package	**packages;
+	size_t			  i;
+
+	packages = xcalloc(count, sizeof *packages);
+	for (i = 0; i < count; i++) {
+		packages[i] = xmalloc(sizeof *packages[i]);
+		profiled__package__init(packages[i]);
+		packages[i]->name = list[i].name;
+		packages[i]->version = list[i].version;
+		packages[i]->path = list[i].path;
+	}
+	return packages;
+}
+
+static void
+rpc_packages_free(Profiled__Package **packages, size_t count)
+{
+	size_t	i;
+
+	for (i = 0; i < count; i++)
+		free(packages[i]);
+	free(packages);
+}
+
+/*
+ * Fill item from gen's record (item's packages are allocated: free them
+ * with rpc_generation_clear).  current is the profile's generation.
+ */
+static void
+rpc_generation_fill(Profiled__Generation *item, const struct generation *gen,
+    unsigned current)
+{
+	profiled__generation__init(item);
+	item->id = gen->id;
+	item->has_parent = gen->parent != 0;
+	item->parent = gen->parent;
+	item->store_path = gen->store_path;
+	item->created = gen->created;
+	item->reason = (char *)reason_name(gen->reason);
+	item->current = gen->id == current;
+	item->content_hash = gen->content_hash;
+	item->has_build_ms = gen->build_ms >= 0;
+	item->build_ms = gen->build_ms;
+	item->packages = rpc_packages(gen->packages, gen->npackages);
+	item->n_packages = gen->npackages;
+}
+
+static void
+rpc_generation_clear(Profiled__Generation *item)
+{
+	rpc_packages_free(item->packages, item->n_packages);
+	item->packages = NULL;
+	item->n_packages = 0;
+}
+
 /* Room left in a frame for the rest of the Generations message. */
 #define RPC_PAGE_SPACE	(FRAME_MAX - 4096)
 
@@ -188,7 +258,6 @@ rpc_generations(uint64_t client, unsigned after)
 	Profiled__Response	  response = PROFILED__RESPONSE__INIT;
 	Profiled__Generations	  list = PROFILED__GENERATIONS__INIT;
 	Profiled__Generation	 *items = NULL;
-	Profiled__Package	**packages;
 	struct generation	**gens;
 	struct profile_link	 *links;
 	size_t			  count, nlinks, i, j, k, size = 0;
@@ -216,32 +285,10 @@ rpc_generations(uint64_t client, unsigned after)
 			;
 		if (j == nlinks)
 			continue;
-		profiled__generation__init(&items[k]);
-		items[k].id = gens[i]->id;
-		items[k].has_parent = gens[i]->parent != 0;
-		items[k].parent = gens[i]->parent;
-		items[k].store_path = gens[i]->store_path;
-		items[k].created = gens[i]->created;
-		items[k].reason = (char *)reason_name(gens[i]->reason);
-		items[k].current = gens[i]->id == current;
-		items[k].content_hash = gens[i]->content_hash;
-		items[k].has_build_ms = gens[i]->build_ms >= 0;
-		items[k].build_ms = gens[i]->build_ms;
-		packages = xcalloc(gens[i]->npackages, sizeof *packages);
-		for (j = 0; j < gens[i]->npackages; j++) {
-			packages[j] = xmalloc(sizeof *packages[j]);
-			profiled__package__init(packages[j]);
-			packages[j]->name = gens[i]->packages[j].name;
-			packages[j]->version = gens[i]->packages[j].version;
-			packages[j]->path = gens[i]->packages[j].path;
-		}
-		items[k].n_packages = gens[i]->npackages;
-		items[k].packages = packages;
+		rpc_generation_fill(&items[k], gens[i], current);
 		size += protobuf_c_message_get_packed_size(&items[k].base) + 8;
 		if (k > 0 && size > RPC_PAGE_SPACE) {
-			for (j = 0; j < items[k].n_packages; j++)
-				free(items[k].packages[j]);
-			free(items[k].packages);
+			rpc_generation_clear(&items[k]);
 			list.more = 1;
 			break;
 		}
@@ -253,15 +300,227 @@ rpc_generations(uint64_t client, unsigned after)
 	response.generations = &list;
 	server_send(client, &response);
 
-	for (i = 0; i < k; i++) {
-		for (j = 0; j < items[i].n_packages; j++)
-			free(items[i].packages[j]);
-		free(items[i].packages);
-	}
+	for (i = 0; i < k; i++)
+		rpc_generation_clear(&items[i]);
 	free(items);
 	free(list.generations);
 	profile_list_free(links, nlinks);
 	db_generation_list_free(gens, count);
+}
+
+/*
+ * The record of generation id, looking at the profile first if there is
+ * none (nix-env may have made it behind our back); NULL and *cause if
+ * there is no such generation.
+ */
+static struct generation *
+rpc_generation_get(unsigned id, char **cause)
+{
+	struct generation	*gen;
+
+	if ((gen = db_generation_get(id)) == NULL) {
+		generation_sync(rpc_config, 0);
+		gen = db_generation_get(id);
+	}
+	if (gen == NULL)
+		xasprintf(cause, "there is no generation %u", id);
+	return gen;
+}
+
+/* The profile's current generation; 0 and *cause if it has none. */
+static unsigned
+rpc_current(char **cause)
+{
+	unsigned	 current;
+	char		*store_path = NULL;
+
+	if (profile_current(rpc_config->profile, &current, &store_path,
+	    cause) == -1)
+		return 0;
+	free(store_path);
+	if (current == 0)
+		xasprintf(cause, "the profile has no generations yet");
+	return current;
+}
+
+/* Is generation id's link gone from the profile? */
+static int
+rpc_generation_deleted(unsigned id)
+{
+	struct stat	 sb;
+	char		*link;
+	int		 deleted;
+
+	link = profile_link_path(rpc_config->profile, id);
+	deleted = lstat(link, &sb) == -1;
+	free(link);
+	return deleted;
+}
+
+/* Answer a show of generation id, its closure's size known or not. */
+static void
+rpc_show_reply(uint64_t client, unsigned id, int file, int has_size,
+    uint64_t size)
+{
+	Profiled__Response	 response = PROFILED__RESPONSE__INIT;
+	Profiled__Shown		 shown = PROFILED__SHOWN__INIT;
+	Profiled__Generation	 item;
+	struct generation	*gen;
+	unsigned		 current;
+	char			*cause = NULL;
+
+	if ((gen = rpc_generation_get(id, &cause)) == NULL) {
+		rpc_reply_error(client, cause);
+		free(cause);
+		return;
+	}
+	if ((current = rpc_current(&cause)) == 0) {
+		free(cause);
+		cause = NULL;
+	}
+	rpc_generation_fill(&item, gen, current);
+	item.has_deleted = 1;
+	item.deleted = rpc_generation_deleted(id);
+	shown.generation = &item;
+	shown.children = db_generation_children(id, &shown.n_children);
+	shown.has_closure_bytes = has_size;
+	shown.closure_bytes = size;
+	if (file && gen->content != NULL) {
+		shown.has_content = 1;
+		shown.content.data = (uint8_t *)gen->content;
+		shown.content.len = strlen(gen->content);
+	}
+	response.result_case = PROFILED__RESPONSE__RESULT_SHOWN;
+	response.shown = &shown;
+	server_send(client, &response);
+	free(shown.children);
+	rpc_generation_clear(&item);
+	db_generation_free(gen);
+}
+
+static void
+rpc_show_size_cb(int ok, uint64_t bytes, void *arg)
+{
+	struct rpc_show	*show = arg;
+
+	rpc_show_reply(show->client, show->id, show->file, ok, bytes);
+	free(show);
+}
+
+/* show [N]: a generation in full, its closure sized by Nix if asked. */
+static void
+rpc_show(uint64_t client, const Profiled__ShowRequest *request)
+{
+	struct rpc_show		*show;
+	struct generation	*gen;
+	unsigned		 id;
+	char			*cause = NULL;
+
+	if (request->has_generation)
+		id = request->generation;
+	else if ((id = rpc_current(&cause)) == 0)
+		goto fail;
+	if ((gen = rpc_generation_get(id, &cause)) == NULL)
+		goto fail;
+	if (!request->size || rpc_generation_deleted(id)) {
+		db_generation_free(gen);
+		rpc_show_reply(client, id, request->file, 0, 0);
+		return;
+	}
+	show = xcalloc(1, sizeof *show);
+	show->client = client;
+	show->id = id;
+	show->file = request->file;
+	if (store_closure_size(rpc_base, gen->store_path, rpc_show_size_cb,
+	    show, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		free(show);
+		rpc_show_reply(client, id, request->file, 0, 0);
+	}
+	db_generation_free(gen);
+	return;
+fail:
+	rpc_reply_error(client, cause);
+	free(cause);
+}
+
+/*
+ * diff [A [B]]: what changed from A (default: B's parent) to B (default:
+ * the current generation).  From nothing, for a first generation.
+ */
+static void
+rpc_diff(uint64_t client, const Profiled__DiffRequest *request)
+{
+	Profiled__Response	 response = PROFILED__RESPONSE__INIT;
+	Profiled__Diff		 reply = PROFILED__DIFF__INIT;
+	Profiled__Change	*changes = NULL, **change_list = NULL;
+	struct generation	*from = NULL, *to = NULL;
+	struct generation_diff	 diff;
+	unsigned		 to_id;
+	size_t			 i;
+	char			*cause = NULL;
+
+	if (request->has_to)
+		to_id = request->to;
+	else if ((to_id = rpc_current(&cause)) == 0)
+		goto fail;
+	if ((to = rpc_generation_get(to_id, &cause)) == NULL)
+		goto fail;
+	if (request->has_from) {
+		if ((from = rpc_generation_get(request->from, &cause)) == NULL)
+			goto fail;
+	} else if (to->parent != 0 &&
+	    (from = rpc_generation_get(to->parent, &cause)) == NULL)
+		goto fail;
+
+	generation_diff(from, to, &diff);
+	reply.from = from != NULL ? from->id : 0;
+	reply.to = to->id;
+	reply.added = rpc_packages(diff.added, diff.nadded);
+	reply.n_added = diff.nadded;
+	reply.removed = rpc_packages(diff.removed, diff.nremoved);
+	reply.n_removed = diff.nremoved;
+	changes = xcalloc(diff.nchanged, sizeof *changes);
+	change_list = xcalloc(diff.nchanged, sizeof *change_list);
+	for (i = 0; i < diff.nchanged; i++) {
+		profiled__change__init(&changes[i]);
+		changes[i].name = diff.changed[i].name;
+		changes[i].old_version = diff.changed[i].old_version;
+		changes[i].new_version = diff.changed[i].new_version;
+		changes[i].order = diff.changed[i].order;
+		change_list[i] = &changes[i];
+	}
+	reply.changed = change_list;
+	reply.n_changed = diff.nchanged;
+	if (request->file) {
+		if (from != NULL && from->content != NULL) {
+			reply.has_from_content = 1;
+			reply.from_content.data = (uint8_t *)from->content;
+			reply.from_content.len = strlen(from->content);
+		}
+		if (to->content != NULL) {
+			reply.has_to_content = 1;
+			reply.to_content.data = (uint8_t *)to->content;
+			reply.to_content.len = strlen(to->content);
+		}
+	}
+	response.result_case = PROFILED__RESPONSE__RESULT_DIFF;
+	response.diff = &reply;
+	server_send(client, &response);
+	rpc_packages_free(reply.added, reply.n_added);
+	rpc_packages_free(reply.removed, reply.n_removed);
+	free(change_list);
+	free(changes);
+	generation_diff_free(&diff);
+	db_generation_free(from);
+	db_generation_free(to);
+	return;
+fail:
+	rpc_reply_error(client, cause);
+	free(cause);
+	db_generation_free(from);
+	db_generation_free(to);
 }
 
 /*
@@ -313,6 +572,12 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 		break;
 	case PROFILED__REQUEST__CALL_WAIT:
 		queue_wait(rpc_idle_cb, (void *)(uintptr_t)client);
+		break;
+	case PROFILED__REQUEST__CALL_SHOW:
+		rpc_show(client, request->show);
+		break;
+	case PROFILED__REQUEST__CALL_DIFF:
+		rpc_diff(client, request->diff);
 		break;
 	default:
 		rpc_reply_error(client, "unknown request");

@@ -27,12 +27,15 @@ struct usage_command {
 };
 
 static struct usage_command usage_commands[] = {
+	{ "diff", "diff [--file] [A [B]]", { "--file", "" } },
 	{ "generations", "generations", { "" } },
 	{ "help", "help [COMMAND]", { "" } },
 	{ "import", "import [--print] [--profile PATH]",
 	    { "--print", "--profile PATH" } },
+	{ "list", "list", { "" } },
 	{ "log", "log [-f] [N]", { "-f, --follow", "" } },
 	{ "rollback", "rollback", { "" } },
+	{ "show", "show [--file] [N]", { "--file", "" } },
 	{ "status", "status", { "" } },
 	{ "switch", "switch [--progress] [--to N]", { "--progress", "--to N" } },
 	{ "wait", "wait [--timeout SECONDS]", { "--timeout SECONDS", "" } },
