@@ -152,6 +152,8 @@ void	 output_local_time(int64_t, char *, size_t);
 void	 output_switched(const Profiled__Switched *, int, int);
 void	 output_status_json(const Profiled__Status *);
 void	 output_event(FILE *, const Profiled__Event *, int, int);
+size_t	 output_width(const char *);
+size_t	 output_cut(const char *, size_t);
 void	 output_packages_sort(Profiled__Package **, size_t);
 void	 output_packages(FILE *, Profiled__Package **, size_t, const char *);
 void	 output_packages_json(const char *, Profiled__Package **, size_t);

@@ -450,3 +450,27 @@ output_packages_json(const char *key, Profiled__Package **packages,
 	}
 	output_json_end();
 }
+
+/* The characters of UTF-8 text s (not its bytes), as a terminal shows. */
+size_t
+output_width(const char *s)
+{
+	size_t	width = 0;
+
+	for (; *s != '\0'; s++)
+		width += ((unsigned char)*s & 0xc0) != 0x80;
+	return width;
+}
+
+/* The offset in s after its first n characters. */
+size_t
+output_cut(const char *s, size_t n)
+{
+	size_t	i = 0;
+
+	for (; s[i] != '\0'; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n-- == 0)
+			break;
+	}
+	return i;
+}

@@ -241,6 +241,8 @@ static void
 rpc_generation_clear(Profiled__Generation *item)
 {
 	rpc_packages_free(item->packages, item->n_packages);
+	free(item->summary);
+	item->summary = NULL;
 	item->packages = NULL;
 	item->n_packages = 0;
 }
@@ -248,12 +250,63 @@ rpc_generation_clear(Profiled__Generation *item)
 /* Room left in a frame for the rest of the Generations message. */
 #define RPC_PAGE_SPACE	(FRAME_MAX - 4096)
 
+/* bsearch on generation records by id. */
+static int
+rpc_generation_compare(const void *key, const void *member)
+{
+	unsigned			 id = *(const unsigned *)key;
+	const struct generation		*gen = *(struct generation *const *)member;
+
+	return id < gen->id ? -1 : id > gen->id;
+}
+
+/*
+ * What changed from gen's parent (in gens, by id) to gen, short: "+jq
+ * -cowsay ~hello"; NULL if either package list is unknown (an import
+ * not yet read).
+ */
+static char *
+rpc_summary(const struct generation *gen, struct generation **gens,
+    size_t count)
+{
+	struct generation	**parent = NULL;
+	struct generation_diff	  diff;
+	char			 *summary;
+	size_t			  len, i;
+	FILE			 *f;
+
+	if (gen->parent != 0)
+		parent = bsearch(&gen->parent, gens, count, sizeof *gens,
+		    rpc_generation_compare);
+	if (gen->npackages == 0 && gen->reason == REASON_IMPORT)
+		return NULL;
+	if (parent != NULL && (*parent)->npackages == 0 &&
+	    (*parent)->reason == REASON_IMPORT)
+		return NULL;
+	generation_diff(parent != NULL ? *parent : NULL, gen, &diff);
+	if ((f = open_memstream(&summary, &len)) == NULL)
+		fatal("open_memstream");
+	for (i = 0; i < diff.nadded; i++)
+		fprintf(f, "%s+%s", ftell(f) > 0 ? " " : "", diff.added[i].name);
+	for (i = 0; i < diff.nremoved; i++)
+		fprintf(f, "%s-%s", ftell(f) > 0 ? " " : "",
+		    diff.removed[i].name);
+	for (i = 0; i < diff.nchanged; i++)
+		fprintf(f, "%s~%s", ftell(f) > 0 ? " " : "",
+		    diff.changed[i].name);
+	if (fclose(f) != 0)
+		fatal("open_memstream");
+	generation_diff_free(&diff);
+	return summary;
+}
+
 /*
  * The profile's generations with ids above after, as many as fit in one
- * frame; `more` says whether the client should ask for the rest.
+ * frame; `more` says whether the client should ask for the rest.  Only
+ * those the profile still has, the list nix-env shows, unless all.
  */
 static void
-rpc_generations(uint64_t client, unsigned after)
+rpc_generations(uint64_t client, unsigned after, int all)
 {
 	Profiled__Response	  response = PROFILED__RESPONSE__INIT;
 	Profiled__Generations	  list = PROFILED__GENERATIONS__INIT;
@@ -275,17 +328,20 @@ rpc_generations(uint64_t client, unsigned after)
 	gens = db_generation_list(&count);
 	links = profile_list(rpc_config->profile, &nlinks);
 
-	/* Only generations the profile still has: the list nix-env shows. */
 	list.generations = xcalloc(count, sizeof *list.generations);
 	items = xcalloc(count, sizeof *items);
-	for (i = 0, k = 0; i < count; i++) {
+	for (i = 0, j = 0, k = 0; i < count; i++) {
 		if (gens[i]->id <= after)
 			continue;
-		for (j = 0; j < nlinks && links[j].id != gens[i]->id; j++)
-			;
-		if (j == nlinks)
+		/* Both are in id order. */
+		while (j < nlinks && links[j].id < gens[i]->id)
+			j++;
+		if (!all && (j == nlinks || links[j].id != gens[i]->id))
 			continue;
 		rpc_generation_fill(&items[k], gens[i], current);
+		items[k].has_deleted = 1;
+		items[k].deleted = j == nlinks || links[j].id != gens[i]->id;
+		items[k].summary = rpc_summary(gens[i], gens, count);
 		size += protobuf_c_message_get_packed_size(&items[k].base) + 8;
 		if (k > 0 && size > RPC_PAGE_SPACE) {
 			rpc_generation_clear(&items[k]);
@@ -561,7 +617,8 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 		break;
 	case PROFILED__REQUEST__CALL_GENERATIONS:
 		rpc_generations(client, request->generations->has_after ?
-		    request->generations->after : 0);
+		    request->generations->after : 0,
+		    request->generations->all);
 		break;
 	case PROFILED__REQUEST__CALL_SUBSCRIBE:
 		events_subscribe(client, request->subscribe->logs, 0);

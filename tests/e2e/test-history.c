@@ -336,3 +336,137 @@ Test(history, diff_reads_a_generation_nix_env_made)
 	harness_assert_error(&r, "generation 1 was not built by profiled");
 	harness_run_free(&r);
 }
+
+/* `profilectl generations ARGS...` in locale, its stdout. */
+static char *
+generations_in(const char *locale, const char *a, const char *b)
+{
+	struct run	 r;
+	char		*ctl, *lc, *out;
+
+	xasprintf(&ctl, "%s/client/profilectl", harness.root);
+	xasprintf(&lc, "LC_ALL=%s", locale);
+	harness_run(&r, "env", lc, "COLUMNS=", ctl, "--socket", harness.socket,
+	    "generations", a, b, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	out = r.out;
+	r.out = NULL;
+	harness_run_free(&r);
+	free(ctl);
+	free(lc);
+	return out;
+}
+
+/*
+ * Line n of out (from 0) starts with start and, after the age column,
+ * reads rest.
+ */
+static void
+assert_row(const char *out, int n, const char *start, const char *rest)
+{
+	const char	*line = out, *end;
+	char		*row;
+
+	while (n-- > 0) {
+		cr_assert_not_null(line = strchr(line, '\n'), "no line: %s",
+		    out);
+		line++;
+	}
+	end = strchrnul(line, '\n');
+	row = xstrndup(line, end - line);
+	cr_assert(strncmp(row, start, strlen(start)) == 0,
+	    "\"%s\" does not start \"%s\" in\n%s", row, start, out);
+	cr_assert(strlen(row) >= strlen(rest) &&
+	    strcmp(row + strlen(row) - strlen(rest), rest) == 0,
+	    "\"%s\" does not end \"%s\" in\n%s", row, rest, out);
+	free(row);
+}
+
+/*
+ * 1 -> 2, rollback, 1 -> 3 -> 4, switch --to 2, 2 -> 5: generations lists
+ * what each changed from its parent, --tree draws the two branches, and a
+ * generation deleted from the profile shows only with --all.
+ */
+Test(history, generations_summarise_and_draw_the_tree)
+{
+	struct json		*list;
+	struct run		 r;
+	char			*out;
+
+	harness_save_packages("hello");
+	harness_start();
+	json_free(harness_wait_generation(1));
+	harness_save_packages("hello cowsay");
+	json_free(harness_wait_generation(2));
+	json_free(harness_ctl_json("rollback", NULL));
+	harness_save_packages("hello ripgrep");
+	json_free(harness_wait_generation(3));
+	harness_save_packages("ripgrep");
+	json_free(harness_wait_generation(4));
+	json_free(harness_ctl_json("switch", "--to", "2", NULL));
+	harness_save_packages("cowsay");
+	json_free(harness_wait_generation(5));
+
+	out = generations_in("C", NULL, NULL);
+	assert_row(out, 0, "    ID  PARENT   AGE  REASON    CHANGES", "CHANGES");
+	assert_row(out, 1, "     1       -  ", "save      +hello");
+	assert_row(out, 2, "     2       1  ", "save      +cowsay");
+	assert_row(out, 3, "     3       1  ", "save      +ripgrep");
+	assert_row(out, 4, "     4       3  ", "save      -hello");
+	assert_row(out, 5, "*    5       2  ", "save      -hello");
+	free(out);
+
+	out = generations_in("C", "--tree", NULL);
+	assert_row(out, 0, "  ID   ", "CHANGES");
+	assert_row(out, 1, "  1    ", "+hello");
+	assert_row(out, 2, "  |- 2 ", "+cowsay");
+	assert_row(out, 3, "* |  5 ", "-hello");
+	assert_row(out, 4, "  `- 3 ", "+ripgrep");
+	assert_row(out, 5, "     4 ", "-hello");
+	cr_assert_null(strstr(out, "\xe2"), "box drawing in C: %s", out);
+	free(out);
+	out = generations_in("C.UTF-8", "--tree", NULL);
+	assert_row(out, 2, "  \u251c\u2500 2 ", "+cowsay");
+	assert_row(out, 3, "* \u2502  5 ", "-hello");
+	assert_row(out, 4, "  \u2514\u2500 3 ", "+ripgrep");
+	free(out);
+
+	/* Too wide for COLUMNS: cut, marked. */
+	harness_save_packages("hello cowsay ripgrep");
+	json_free(harness_wait_generation(6));
+	{
+		char	*ctl;
+
+		xasprintf(&ctl, "%s/client/profilectl", harness.root);
+		harness_run(&r, "env", "COLUMNS=40", ctl, "--socket",
+		    harness.socket, "generations", NULL);
+		free(ctl);
+	}
+	assert_row(r.out, 6, "*    6       5  ", "save      +hell...");
+	cr_assert_eq(strlen(strrchr(r.out, '*')), 41, "%s", r.out);
+	harness_run_free(&r);
+
+	/* Generation 3 deleted by Nix: listed with --all only. */
+	harness_run(&r, "nix-env", "--profile", harness.profile,
+	    "--delete-generations", "3", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	harness_run_free(&r);
+	out = generations_in("C", NULL, NULL);
+	cr_assert_null(strstr(out, "     3       1"), "%s", out);
+	free(out);
+	out = generations_in("C", "--all", NULL);
+	assert_row(out, 3, "     3       1  ", "save      [deleted] +ripgrep");
+	free(out);
+	list = harness_ctl_json("generations", "--all", NULL);
+	cr_assert_eq(list->count, 6);
+	cr_assert_eq(harness_bool(list->items[2], "deleted"), 1);
+	cr_assert_eq(harness_bool(list->items[3], "deleted"), 0);
+	cr_assert_str_eq(harness_string(list->items[3], "summary"), "-hello");
+	json_free(list);
+	/* Without 3, 1 -> 2 -> 5 -> 6 is straight, and 4 a root of its own. */
+	out = generations_in("C", "--tree", NULL);
+	assert_row(out, 1, "  1 ", "+hello");
+	assert_row(out, 2, "  2 ", "+cowsay");
+	assert_row(out, 5, "  4 ", "-hello");
+	free(out);
+}
