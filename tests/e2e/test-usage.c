@@ -28,7 +28,8 @@ struct usage_command {
 
 static struct usage_command usage_commands[] = {
 	{ "diff", "diff [--file] [A [B]]", { "--file", "" } },
-	{ "generations", "generations", { "" } },
+	{ "generations", "generations [--tree] [--all]",
+	    { "--tree", "--all" } },
 	{ "help", "help [COMMAND]", { "" } },
 	{ "import", "import [--print] [--profile PATH]",
 	    { "--print", "--profile PATH" } },
