@@ -88,12 +88,14 @@ int	 cmd_parse_number(const char *, unsigned long long, unsigned long long,
 	     unsigned long long *);
 
 /* cmd-*.c */
+extern const struct cmd_entry	cmd_add_entry;
 extern const struct cmd_entry	cmd_diff_entry;
 extern const struct cmd_entry	cmd_generations_entry;
 extern const struct cmd_entry	cmd_help_entry;
 extern const struct cmd_entry	cmd_import_entry;
 extern const struct cmd_entry	cmd_list_entry;
 extern const struct cmd_entry	cmd_log_entry;
+extern const struct cmd_entry	cmd_remove_entry;
 extern const struct cmd_entry	cmd_rollback_entry;
 extern const struct cmd_entry	cmd_show_entry;
 extern const struct cmd_entry	cmd_status_entry;

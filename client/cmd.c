@@ -33,12 +33,14 @@ struct cmd_args {
 #define CMD_ARGS_LONG	256
 
 const struct cmd_entry *cmd_table[] = {
+	&cmd_add_entry,
 	&cmd_diff_entry,
 	&cmd_generations_entry,
 	&cmd_help_entry,
 	&cmd_import_entry,
 	&cmd_list_entry,
 	&cmd_log_entry,
+	&cmd_remove_entry,
 	&cmd_rollback_entry,
 	&cmd_show_entry,
 	&cmd_status_entry,

@@ -397,6 +397,12 @@ int	 server_start(struct event_base *, int, const char *, char **);
 void	 server_stop(void);
 void	 server_send(uint64_t, const struct Profiled__Response *);
 
+/* edit.c */
+typedef void (*edit_done_cb)(const char *, const struct package_edit *,
+	     size_t, int, void *);
+int	 edit_start(struct event_base *, const struct config *, int,
+	     char *const *, size_t, edit_done_cb, void *, char **);
+
 /* store.c */
 typedef void (*store_size_cb)(int, uint64_t, void *);
 int	 store_closure_size(struct event_base *, const char *, store_size_cb,

@@ -579,6 +579,89 @@ fail:
 	db_generation_free(to);
 }
 
+/* What an add or remove did to one attribute, as the wire names it. */
+static const char *
+rpc_edit_result_name(enum package_edit_result result, int add)
+{
+	switch (result) {
+	case PACKAGE_EDIT_CHANGED:
+		return add ? "added" : "removed";
+	case PACKAGE_EDIT_ALREADY:
+		return "present";
+	case PACKAGE_EDIT_ABSENT:
+		return "absent";
+	case PACKAGE_EDIT_WRAPPED:
+		return "wrapped";
+	}
+	return "unknown";
+}
+
+/* An add or remove: one answering a client, whose request is gone. */
+struct rpc_edit {
+	uint64_t	 client;
+	int		 add;
+};
+
+static void
+rpc_edit_done_cb(const char *error, const struct package_edit *edits,
+    size_t count, int changed, void *arg)
+{
+	struct rpc_edit			 *re = arg;
+	Profiled__Response		  response = PROFILED__RESPONSE__INIT;
+	Profiled__Edited		  edited = PROFILED__EDITED__INIT;
+	Profiled__Edited__Result	 *results, **list;
+	size_t				  i;
+
+	if (error != NULL) {
+		rpc_reply_error(re->client, error);
+		free(re);
+		return;
+	}
+	results = xcalloc(count, sizeof *results);
+	list = xcalloc(count, sizeof *list);
+	for (i = 0; i < count; i++) {
+		profiled__edited__result__init(&results[i]);
+		results[i].attr = (char *)edits[i].attr;
+		results[i].result = (char *)rpc_edit_result_name(
+		    edits[i].result, re->add);
+		results[i].has_line = edits[i].line != 0;
+		results[i].line = edits[i].line;
+		list[i] = &results[i];
+	}
+	edited.n_results = count;
+	edited.results = list;
+	edited.changed = changed;
+	edited.package_file = rpc_config->package_file;
+	response.result_case = PROFILED__RESPONSE__RESULT_EDITED;
+	response.edited = &edited;
+	server_send(re->client, &response);
+	free(list);
+	free(results);
+	free(re);
+}
+
+/* add / remove ATTR...: edit the package file, checked by Nix first. */
+static void
+rpc_edit(uint64_t client, const Profiled__EditRequest *request)
+{
+	struct rpc_edit	*re;
+	char		*cause = NULL;
+
+	if (request->n_attrs == 0) {
+		rpc_reply_error(client, "no package named");
+		return;
+	}
+	re = xcalloc(1, sizeof *re);
+	re->client = client;
+	re->add = request->add;
+	if (edit_start(rpc_base, rpc_config, request->add, request->attrs,
+	    request->n_attrs, rpc_edit_done_cb, re, &cause) == -1) {
+		rpc_reply_error(client, cause);
+		free(cause);
+		free(re);
+	}
+}
+
 /*
  * switch --to N, or switch: a build of the file now, whose progress the
  * client may follow until its answer.
@@ -635,6 +718,9 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 		break;
 	case PROFILED__REQUEST__CALL_DIFF:
 		rpc_diff(client, request->diff);
+		break;
+	case PROFILED__REQUEST__CALL_EDIT:
+		rpc_edit(client, request->edit);
 		break;
 	default:
 		rpc_reply_error(client, "unknown request");

@@ -27,6 +27,7 @@ struct usage_command {
 };
 
 static struct usage_command usage_commands[] = {
+	{ "add", "add ATTR ...", { "" } },
 	{ "diff", "diff [--file] [A [B]]", { "--file", "" } },
 	{ "generations", "generations [--tree] [--all]",
 	    { "--tree", "--all" } },
@@ -35,6 +36,7 @@ static struct usage_command usage_commands[] = {
 	    { "--print", "--profile PATH" } },
 	{ "list", "list", { "" } },
 	{ "log", "log [-f] [N]", { "-f, --follow", "" } },
+	{ "remove", "remove ATTR ...", { "" } },
 	{ "rollback", "rollback", { "" } },
 	{ "show", "show [--file] [N]", { "--file", "" } },
 	{ "status", "status", { "" } },
