@@ -397,6 +397,19 @@ int	 server_start(struct event_base *, int, const char *, char **);
 void	 server_stop(void);
 void	 server_send(uint64_t, const struct Profiled__Response *);
 
+/* retention.c */
+struct retention_generation {
+	unsigned	 id;
+	unsigned	 parent;	/* 0: none */
+	int64_t		 created;	/* unix seconds */
+};
+struct retention_policy {
+	size_t		 keep_generations;	/* the newest kept */
+	unsigned	 keep_days;		/* those younger kept */
+};
+unsigned *retention_plan(const struct retention_generation *, size_t,
+	     unsigned, const struct retention_policy *, int64_t, size_t *);
+
 /* edit.c */
 typedef void (*edit_done_cb)(const char *, const struct package_edit *,
 	     size_t, int, void *);
