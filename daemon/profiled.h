@@ -437,11 +437,16 @@ void	 systemd_stopping(void);
 void	 systemd_shutdown(void);
 
 /* notify.c */
-typedef void (*notify_rollback_cb)(void *);
+enum notify_action {
+	NOTIFY_ACTION_NONE,
+	NOTIFY_ACTION_ROLLBACK,	/* to the current generation's parent */
+	NOTIFY_ACTION_UNDO	/* a rollback: back to where it came from */
+};
+typedef void (*notify_action_cb)(enum notify_action, unsigned, void *);
 void	 notify_init(struct event_base *, const struct config *,
-	     notify_rollback_cb, void *);
+	     notify_action_cb, void *);
 void	 notify_shutdown(void);
-void	 notify_generation_changed(unsigned, unsigned);
+void	 notify_generation_changed(unsigned, unsigned, int);
 void	 notify_build_failed(const char *);
 void	 notify_held_foreign(unsigned, const char *);
 
