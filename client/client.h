@@ -7,6 +7,7 @@
 #ifndef CLIENT_H
 #define CLIENT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,9 @@ struct cmd_option {
 
 /* A command's options and other arguments as given, from cmd_args_parse. */
 struct cmd_args;
+
+/* args.upper for a command taking any number of arguments: "NAME ...". */
+#define CMD_ARGS_MANY	INT_MAX
 
 /*
  * A command: its name, a line saying what it does, the options it takes
@@ -84,15 +88,28 @@ int	 cmd_parse_number(const char *, unsigned long long, unsigned long long,
 	     unsigned long long *);
 
 /* cmd-*.c */
+extern const struct cmd_entry	cmd_add_entry;
+extern const struct cmd_entry	cmd_diff_entry;
 extern const struct cmd_entry	cmd_generations_entry;
 extern const struct cmd_entry	cmd_help_entry;
 extern const struct cmd_entry	cmd_import_entry;
+extern const struct cmd_entry	cmd_list_entry;
 extern const struct cmd_entry	cmd_log_entry;
+extern const struct cmd_entry	cmd_remove_entry;
 extern const struct cmd_entry	cmd_rollback_entry;
+extern const struct cmd_entry	cmd_show_entry;
 extern const struct cmd_entry	cmd_status_entry;
 extern const struct cmd_entry	cmd_switch_entry;
 extern const struct cmd_entry	cmd_wait_entry;
 extern const struct cmd_entry	cmd_watch_entry;
+
+/* cmd-show.c */
+Profiled__Response *cmd_show_request(struct client_options *, unsigned, int,
+	     int);
+
+/* text-diff.c */
+int	 text_diff_unified(FILE *, const char *, const char *, size_t,
+	     const char *, const char *, size_t);
 
 /* cmd-help.c */
 int	 cmd_help_show(const struct cmd_entry *, const struct client_options *);
@@ -137,6 +154,11 @@ void	 output_local_time(int64_t, char *, size_t);
 void	 output_switched(const Profiled__Switched *, int, int);
 void	 output_status_json(const Profiled__Status *);
 void	 output_event(FILE *, const Profiled__Event *, int, int);
+size_t	 output_width(const char *);
+size_t	 output_cut(const char *, size_t);
+void	 output_packages_sort(Profiled__Package **, size_t);
+void	 output_packages(FILE *, Profiled__Package **, size_t, const char *);
+void	 output_packages_json(const char *, Profiled__Package **, size_t);
 
 /* output-json.c */
 #define OUTPUT_JSON_SCHEMA	1

@@ -33,11 +33,16 @@ struct cmd_args {
 #define CMD_ARGS_LONG	256
 
 const struct cmd_entry *cmd_table[] = {
+	&cmd_add_entry,
+	&cmd_diff_entry,
 	&cmd_generations_entry,
 	&cmd_help_entry,
 	&cmd_import_entry,
+	&cmd_list_entry,
 	&cmd_log_entry,
+	&cmd_remove_entry,
 	&cmd_rollback_entry,
+	&cmd_show_entry,
 	&cmd_status_entry,
 	&cmd_switch_entry,
 	&cmd_wait_entry,
@@ -174,7 +179,7 @@ cmd_usage_arguments(const struct cmd_entry *entry)
 	if (entry->args.upper > 0) {
 		fprintf(f, entry->args.lower > 0 ? " %s" : " [%s]",
 		    entry->args.name);
-		if (entry->args.upper > 1)
+		if (entry->args.upper == CMD_ARGS_MANY)
 			fputs(" ...", f);
 	}
 	if (fclose(f) != 0)

@@ -393,3 +393,84 @@ output_event(FILE *f, const Profiled__Event *e, int json, int with_time)
 		output_colour(f, OUTPUT_PLAIN);
 	fputc('\n', f);
 }
+
+static int
+output_packages_compare(const void *a, const void *b)
+{
+	const Profiled__Package	*pa = *(Profiled__Package *const *)a;
+	const Profiled__Package	*pb = *(Profiled__Package *const *)b;
+	int			 c;
+
+	if ((c = strcmp(pa->name, pb->name)) != 0)
+		return c;
+	return strcmp(pa->version, pb->version);
+}
+
+/* Order packages by name, as nix-env -q lists them. */
+void
+output_packages_sort(Profiled__Package **packages, size_t count)
+{
+	qsort(packages, count, sizeof *packages, output_packages_compare);
+}
+
+/*
+ * Packages as two columns, name and version, the names padded to the
+ * longest; each line starts with indent.
+ */
+void
+output_packages(FILE *f, Profiled__Package **packages, size_t count,
+    const char *indent)
+{
+	size_t	i;
+	int	width = 0;
+
+	for (i = 0; i < count; i++) {
+		if ((int)strlen(packages[i]->name) > width)
+			width = strlen(packages[i]->name);
+	}
+	for (i = 0; i < count; i++)
+		fprintf(f, "%s%-*s  %s\n", indent, width, packages[i]->name,
+		    packages[i]->version);
+}
+
+/* Packages as key's array of {name, version, path}. */
+void
+output_packages_json(const char *key, Profiled__Package **packages,
+    size_t count)
+{
+	size_t	i;
+
+	output_json_array(key);
+	for (i = 0; i < count; i++) {
+		output_json_object(NULL);
+		output_json_string("name", packages[i]->name);
+		output_json_string("version", packages[i]->version);
+		output_json_string("path", packages[i]->path);
+		output_json_end();
+	}
+	output_json_end();
+}
+
+/* The characters of UTF-8 text s (not its bytes), as a terminal shows. */
+size_t
+output_width(const char *s)
+{
+	size_t	width = 0;
+
+	for (; *s != '\0'; s++)
+		width += ((unsigned char)*s & 0xc0) != 0x80;
+	return width;
+}
+
+/* The offset in s after its first n characters. */
+size_t
+output_cut(const char *s, size_t n)
+{
+	size_t	i = 0;
+
+	for (; s[i] != '\0'; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n-- == 0)
+			break;
+	}
+	return i;
+}

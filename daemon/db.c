@@ -358,6 +358,29 @@ db_generation_list(size_t *count)
 	return list;
 }
 
+/* The ids of the generations whose parent is id, in order; *count of them. */
+unsigned *
+db_generation_children(unsigned id, size_t *count)
+{
+	sqlite3_stmt	*stmt;
+	unsigned	*children = NULL;
+
+	*count = 0;
+	if (sqlite3_prepare_v2(db, "SELECT id FROM generations WHERE "
+	    "parent = ? ORDER BY id", -1, &stmt, NULL) != SQLITE_OK) {
+		db_fail("listing a generation's children", NULL);
+		return NULL;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		children = xreallocarray(children, *count + 1,
+		    sizeof *children);
+		children[(*count)++] = sqlite3_column_int64(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
+	return children;
+}
+
 void
 db_generation_free(struct generation *gen)
 {

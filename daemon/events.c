@@ -271,7 +271,8 @@ events_switched(unsigned previous, unsigned generation, int created,
 	event.has_generation = 1;
 	event.generation = generation;
 	events_send(&event, 0);
-	notify_generation_changed(previous, generation);
+	notify_generation_changed(previous, generation,
+	    reason == REASON_ROLLBACK);
 }
 
 /* Free the subscribers; the loop has ended. */

@@ -8,7 +8,9 @@
  * "Generation 12 is active" with what changed, or a failed build.  Each is
  * sent as GetCapabilities then Notify, so a server that appears or changes
  * later is asked afresh; when it advertises "actions", a switch carries a
- * "Roll back" button, and its ActionInvoked signal rolls back.  A
+ * "Roll back" button, a rollback an "Undo rollback" button (back to the
+ * generation rolled back from), and the ActionInvoked signal of the one
+ * shown does what it says, through the action callback.  A
  * notification wanted while one is on its way waits for that one's id, so
  * it replaces it rather than piling up; only the newest waits.
  *
@@ -28,7 +30,6 @@
 
 #define NOTIFY_NAME		"org.freedesktop.Notifications"
 #define NOTIFY_PATH		"/org/freedesktop/Notifications"
-#define NOTIFY_ACTION		"rollback"
 #define NOTIFY_URGENCY_NORMAL	1
 #define NOTIFY_URGENCY_CRITICAL	2
 
@@ -36,7 +37,18 @@ struct notify_message {
 	char	*summary;
 	char	*body;
 	int	 urgency;
-	int	 rollback;	/* offer the Roll back button */
+	enum notify_action action;	/* the button it offers */
+	unsigned	 target;	/* the action's generation */
+};
+
+/* Each action's key on the bus and the label of its button. */
+static const struct {
+	const char	*key;
+	const char	*label;
+} notify_actions[] = {
+	[NOTIFY_ACTION_NONE] = { NULL, NULL },
+	[NOTIFY_ACTION_ROLLBACK] = { "rollback", "Roll back" },
+	[NOTIFY_ACTION_UNDO] = { "undo", "Undo rollback" },
 };
 
 static struct {
@@ -45,12 +57,13 @@ static struct {
 	sd_bus			*bus;
 	struct event		*event;
 	uint32_t		 id;		/* ours on the server, or 0 */
-	int			 actionable;	/* it shows the Roll back button */
+	enum notify_action	 shown;		/* the button it shows */
+	unsigned		 shown_target;
 	struct notify_message	*sending;	/* on its way */
 	struct notify_message	*next;		/* waits for it */
 	int			 warned;	/* the missing bus or server is logged */
-	notify_rollback_cb	 rollback_cb;	/* the Roll back button */
-	void			*rollback_arg;
+	notify_action_cb	 action_cb;	/* a button was clicked */
+	void			*action_arg;
 } notify;
 
 static void	notify_start(struct notify_message *);
@@ -87,7 +100,7 @@ notify_disconnect(void)
 	notify_message_free(notify.next);
 	notify.sending = notify.next = NULL;
 	notify.id = 0;
-	notify.actionable = 0;
+	notify.shown = NOTIFY_ACTION_NONE;
 }
 
 /* Wait for what sd-bus wants next: to read, to write, or a timeout. */
@@ -165,7 +178,8 @@ notify_notified_cb(sd_bus_message *reply, void *arg, sd_bus_error *error)
 		notify_missing(e->message);
 	else if (sd_bus_message_read(reply, "u", &id) > 0) {
 		notify.id = id;
-		notify.actionable = notify.sending->rollback;
+		notify.shown = notify.sending->action;
+		notify.shown_target = notify.sending->target;
 		notify.warned = 0;
 		log_debug("desktop notification %u: %s", id,
 		    notify.sending->summary);
@@ -180,7 +194,9 @@ notify_call(int actions)
 {
 	struct notify_message	*m = notify.sending;
 	sd_bus_message		*call = NULL;
-	char			*buttons[] = { NOTIFY_ACTION, "Roll back", NULL };
+	char			*buttons[] = {
+	    (char *)notify_actions[m->action].key,
+	    (char *)notify_actions[m->action].label, NULL };
 	char			*none[] = { NULL };
 	int			 r;
 
@@ -191,7 +207,8 @@ notify_call(int actions)
 		    "", m->summary, m->body);
 	if (r >= 0)
 		r = sd_bus_message_append_strv(call,
-		    actions && m->rollback ? buttons : none);
+		    actions && m->action != NOTIFY_ACTION_NONE ? buttons :
+		    none);
 	if (r >= 0)
 		r = sd_bus_message_append(call, "a{sv}i", 1, "urgency", "y",
 		    m->urgency, -1);
@@ -249,21 +266,33 @@ notify_start(struct notify_message *m)
 	notify_arm();
 }
 
-/* The server's button on our notification: Roll back rolls back. */
+/* The server's button on our notification: it does what it says. */
 static int
-notify_action_cb(sd_bus_message *m, void *arg, sd_bus_error *error)
+notify_invoked_cb(sd_bus_message *m, void *arg, sd_bus_error *error)
 {
-	const char	*key;
-	uint32_t	 id;
+	enum notify_action	 action = notify.shown;
+	const char		*key;
+	uint32_t		 id;
 
 	if (sd_bus_message_read(m, "us", &id, &key) <= 0)
 		return 0;
-	if (id != notify.id || id == 0 || !notify.actionable ||
-	    strcmp(key, NOTIFY_ACTION) != 0)
+	if (id != notify.id || id == 0 || action == NOTIFY_ACTION_NONE ||
+	    strcmp(key, notify_actions[action].key) != 0)
 		return 0;
-	log_info("rolling back, as asked from the desktop notification");
-	notify.actionable = 0;
-	notify.rollback_cb(notify.rollback_arg);
+	switch (action) {
+	case NOTIFY_ACTION_ROLLBACK:
+		log_info("rolling back, as asked from the desktop "
+		    "notification");
+		break;
+	case NOTIFY_ACTION_UNDO:
+		log_info("undoing the rollback, back to generation %u, as "
+		    "asked from the desktop notification", notify.shown_target);
+		break;
+	case NOTIFY_ACTION_NONE:
+		break;
+	}
+	notify.shown = NOTIFY_ACTION_NONE;
+	notify.action_cb(action, notify.shown_target, notify.action_arg);
 	return 0;
 }
 
@@ -275,7 +304,7 @@ notify_closed_cb(sd_bus_message *m, void *arg, sd_bus_error *error)
 
 	if (sd_bus_message_read(m, "uu", &id, &reason) > 0 && id == notify.id) {
 		notify.id = 0;
-		notify.actionable = 0;
+		notify.shown = NOTIFY_ACTION_NONE;
 	}
 	return 0;
 }
@@ -297,7 +326,7 @@ notify_connect(char **cause)
 		return -1;
 	}
 	if ((r = sd_bus_match_signal_async(notify.bus, NULL, NOTIFY_NAME,
-	    NOTIFY_PATH, NOTIFY_NAME, "ActionInvoked", notify_action_cb, NULL,
+	    NOTIFY_PATH, NOTIFY_NAME, "ActionInvoked", notify_invoked_cb, NULL,
 	    NULL)) < 0 ||
 	    (r = sd_bus_match_signal_async(notify.bus, NULL, NOTIFY_NAME,
 	    NOTIFY_PATH, NOTIFY_NAME, "NotificationClosed", notify_closed_cb,
@@ -340,14 +369,14 @@ notify_send(struct notify_message *m)
  */
 void
 notify_init(struct event_base *base, const struct config *cfg,
-    notify_rollback_cb rollback_cb, void *arg)
+    notify_action_cb action_cb, void *arg)
 {
 	char	*cause = NULL;
 
 	notify.base = base;
 	notify.cfg = cfg;
-	notify.rollback_cb = rollback_cb;
-	notify.rollback_arg = arg;
+	notify.action_cb = action_cb;
+	notify.action_arg = arg;
 	if (!cfg->notify) {
 		log_debug("desktop notifications are off");
 		return;
@@ -427,10 +456,11 @@ notify_diff(const struct generation *old, const struct generation *new)
 
 /*
  * The profile went from generation previous (0: none) to current: say so,
- * with what changed, and offer to roll back if current has a parent.
+ * with what changed, and offer to undo a rollback, or else to roll back
+ * if current has a parent.
  */
 void
-notify_generation_changed(unsigned previous, unsigned current)
+notify_generation_changed(unsigned previous, unsigned current, int rollback)
 {
 	struct notify_message	*m;
 	struct generation	*old = NULL, *new;
@@ -444,7 +474,13 @@ notify_generation_changed(unsigned previous, unsigned current)
 	xasprintf(&m->summary, "Generation %u is active", current);
 	m->body = notify_diff(old, new);
 	m->urgency = NOTIFY_URGENCY_NORMAL;
-	m->rollback = new->parent != 0;
+	if (rollback && previous != 0) {
+		m->action = NOTIFY_ACTION_UNDO;
+		m->target = previous;
+	} else if (new->parent != 0) {
+		m->action = NOTIFY_ACTION_ROLLBACK;
+		m->target = new->parent;
+	}
 	db_generation_free(old);
 	db_generation_free(new);
 	notify_send(m);

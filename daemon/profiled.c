@@ -303,11 +303,21 @@ profiled_file_changed_cb(const char *path, void *arg)
 	queue_file_changed(path);
 }
 
-/* The desktop notification's Roll back button was pressed. */
+/* A desktop notification's button was pressed: do what it offered. */
 static void
-profiled_rollback_cb(void *arg)
+profiled_notify_action_cb(enum notify_action action, unsigned generation,
+    void *arg)
 {
-	queue_switch_to(1, 0, NULL, NULL);
+	switch (action) {
+	case NOTIFY_ACTION_ROLLBACK:
+		queue_switch_to(1, 0, NULL, NULL);
+		break;
+	case NOTIFY_ACTION_UNDO:
+		queue_switch_to(0, generation, NULL, NULL);
+		break;
+	case NOTIFY_ACTION_NONE:
+		break;
+	}
 }
 
 /* The queue's status may have changed: keep systemd's STATUS= current. */
@@ -494,9 +504,9 @@ main(int argc, char **argv)
 		fatalx("cannot watch signals");
 
 	generation_sync(&cfg, 1);
-	rpc_init(&cfg);
+	rpc_init(base, &cfg);
 	systemd_init(base);
-	notify_init(base, &cfg, profiled_rollback_cb, NULL);
+	notify_init(base, &cfg, profiled_notify_action_cb, NULL);
 	if ((fd = systemd_listen_fd(&cause)) == -2 ||
 	    server_start(base, fd, cfg.socket_path, &cause) == -1)
 		fatalx("%s", cause);

@@ -163,6 +163,22 @@ struct package *package_list_copy(const struct package *, size_t);
 void	 package_list_free(struct package *, size_t);
 int	 package_version_compare(const char *, const char *);
 
+/* package-edit.c */
+enum package_edit_result {
+	PACKAGE_EDIT_CHANGED,
+	PACKAGE_EDIT_ALREADY,	/* add: in the list already */
+	PACKAGE_EDIT_ABSENT,	/* remove: not in the list */
+	PACKAGE_EDIT_WRAPPED	/* only inside an expression, such as hiPrio */
+};
+struct package_edit {
+	const char			*attr;	/* hello, python3Packages.foo */
+	enum package_edit_result	 result;
+	unsigned			 line;	/* where it was found, or 0 */
+};
+int	 package_edit_valid_attr(const char *);
+char	*package_edit_apply(const char *, const char *, size_t, int,
+	     struct package_edit *, size_t, char **);
+
 /* db.c */
 struct generation {
 	unsigned	 id;		/* the profile's number */
@@ -195,6 +211,7 @@ void	 db_close(void);
 int	 db_generation_put(const struct generation *, char **);
 struct generation *db_generation_get(unsigned);
 struct generation **db_generation_list(size_t *);
+unsigned *db_generation_children(unsigned, size_t *);
 void	 db_generation_free(struct generation *);
 void	 db_generation_list_free(struct generation **, size_t);
 int	 db_build_add(const struct build_record *, char **);
@@ -383,9 +400,33 @@ int	 server_start(struct event_base *, int, const char *, char **);
 void	 server_stop(void);
 void	 server_send(uint64_t, const struct Profiled__Response *);
 
+/* retention.c */
+struct retention_generation {
+	unsigned	 id;
+	unsigned	 parent;	/* 0: none */
+	int64_t		 created;	/* unix seconds */
+};
+struct retention_policy {
+	size_t		 keep_generations;	/* the newest kept */
+	unsigned	 keep_days;		/* those younger kept */
+};
+unsigned *retention_plan(const struct retention_generation *, size_t,
+	     unsigned, const struct retention_policy *, int64_t, size_t *);
+
+/* edit.c */
+typedef void (*edit_done_cb)(const char *, const struct package_edit *,
+	     size_t, int, void *);
+int	 edit_start(struct event_base *, const struct config *, int,
+	     char *const *, size_t, edit_done_cb, void *, char **);
+
+/* store.c */
+typedef void (*store_size_cb)(int, uint64_t, void *);
+int	 store_closure_size(struct event_base *, const char *, store_size_cb,
+	     void *, char **);
+
 /* rpc.c */
 struct Profiled__Request;
-void	 rpc_init(const struct config *);
+void	 rpc_init(struct event_base *, const struct config *);
 void	 rpc_dispatch(uint64_t, const struct Profiled__Request *);
 void	 rpc_reply_error(uint64_t, const char *);
 void	 rpc_status(uint64_t);
@@ -399,11 +440,16 @@ void	 systemd_stopping(void);
 void	 systemd_shutdown(void);
 
 /* notify.c */
-typedef void (*notify_rollback_cb)(void *);
+enum notify_action {
+	NOTIFY_ACTION_NONE,
+	NOTIFY_ACTION_ROLLBACK,	/* to the current generation's parent */
+	NOTIFY_ACTION_UNDO	/* a rollback: back to where it came from */
+};
+typedef void (*notify_action_cb)(enum notify_action, unsigned, void *);
 void	 notify_init(struct event_base *, const struct config *,
-	     notify_rollback_cb, void *);
+	     notify_action_cb, void *);
 void	 notify_shutdown(void);
-void	 notify_generation_changed(unsigned, unsigned);
+void	 notify_generation_changed(unsigned, unsigned, int);
 void	 notify_build_failed(const char *);
 void	 notify_held_foreign(unsigned, const char *);
 

@@ -6,6 +6,8 @@
  * client that has gone meanwhile misses its answer: clients are ids).
  * subscribe is the one call answered with a stream (events.c).
  */
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,11 +16,20 @@
 #include "frame.h"
 #include "profiled.pb-c.h"
 
+static struct event_base	*rpc_base;
 static const struct config	*rpc_config;
 
+/* A show waiting for Nix to size the generation's closure. */
+struct rpc_show {
+	uint64_t	 client;
+	unsigned	 id;
+	int		 file;
+};
+
 void
-rpc_init(const struct config *cfg)
+rpc_init(struct event_base *base, const struct config *cfg)
 {
+	rpc_base = base;
 	rpc_config = cfg;
 }
 
@@ -175,6 +186,34 @@ rpc_log(uint64_t client, unsigned generation)
 	db_build_free(build);
 }
 
+/* Protobuf copies of a package list, pointing into list. */
+static Profiled__Package **
+rpc_packages(const struct package *list, size_t count)
+{
+	Profiled__Package	**packages;
+	size_t			  i;
+
+	packages = xcalloc(count, sizeof *packages);
+	for (i = 0; i < count; i++) {
+		packages[i] = xmalloc(sizeof *packages[i]);
+		profiled__package__init(packages[i]);
+		packages[i]->name = list[i].name;
+		packages[i]->version = list[i].version;
+		packages[i]->path = list[i].path;
+	}
+	return packages;
+}
+
+static void
+rpc_packages_free(Profiled__Package **packages, size_t count)
+{
+	size_t	i;
+
+	for (i = 0; i < count; i++)
+		free(packages[i]);
+	free(packages);
+}
+
 /*
  * A page of generations: at most RPC_PAGE_COUNT of them, in at most
  * RPC_PAGE_SPACE bytes (the rest of the frame is the envelope's), so that
@@ -188,17 +227,65 @@ rpc_log(uint64_t client, unsigned generation)
  * tag and length. */
 #define RPC_FIELD_COST	8
 
-/* Free what rpc_generation_fill allocated for item. */
+/* Free what rpc_generation_fill and rpc_generations allocated for item. */
 static void
 rpc_generation_clear(Profiled__Generation *item)
 {
-	size_t	i;
-
-	for (i = 0; i < item->n_packages; i++)
-		free(item->packages[i]);
-	free(item->packages);
+	rpc_packages_free(item->packages, item->n_packages);
 	item->packages = NULL;
 	item->n_packages = 0;
+	free(item->summary);
+	item->summary = NULL;
+}
+
+/* bsearch on generation records by id. */
+static int
+rpc_generation_compare(const void *key, const void *member)
+{
+	unsigned			 id = *(const unsigned *)key;
+	const struct generation		*gen = *(struct generation *const *)member;
+
+	return id < gen->id ? -1 : id > gen->id;
+}
+
+/*
+ * What changed from gen's parent (in gens, by id) to gen, short: "+jq
+ * -cowsay ~hello"; NULL if either package list is unknown (an import
+ * not yet read).
+ */
+static char *
+rpc_summary(const struct generation *gen, struct generation **gens,
+    size_t count)
+{
+	struct generation	**parent = NULL;
+	struct generation_diff	  diff;
+	char			 *summary;
+	size_t			  len, i;
+	FILE			 *f;
+
+	if (gen->parent != 0)
+		parent = bsearch(&gen->parent, gens, count, sizeof *gens,
+		    rpc_generation_compare);
+	if (gen->npackages == 0 && gen->reason == REASON_IMPORT)
+		return NULL;
+	if (parent != NULL && (*parent)->npackages == 0 &&
+	    (*parent)->reason == REASON_IMPORT)
+		return NULL;
+	generation_diff(parent != NULL ? *parent : NULL, gen, &diff);
+	if ((f = open_memstream(&summary, &len)) == NULL)
+		fatal("open_memstream");
+	for (i = 0; i < diff.nadded; i++)
+		fprintf(f, "%s+%s", ftell(f) > 0 ? " " : "", diff.added[i].name);
+	for (i = 0; i < diff.nremoved; i++)
+		fprintf(f, "%s-%s", ftell(f) > 0 ? " " : "",
+		    diff.removed[i].name);
+	for (i = 0; i < diff.nchanged; i++)
+		fprintf(f, "%s~%s", ftell(f) > 0 ? " " : "",
+		    diff.changed[i].name);
+	if (fclose(f) != 0)
+		fatal("open_memstream");
+	generation_diff_free(&diff);
+	return summary;
 }
 
 /*
@@ -251,35 +338,24 @@ rpc_generation_fill(Profiled__Generation *item, const struct generation *g,
 	return size;
 }
 
-/* Whether the profile still has generation id: nix-env lists only those. */
-static int
-rpc_generation_linked(const struct profile_link *links, size_t nlinks,
-    unsigned id)
-{
-	size_t	i;
-
-	for (i = 0; i < nlinks; i++) {
-		if (links[i].id == id)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * The profile's generations with ids above after, one page of them; `more`
- * says whether the client should ask for the rest.
+ * says whether the client should ask for the rest.  Only those the
+ * profile still has, the list nix-env shows, unless all.
  */
 static void
-rpc_generations(uint64_t client, unsigned after)
+rpc_generations(uint64_t client, unsigned after, int all)
 {
 	Profiled__Response	  response = PROFILED__RESPONSE__INIT;
 	Profiled__Generations	  list = PROFILED__GENERATIONS__INIT;
 	Profiled__Generation	 *items;
 	struct generation	**gens;
 	struct profile_link	 *links;
-	size_t			  count, nlinks, i, k = 0, size, used = 0;
+	size_t			  count, nlinks, i, j, k = 0, size, used = 0;
+	size_t			  extra;
 	unsigned		  current;
-	char			 *store_path = NULL, *cause = NULL;
+	char			 *store_path = NULL, *cause = NULL, *summary;
+	int			  deleted;
 
 	if (profile_current(rpc_config->profile, &current, &store_path,
 	    &cause) == -1) {
@@ -294,16 +370,28 @@ rpc_generations(uint64_t client, unsigned after)
 
 	list.generations = xcalloc(RPC_PAGE_COUNT, sizeof *list.generations);
 	items = xcalloc(RPC_PAGE_COUNT, sizeof *items);
-	for (i = 0; i < count; i++) {
-		if (gens[i]->id <= after ||
-		    !rpc_generation_linked(links, nlinks, gens[i]->id))
+	for (i = 0, j = 0; i < count; i++) {
+		if (gens[i]->id <= after)
+			continue;
+		/* Both are in id order. */
+		while (j < nlinks && links[j].id < gens[i]->id)
+			j++;
+		deleted = j == nlinks || links[j].id != gens[i]->id;
+		if (deleted && !all)
 			continue;
 		if (k == RPC_PAGE_COUNT) {
 			list.more = 1;
 			break;
 		}
+		summary = rpc_summary(gens[i], gens, count);
+		extra = 2 * RPC_FIELD_COST + (summary != NULL ?
+		    strlen(summary) : 0);
 		size = rpc_generation_fill(&items[k], gens[i], current,
-		    RPC_PAGE_SPACE - used);
+		    RPC_PAGE_SPACE - used > extra ? RPC_PAGE_SPACE - used - extra :
+		    0) + extra;
+		items[k].has_deleted = 1;
+		items[k].deleted = deleted;
+		items[k].summary = summary;
 		/* Cut short, it would fit whole on a page of its own. */
 		if (k > 0 && (items[k].has_package_count ||
 		    size > RPC_PAGE_SPACE - used)) {
@@ -326,6 +414,317 @@ rpc_generations(uint64_t client, unsigned after)
 	free(list.generations);
 	profile_list_free(links, nlinks);
 	db_generation_list_free(gens, count);
+}
+
+/*
+ * The record of generation id, looking at the profile first if there is
+ * none (nix-env may have made it behind our back); NULL and *cause if
+ * there is no such generation.
+ */
+static struct generation *
+rpc_generation_get(unsigned id, char **cause)
+{
+	struct generation	*gen;
+
+	if ((gen = db_generation_get(id)) == NULL) {
+		generation_sync(rpc_config, 0);
+		gen = db_generation_get(id);
+	}
+	if (gen == NULL)
+		xasprintf(cause, "there is no generation %u", id);
+	return gen;
+}
+
+/* The profile's current generation; 0 and *cause if it has none. */
+static unsigned
+rpc_current(char **cause)
+{
+	unsigned	 current;
+	char		*store_path = NULL;
+
+	if (profile_current(rpc_config->profile, &current, &store_path,
+	    cause) == -1)
+		return 0;
+	free(store_path);
+	if (current == 0)
+		xasprintf(cause, "the profile has no generations yet");
+	return current;
+}
+
+/* Is generation id's link gone from the profile? */
+static int
+rpc_generation_deleted(unsigned id)
+{
+	struct stat	 sb;
+	char		*link;
+	int		 deleted;
+
+	link = profile_link_path(rpc_config->profile, id);
+	deleted = lstat(link, &sb) == -1;
+	free(link);
+	return deleted;
+}
+
+/* Answer a show of generation id, its closure's size known or not. */
+static void
+rpc_show_reply(uint64_t client, unsigned id, int file, int has_size,
+    uint64_t size)
+{
+	Profiled__Response	 response = PROFILED__RESPONSE__INIT;
+	Profiled__Shown		 shown = PROFILED__SHOWN__INIT;
+	Profiled__Generation	 item;
+	struct generation	*gen;
+	unsigned		 current;
+	size_t			 used;
+	char			*cause = NULL;
+
+	if ((gen = rpc_generation_get(id, &cause)) == NULL) {
+		rpc_reply_error(client, cause);
+		free(cause);
+		return;
+	}
+	if ((current = rpc_current(&cause)) == 0) {
+		free(cause);
+		cause = NULL;
+	}
+	shown.children = db_generation_children(id, &shown.n_children);
+	if (file && gen->content != NULL) {
+		shown.has_content = 1;
+		shown.content.data = (uint8_t *)gen->content;
+		shown.content.len = strlen(gen->content);
+	}
+	/* The rest of the frame is the generation's: packages may be cut. */
+	used = shown.content.len + shown.n_children * RPC_FIELD_COST +
+	    4 * RPC_FIELD_COST;
+	if (used > RPC_PAGE_SPACE / 2) {
+		xasprintf(&cause, "generation %u's record is too large to "
+		    "send (%zu bytes of package file and children)", id, used);
+		rpc_reply_error(client, cause);
+		free(cause);
+		free(shown.children);
+		db_generation_free(gen);
+		return;
+	}
+	rpc_generation_fill(&item, gen, current, RPC_PAGE_SPACE - used);
+	item.has_deleted = 1;
+	item.deleted = rpc_generation_deleted(id);
+	shown.generation = &item;
+	shown.has_closure_bytes = has_size;
+	shown.closure_bytes = size;
+	response.result_case = PROFILED__RESPONSE__RESULT_SHOWN;
+	response.shown = &shown;
+	server_send(client, &response);
+	free(shown.children);
+	rpc_generation_clear(&item);
+	db_generation_free(gen);
+}
+
+static void
+rpc_show_size_cb(int ok, uint64_t bytes, void *arg)
+{
+	struct rpc_show	*show = arg;
+
+	rpc_show_reply(show->client, show->id, show->file, ok, bytes);
+	free(show);
+}
+
+/* show [N]: a generation in full, its closure sized by Nix if asked. */
+static void
+rpc_show(uint64_t client, const Profiled__ShowRequest *request)
+{
+	struct rpc_show		*show;
+	struct generation	*gen;
+	unsigned		 id;
+	char			*cause = NULL;
+
+	if (request->has_generation)
+		id = request->generation;
+	else if ((id = rpc_current(&cause)) == 0)
+		goto fail;
+	if ((gen = rpc_generation_get(id, &cause)) == NULL)
+		goto fail;
+	if (!request->size || rpc_generation_deleted(id)) {
+		db_generation_free(gen);
+		rpc_show_reply(client, id, request->file, 0, 0);
+		return;
+	}
+	show = xcalloc(1, sizeof *show);
+	show->client = client;
+	show->id = id;
+	show->file = request->file;
+	if (store_closure_size(rpc_base, gen->store_path, rpc_show_size_cb,
+	    show, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		free(show);
+		rpc_show_reply(client, id, request->file, 0, 0);
+	}
+	db_generation_free(gen);
+	return;
+fail:
+	rpc_reply_error(client, cause);
+	free(cause);
+}
+
+/*
+ * diff [A [B]]: what changed from A (default: B's parent) to B (default:
+ * the current generation).  From nothing, for a first generation.
+ */
+static void
+rpc_diff(uint64_t client, const Profiled__DiffRequest *request)
+{
+	Profiled__Response	 response = PROFILED__RESPONSE__INIT;
+	Profiled__Diff		 reply = PROFILED__DIFF__INIT;
+	Profiled__Change	*changes = NULL, **change_list = NULL;
+	struct generation	*from = NULL, *to = NULL;
+	struct generation_diff	 diff;
+	unsigned		 to_id;
+	size_t			 i;
+	char			*cause = NULL;
+
+	if (request->has_to)
+		to_id = request->to;
+	else if ((to_id = rpc_current(&cause)) == 0)
+		goto fail;
+	if ((to = rpc_generation_get(to_id, &cause)) == NULL)
+		goto fail;
+	if (request->has_from) {
+		if ((from = rpc_generation_get(request->from, &cause)) == NULL)
+			goto fail;
+	} else if (to->parent != 0 &&
+	    (from = rpc_generation_get(to->parent, &cause)) == NULL)
+		goto fail;
+
+	generation_diff(from, to, &diff);
+	reply.from = from != NULL ? from->id : 0;
+	reply.to = to->id;
+	reply.added = rpc_packages(diff.added, diff.nadded);
+	reply.n_added = diff.nadded;
+	reply.removed = rpc_packages(diff.removed, diff.nremoved);
+	reply.n_removed = diff.nremoved;
+	changes = xcalloc(diff.nchanged, sizeof *changes);
+	change_list = xcalloc(diff.nchanged, sizeof *change_list);
+	for (i = 0; i < diff.nchanged; i++) {
+		profiled__change__init(&changes[i]);
+		changes[i].name = diff.changed[i].name;
+		changes[i].old_version = diff.changed[i].old_version;
+		changes[i].new_version = diff.changed[i].new_version;
+		changes[i].order = diff.changed[i].order;
+		change_list[i] = &changes[i];
+	}
+	reply.changed = change_list;
+	reply.n_changed = diff.nchanged;
+	if (request->file) {
+		if (from != NULL && from->content != NULL) {
+			reply.has_from_content = 1;
+			reply.from_content.data = (uint8_t *)from->content;
+			reply.from_content.len = strlen(from->content);
+		}
+		if (to->content != NULL) {
+			reply.has_to_content = 1;
+			reply.to_content.data = (uint8_t *)to->content;
+			reply.to_content.len = strlen(to->content);
+		}
+	}
+	response.result_case = PROFILED__RESPONSE__RESULT_DIFF;
+	response.diff = &reply;
+	server_send(client, &response);
+	rpc_packages_free(reply.added, reply.n_added);
+	rpc_packages_free(reply.removed, reply.n_removed);
+	free(change_list);
+	free(changes);
+	generation_diff_free(&diff);
+	db_generation_free(from);
+	db_generation_free(to);
+	return;
+fail:
+	rpc_reply_error(client, cause);
+	free(cause);
+	db_generation_free(from);
+	db_generation_free(to);
+}
+
+/* What an add or remove did to one attribute, as the wire names it. */
+static const char *
+rpc_edit_result_name(enum package_edit_result result, int add)
+{
+	switch (result) {
+	case PACKAGE_EDIT_CHANGED:
+		return add ? "added" : "removed";
+	case PACKAGE_EDIT_ALREADY:
+		return "present";
+	case PACKAGE_EDIT_ABSENT:
+		return "absent";
+	case PACKAGE_EDIT_WRAPPED:
+		return "wrapped";
+	}
+	return "unknown";
+}
+
+/* An add or remove: one answering a client, whose request is gone. */
+struct rpc_edit {
+	uint64_t	 client;
+	int		 add;
+};
+
+static void
+rpc_edit_done_cb(const char *error, const struct package_edit *edits,
+    size_t count, int changed, void *arg)
+{
+	struct rpc_edit			 *re = arg;
+	Profiled__Response		  response = PROFILED__RESPONSE__INIT;
+	Profiled__Edited		  edited = PROFILED__EDITED__INIT;
+	Profiled__Edited__Result	 *results, **list;
+	size_t				  i;
+
+	if (error != NULL) {
+		rpc_reply_error(re->client, error);
+		free(re);
+		return;
+	}
+	results = xcalloc(count, sizeof *results);
+	list = xcalloc(count, sizeof *list);
+	for (i = 0; i < count; i++) {
+		profiled__edited__result__init(&results[i]);
+		results[i].attr = (char *)edits[i].attr;
+		results[i].result = (char *)rpc_edit_result_name(
+		    edits[i].result, re->add);
+		results[i].has_line = edits[i].line != 0;
+		results[i].line = edits[i].line;
+		list[i] = &results[i];
+	}
+	edited.n_results = count;
+	edited.results = list;
+	edited.changed = changed;
+	edited.package_file = rpc_config->package_file;
+	response.result_case = PROFILED__RESPONSE__RESULT_EDITED;
+	response.edited = &edited;
+	server_send(re->client, &response);
+	free(list);
+	free(results);
+	free(re);
+}
+
+/* add / remove ATTR...: edit the package file, checked by Nix first. */
+static void
+rpc_edit(uint64_t client, const Profiled__EditRequest *request)
+{
+	struct rpc_edit	*re;
+	char		*cause = NULL;
+
+	if (request->n_attrs == 0) {
+		rpc_reply_error(client, "no package named");
+		return;
+	}
+	re = xcalloc(1, sizeof *re);
+	re->client = client;
+	re->add = request->add;
+	if (edit_start(rpc_base, rpc_config, request->add, request->attrs,
+	    request->n_attrs, rpc_edit_done_cb, re, &cause) == -1) {
+		rpc_reply_error(client, cause);
+		free(cause);
+		free(re);
+	}
 }
 
 /*
@@ -366,7 +765,8 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 		break;
 	case PROFILED__REQUEST__CALL_GENERATIONS:
 		rpc_generations(client, request->generations->has_after ?
-		    request->generations->after : 0);
+		    request->generations->after : 0,
+		    request->generations->all);
 		break;
 	case PROFILED__REQUEST__CALL_SUBSCRIBE:
 		events_subscribe(client, request->subscribe->logs, 0);
@@ -377,6 +777,15 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 		break;
 	case PROFILED__REQUEST__CALL_WAIT:
 		queue_wait(rpc_idle_cb, (void *)(uintptr_t)client);
+		break;
+	case PROFILED__REQUEST__CALL_SHOW:
+		rpc_show(client, request->show);
+		break;
+	case PROFILED__REQUEST__CALL_DIFF:
+		rpc_diff(client, request->diff);
+		break;
+	case PROFILED__REQUEST__CALL_EDIT:
+		rpc_edit(client, request->edit);
 		break;
 	default:
 		rpc_reply_error(client, "unknown request");

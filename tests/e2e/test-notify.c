@@ -263,9 +263,14 @@ server_wait_call(size_t n)
 	}
 }
 
+/* The buttons, as key and label. */
+#define ROLL_BACK	"rollback", "Roll back"
+#define UNDO		"undo", "Undo rollback"
+
+/* The call has the summary, body (unless NULL) and button asked for. */
 static void
 assert_call(const struct call *c, uint32_t replaces_id, const char *summary,
-    const char *body, int urgency, int button)
+    const char *body, int urgency, const char *button, const char *label)
 {
 	cr_assert_eq(c->replaces_id, replaces_id, "replaces_id %u, expected %u",
 	    c->replaces_id, replaces_id);
@@ -274,11 +279,11 @@ assert_call(const struct call *c, uint32_t replaces_id, const char *summary,
 		cr_assert_str_eq(c->body, body);
 	cr_assert_eq(c->urgency, urgency, "urgency %d, expected %d",
 	    c->urgency, urgency);
-	if (button) {
+	if (button != NULL) {
 		cr_assert(c->actions[0] != NULL && c->actions[1] != NULL &&
 		    c->actions[2] == NULL, "actions: not one button");
-		cr_assert_str_eq(c->actions[0], "rollback");
-		cr_assert_str_eq(c->actions[1], "Roll back");
+		cr_assert_str_eq(c->actions[0], button);
+		cr_assert_str_eq(c->actions[1], label);
 	} else
 		cr_assert_null(c->actions[0], "a button: %s", c->actions[0]);
 }
@@ -361,14 +366,15 @@ Test(notify, switch_then_roll_back_from_the_button)
 	start_notifying();
 	harness_wait_generation(1);
 	c = server_wait_call(1);
-	assert_call(c, 0, "Generation 1 is active", "Added: hello 2.10", 1, 0);
+	assert_call(c, 0, "Generation 1 is active", "Added: hello 2.10", 1, NULL,
+	    NULL);
 	id = c->id;
 
 	harness_save_packages("hello cowsay");
 	harness_wait_generation(2);
 	c = server_wait_call(2);
 	assert_call(c, id, "Generation 2 is active",
-	    "Added: cowsay 3.7\nUpgraded: hello 2.10 → 2.12", 1, 1);
+	    "Added: cowsay 3.7\nUpgraded: hello 2.10 → 2.12", 1, ROLL_BACK);
 
 	/* Another notification's button, or another action, does nothing. */
 	server_invoke(id + 1, "rollback");
@@ -377,11 +383,24 @@ Test(notify, switch_then_roll_back_from_the_button)
 	harness_wait(is_rolled_back_to, &one, "rolled back to generation 1");
 	cr_assert_eq(harness_profile_generation(), 1);
 	c = server_wait_call(3);
+	/* After a rollback, the button undoes it. */
 	assert_call(c, id, "Generation 1 is active",
-	    "Removed: cowsay 3.7\nDowngraded: hello 2.12 → 2.10", 1, 0);
+	    "Removed: cowsay 3.7\nDowngraded: hello 2.12 → 2.10", 1, UNDO);
 	cr_assert_eq(server.ncalls, 3);
 	cr_assert_eq(harness_log_count("rolling back, as asked from the "
 	    "desktop notification"), 1);
+	harness_assert_nix_agrees();
+
+	server_invoke(id, "rollback");
+	server_invoke(id, "undo");
+	/* 2 is what the file builds: in sync again, not held. */
+	json_free(harness_wait_generation(2));
+	cr_assert_eq(harness_profile_generation(), 2);
+	c = server_wait_call(4);
+	assert_call(c, id, "Generation 2 is active",
+	    "Added: cowsay 3.7\nUpgraded: hello 2.10 → 2.12", 1, ROLL_BACK);
+	cr_assert_eq(harness_log_count("undoing the rollback, back to "
+	    "generation 2"), 1);
 	harness_assert_nix_agrees();
 }
 
@@ -405,14 +424,15 @@ Test(notify, failed_build_is_critical_and_no_button_without_actions)
 	harness_save_packages("hello cowsay");
 	harness_wait_generation(2);
 	assert_call(server_wait_call(2), id, "Generation 2 is active",
-	    "Added: cowsay 3.7", 1, 0);
+	    "Added: cowsay 3.7", 1, NULL, NULL);
 
 	text = harness_packages("broken");
 	harness_save(text);
 	status = harness_wait_built(text);
 	c = server_wait_call(3);
 	assert_call(c, id, "Build of packages.nix failed",
-	    harness_string(json_get(status, "last_build"), "error"), 2, 0);
+	    harness_string(json_get(status, "last_build"), "error"), 2, NULL,
+	    NULL);
 	cr_assert(strstr(c->body, "deliberate failure") != NULL, "body: %s",
 	    c->body);
 	json_free(status);
@@ -438,7 +458,7 @@ Test(notify, no_bus_then_a_bus_appears)
 	harness_save_packages("hello ripgrep");
 	harness_wait_generation(3);
 	assert_call(server_wait_call(1), 0, "Generation 3 is active",
-	    "Added: ripgrep 14.1\nRemoved: cowsay 3.7", 1, 1);
+	    "Added: ripgrep 14.1\nRemoved: cowsay 3.7", 1, ROLL_BACK);
 }
 
 /*
@@ -459,7 +479,7 @@ Test(notify, no_server_then_a_server_appears)
 	harness_wait_generation(3);
 	/* Calls are answered in order: generation 2's failure came first. */
 	assert_call(server_wait_call(1), 0, "Generation 3 is active", NULL, 1,
-	    1);
+	    ROLL_BACK);
 	cr_assert_eq(harness_log_count("no desktop notifications"), 1);
 }
 

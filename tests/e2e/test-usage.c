@@ -27,12 +27,18 @@ struct usage_command {
 };
 
 static struct usage_command usage_commands[] = {
-	{ "generations", "generations", { "" } },
+	{ "add", "add ATTR ...", { "" } },
+	{ "diff", "diff [--file] [A [B]]", { "--file", "" } },
+	{ "generations", "generations [--tree] [--all]",
+	    { "--tree", "--all" } },
 	{ "help", "help [COMMAND]", { "" } },
 	{ "import", "import [--print] [--profile PATH]",
 	    { "--print", "--profile PATH" } },
+	{ "list", "list", { "" } },
 	{ "log", "log [-f] [N]", { "-f, --follow", "" } },
+	{ "remove", "remove ATTR ...", { "" } },
 	{ "rollback", "rollback", { "" } },
+	{ "show", "show [--file] [N]", { "--file", "" } },
 	{ "status", "status", { "" } },
 	{ "switch", "switch [--progress] [--to N]", { "--progress", "--to N" } },
 	{ "wait", "wait [--timeout SECONDS]", { "--timeout SECONDS", "" } },
