@@ -357,6 +357,7 @@ profiled_configure(struct config *cfg, int argc, char **argv, int *verbose)
 /*
  * SIGHUP: read the config file and flags again and take what can change
  * while profiled runs; a bad file is logged and the old settings kept.
+ * systemd is told the reload began and, either way, that it is over.
  */
 static void
 profiled_reload_cb(evutil_socket_t sig, short events, void *arg)
@@ -364,13 +365,14 @@ profiled_reload_cb(evutil_socket_t sig, short events, void *arg)
 	struct config	*cfg = arg, fresh;
 	char		*cause = NULL;
 
+	systemd_reloading();
 	log_info("%s; reloading the configuration", strsignal(sig));
 	if (profiled_load(&fresh, &cause) == -1) {
 		log_warnx("%s; keeping the configuration in use", cause);
 		free(cause);
-		return;
-	}
-	config_update(cfg, &fresh);
+	} else
+		config_update(cfg, &fresh);
+	systemd_ready();
 }
 
 int
