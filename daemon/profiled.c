@@ -395,9 +395,17 @@ main(int argc, char **argv)
 	    profiled_lock(cfg.state_dir, &cause) == -1)
 		fatalx("%s", cause);
 	nix_init(&cfg);
+	/*
+	 * On a multi-user Nix the nix-daemon makes a user's per-user profile
+	 * directory when the user first talks to it, and the user cannot:
+	 * the first build's nix-env does, and fails saying why if not.
+	 */
 	dir = path_dirname(cfg.profile);
-	if (path_mkdir(dir, 0755, &cause) == -1)
-		fatalx("%s", cause);
+	if (path_mkdir(dir, 0755, &cause) == -1) {
+		log_info("%s; Nix makes it at the first build", cause);
+		free(cause);
+		cause = NULL;
+	}
 	free(dir);
 	/* As nix-env on first use: the shell finds the default profile. */
 	if (strcmp(cfg.profile, cfg.default_profile) == 0 &&

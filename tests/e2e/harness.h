@@ -41,6 +41,7 @@ struct harness {
 	char	*profile;	/* DIR/profiles/profile */
 	char	*log;		/* the daemon's stderr, beside DIR */
 	char	*home;		/* DIR/home, the test's $HOME */
+	const char *source;	/* the repository, when root is a copy */
 	pid_t	 daemon;	/* -1 when not running */
 
 	/* Run as a user (harness-user.c); user NULL, the pids -1 if not. */
@@ -172,5 +173,18 @@ void		 harness_user_init(void);
 void		 harness_user_fini(void);
 void		 harness_user_become(void);
 int		 harness_users_remove(char **);
+void		 harness_mkdir(const char *, mode_t);
+void		 harness_user_nix_env_install(const char *);
+
+/*
+ * A test whose one body runs twice: in suite, as root, and in suite_user,
+ * as the tests' user against the tests' nix-daemon.  Both suites must be
+ * declared, the second with harness_user_init and harness_user_fini.
+ */
+#define HARNESS_TEST_BOTH(suite, name)					\
+	static void suite##_##name##_body(void);			\
+	Test(suite, name) { suite##_##name##_body(); }			\
+	Test(suite##_user, name) { suite##_##name##_body(); }		\
+	static void suite##_##name##_body(void)
 
 #endif
