@@ -688,3 +688,61 @@ harness_user_nix_env_install(const char *attr)
 	free(nix_path);
 	free(saved);
 }
+
+/*
+ * As the test's user: the fixture package set as the user's channel
+ * nixpkgs, made by nix-channel from a tarball (offline: a file:// URL):
+ * ~/.nix-channels, the per-user channels profile and
+ * ~/.nix-defexpr/channels, as `nix-channel --add URL nixpkgs &&
+ * nix-channel --update` makes them.
+ */
+void
+harness_user_channel(void)
+{
+	struct run	 r;
+	char		*url;
+
+	harness_run(&r, "sh", "-c", "set -e; c=\"$1/channel/nixpkgs\"; "
+	    "mkdir -p \"$c/tests/fixtures/nixpkgs\" \"$c/etc\"; "
+	    "cp \"$2/tests/fixtures/pkgs.nix\" \"$c/tests/fixtures/\"; "
+	    "cp \"$2/tests/fixtures/nixpkgs/default.nix\" "
+	    "\"$c/tests/fixtures/nixpkgs/\"; "
+	    "cp \"$2/etc/offline-pkgs.nix\" \"$c/etc/\"; "
+	    "echo 'import ./tests/fixtures/nixpkgs' > \"$c/default.nix\"; "
+	    "tar -C \"$1/channel\" -czf \"$1/nixpkgs.tar.gz\" nixpkgs",
+	    "sh", harness.dir, harness.root, NULL);
+	cr_assert_eq(r.status, 0, "the channel's tarball: %s", r.err);
+	harness_run_free(&r);
+	xasprintf(&url, "file://%s/nixpkgs.tar.gz", harness.dir);
+	harness_run(&r, "nix-channel", "--add", url, "nixpkgs", NULL);
+	cr_assert_eq(r.status, 0, "nix-channel --add: %s", r.err);
+	harness_run_free(&r);
+	harness_run(&r, "nix-channel", "--update", NULL);
+	cr_assert_eq(r.status, 0, "nix-channel --update: %s%s", r.out, r.err);
+	harness_run_free(&r);
+	free(url);
+}
+
+/*
+ * The repository's working tree (without .git), built as it is, copied to
+ * DIR/name for the user, as a clone of theirs would be: modification times
+ * are kept, so that make finds everything built.  Its path.
+ */
+char *
+harness_user_copy_source(const char *name)
+{
+	char	*dest, *cmd;
+
+	cr_assert_not_null(harness.user, "not running as a user");
+	xasprintf(&dest, "%s/%s", harness.dir, name);
+	cr_assert(mkdir(dest, 0755) == 0, "mkdir %s: %s", dest,
+	    strerror(errno));
+	/* As root, who can read the repository wherever it is. */
+	xasprintf(&cmd, "tar -C '%s' --exclude=./.git -cf - . | "
+	    "tar -C '%s' -xf -", harness.source, dest);
+	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+	cr_assert(nftw(dest, harness_user_chown_cb, 16, FTW_PHYS) == 0,
+	    "chown -R %s: %s", dest, strerror(errno));
+	free(cmd);
+	return dest;
+}

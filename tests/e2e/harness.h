@@ -175,6 +175,8 @@ void		 harness_user_become(void);
 int		 harness_users_remove(char **);
 void		 harness_mkdir(const char *, mode_t);
 void		 harness_user_nix_env_install(const char *);
+void		 harness_user_channel(void);
+char		*harness_user_copy_source(const char *);
 
 /*
  * A test whose one body runs twice: in suite, as root, and in suite_user,

@@ -339,37 +339,6 @@ sh(const char *cmd, const char *arg1, const char *arg2)
 }
 
 /*
- * The fixture package set as the user's channel nixpkgs, made by
- * nix-channel from a tarball (offline: a file:// URL): ~/.nix-channels,
- * the per-user channels profile and ~/.nix-defexpr/channels, as
- * `nix-channel --add URL nixpkgs && nix-channel --update` makes them.
- */
-static void
-subscribe_to_channel(void)
-{
-	struct run	 r;
-	char		*url;
-
-	sh("set -e; c=\"$1/channel/nixpkgs\"; "
-	    "mkdir -p \"$c/tests/fixtures/nixpkgs\" \"$c/etc\"; "
-	    "cp \"$2/tests/fixtures/pkgs.nix\" \"$c/tests/fixtures/\"; "
-	    "cp \"$2/tests/fixtures/nixpkgs/default.nix\" "
-	    "\"$c/tests/fixtures/nixpkgs/\"; "
-	    "cp \"$2/etc/offline-pkgs.nix\" \"$c/etc/\"; "
-	    "echo 'import ./tests/fixtures/nixpkgs' > \"$c/default.nix\"; "
-	    "tar -C \"$1/channel\" -czf \"$1/nixpkgs.tar.gz\" nixpkgs",
-	    harness.dir, harness.root);
-	xasprintf(&url, "file://%s/nixpkgs.tar.gz", harness.dir);
-	harness_run(&r, "nix-channel", "--add", url, "nixpkgs", NULL);
-	cr_assert_eq(r.status, 0, "nix-channel --add: %s", r.err);
-	harness_run_free(&r);
-	harness_run(&r, "nix-channel", "--update", NULL);
-	cr_assert_eq(r.status, 0, "nix-channel --update: %s%s", r.out, r.err);
-	harness_run_free(&r);
-	free(url);
-}
-
-/*
  * Under a systemd user manager NIX_PATH is unset: <nixpkgs> is still found
  * in ~/.nix-defexpr/channels, as the Nix installer's shell profile has it.
  * The user's channel is nix-channel's; root's (the machine's) is not
@@ -381,7 +350,7 @@ HARNESS_TEST_BOTH(adoption, nixpkgs_from_channels_without_nix_path)
 
 	xasprintf(&channels, "%s/.nix-defexpr/channels", harness.home);
 	if (harness.user != NULL)
-		subscribe_to_channel();
+		harness_user_channel();
 	else {
 		sh("mkdir -p \"$1\" && ln -s \"$2/tests/fixtures/nixpkgs\" "
 		    "\"$1/nixpkgs\"", channels, harness.root);

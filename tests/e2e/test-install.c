@@ -19,6 +19,8 @@
 
 TestSuite(install, .init = harness_init, .fini = harness_fini,
     .timeout = HARNESS_TIMEOUT);
+TestSuite(install_user, .init = harness_user_init,
+    .fini = harness_user_fini, .timeout = HARNESS_TIMEOUT);
 
 /*
  * A fresh home for make and systemd-analyze, and an environment that
@@ -267,7 +269,7 @@ readme_install_steps(void)
 	char		*path, *readme, *steps;
 	const char	*at, *end;
 
-	xasprintf(&path, "%s/README.md", harness.root);
+	xasprintf(&path, "%s/README.md", harness.source);
 	readme = harness_read(path);
 	at = strstr(readme, "To use it for real");
 	cr_assert_not_null(at, "README.md has no \"To use it for real\"");
@@ -283,18 +285,18 @@ readme_install_steps(void)
 }
 
 /*
- * The README's steps, run verbatim by sh in the repository with a fresh
- * HOME: they install, make the package file where profiled reads it, and
- * enable units systemd finds; make uninstall then leaves only the user's
- * own package file.
+ * Put a stand-in for systemctl first on PATH: each unit named must be
+ * where the user manager looks, and what it was asked is logged in
+ * DIR/systemctl.log.  (No systemd runs here to start a user manager.)
  */
-Test(install, readme_steps_work_in_a_fresh_home)
+static void
+stub_systemctl(void)
 {
 	static const char stub[] =
 	    "#!/bin/sh\n"
 	    "# systemctl's stand-in: each unit named must be where the user\n"
 	    "# manager looks.\n"
-	    "echo \"$*\" >> \"$HOME/../systemctl.log\"\n"
+	    "echo \"$*\" >> \"$STUB_LOG\"\n"
 	    "for arg; do\n"
 	    "\tcase $arg in *.socket|*.service) ;; *) continue ;; esac\n"
 	    "\tfound=\n"
@@ -303,12 +305,10 @@ Test(install, readme_steps_work_in_a_fresh_home)
 	    "\tdone\n"
 	    "\t[ -n \"$found\" ] || { echo \"no unit $arg\" >&2; exit 1; }\n"
 	    "done\n";
-	struct run	 r;
-	char		*home = fresh_home(), *steps, *script, *stubs, *path;
-	char		*text, *log;
+	char	*stubs, *path;
 
 	xasprintf(&stubs, "%s/stubs", harness.dir);
-	cr_assert(mkdir(stubs, 0755) == 0);
+	harness_mkdir(stubs, 0755);
 	xasprintf(&path, "%s/systemctl", stubs);
 	harness_write(path, stub);
 	cr_assert(chmod(path, 0755) == 0);
@@ -316,16 +316,45 @@ Test(install, readme_steps_work_in_a_fresh_home)
 	xasprintf(&path, "%s:%s", stubs, getenv("PATH"));
 	setenv("PATH", path, 1);
 	free(path);
+	xasprintf(&path, "%s/systemctl.log", harness.dir);
+	setenv("STUB_LOG", path, 1);
+	free(path);
+	free(stubs);
+}
+
+/* Run the README's install steps with sh in the tree at source. */
+static void
+run_readme_steps(const char *source)
+{
+	struct run	 r;
+	char		*steps, *script, *text;
 
 	steps = readme_install_steps();
 	xasprintf(&script, "%s/steps.sh", harness.dir);
-	xasprintf(&text, "set -e\ncd '%s'\n%s", harness.root, steps);
+	xasprintf(&text, "set -e\ncd '%s'\n%s", source, steps);
 	harness_write(script, text);
 	free(text);
 	harness_run(&r, "sh", script, NULL);
 	cr_assert_eq(r.status, 0, "the README's steps failed:\n%s\n%s%s",
 	    steps, r.out, r.err);
 	harness_run_free(&r);
+	free(script);
+	free(steps);
+}
+
+/*
+ * The README's steps, run verbatim by sh in the repository with a fresh
+ * HOME: they install, make the package file where profiled reads it, and
+ * enable units systemd finds; make uninstall then leaves only the user's
+ * own package file.
+ */
+Test(install, readme_steps_work_in_a_fresh_home)
+{
+	struct run	 r;
+	char		*home = fresh_home(), *path, *text, *log;
+
+	stub_systemctl();
+	run_readme_steps(harness.root);
 
 	xasprintf(&path, "%s/.config/profiled/packages.nix", home);
 	assert_copy(path, "etc/packages.nix");
@@ -348,8 +377,293 @@ Test(install, readme_steps_work_in_a_fresh_home)
 	cr_assert(unlink(path) == 0, "unlink %s: %s", path, strerror(errno));
 	free(path);
 	assert_only_directories(home);
-	free(script);
-	free(steps);
-	free(stubs);
 	free(home);
+}
+
+/* The value of the first "key=" line of unit text, a new string. */
+static char *
+unit_value(const char *text, const char *key)
+{
+	char		*want;
+	const char	*at;
+
+	xasprintf(&want, "\n%s=", key);
+	at = strstr(text, want);
+	cr_assert_not_null(at, "no %s= in the unit:\n%s", key, text);
+	free(want);
+	at += strlen(key) + 2;
+	return xstrndup(at, strcspn(at, "\n"));
+}
+
+/* text with every "%c" replaced by with, a new string. */
+static char *
+unit_expand(const char *text, char specifier, const char *with)
+{
+	char	*out = xstrdup(""), *next;
+
+	for (; *text != '\0'; text++) {
+		if (text[0] == '%' && text[1] == specifier) {
+			xasprintf(&next, "%s%s", out, with);
+			text++;
+		} else
+			xasprintf(&next, "%s%c", out, *text);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+/*
+ * Start the installed units as a user manager would on the first
+ * profilectl call: profiled.socket's ListenStream= (%t is
+ * $XDG_RUNTIME_DIR) held by systemd-socket-activate, which starts
+ * profiled.service's ExecStart= on the first connection, in the
+ * environment the user manager gives a service: HOME, USER, LOGNAME,
+ * XDG_RUNTIME_DIR and the unit's Environment=PATH= (%h is $HOME); no
+ * NIX_PATH, no XDG_CONFIG_HOME or XDG_STATE_HOME, no NIX_REMOTE.
+ * NIX_CONF_DIR and NIX_DAEMON_SOCKET_PATH stand for the machine's
+ * /etc/nix and nix-daemon socket.  Its output is profiled's log.
+ */
+static void
+start_units(const char *unit_dir)
+{
+	long long	 deadline = harness_clock_ms() + HARNESS_DEADLINE_MS;
+	struct stat	 sb;
+	char		*path, *text, *listen, *socket, *exec, *environment;
+	char		*env[8];
+	int		 n = 0;
+
+	xasprintf(&path, "%s/profiled.socket", unit_dir);
+	text = harness_read(path);
+	listen = unit_value(text, "ListenStream");
+	socket = unit_expand(listen, 't', getenv("XDG_RUNTIME_DIR"));
+	cr_assert_str_eq(socket, harness.socket);
+	free(text);
+	free(path);
+	xasprintf(&path, "%s/profiled.service", unit_dir);
+	text = harness_read(path);
+	exec = unit_value(text, "ExecStart");
+	cr_assert(strchr(exec, ' ') == NULL, "ExecStart=%s has arguments",
+	    exec);
+	environment = unit_value(text, "Environment");
+	cr_assert(strncmp(environment, "PATH=", 5) == 0, "Environment=%s",
+	    environment);
+
+	xasprintf(&env[n++], "HOME=%s", harness.home);
+	xasprintf(&env[n++], "USER=%s", harness.user);
+	xasprintf(&env[n++], "LOGNAME=%s", harness.user);
+	xasprintf(&env[n++], "XDG_RUNTIME_DIR=%s", getenv("XDG_RUNTIME_DIR"));
+	env[n++] = unit_expand(environment, 'h', harness.home);
+	xasprintf(&env[n++], "NIX_CONF_DIR=%s", getenv("NIX_CONF_DIR"));
+	xasprintf(&env[n++], "NIX_DAEMON_SOCKET_PATH=%s",
+	    getenv("NIX_DAEMON_SOCKET_PATH"));
+	char *const argv[] = { "env", "-i", env[0], env[1], env[2], env[3],
+	    env[4], env[5], env[6], "systemd-socket-activate", "-l", socket,
+	    "-E", "HOME", "-E", "USER", "-E", "LOGNAME", "-E",
+	    "XDG_RUNTIME_DIR", "-E", "PATH", "-E", "NIX_CONF_DIR", "-E",
+	    "NIX_DAEMON_SOCKET_PATH", exec, NULL };
+	harness_spawn(argv);
+	/* As systemctl enable --now returns: the socket listens. */
+	while (stat(socket, &sb) == -1 || !S_ISSOCK(sb.st_mode)) {
+		cr_assert(harness_clock_ms() < deadline, "no socket at %s",
+		    socket);
+		harness_pause();
+	}
+	while (n > 0)
+		free(env[--n]);
+	free(environment);
+	free(exec);
+	free(socket);
+	free(listen);
+	free(text);
+	free(path);
+}
+
+/* Run the installed profilectl (no --socket: it finds the socket). */
+static void
+installed_ctl(struct run *r, const char *arg1, const char *arg2)
+{
+	char	*ctl;
+
+	xasprintf(&ctl, "%s/.local/bin/profilectl", harness.home);
+	harness_run(r, ctl, arg1, arg2, NULL);
+	free(ctl);
+}
+
+/*
+ * The README command that writes the package file from what nix-env
+ * installed: "profilectl import --print > FILE", as the README has it
+ * in backquotes (perhaps across lines).
+ */
+static char *
+readme_import_command(void)
+{
+	char		*path, *readme, *command, *p;
+	const char	*at, *end;
+
+	xasprintf(&path, "%s/README.md", harness.source);
+	readme = harness_read(path);
+	for (at = strstr(readme, "`profilectl"); at != NULL;
+	    at = strstr(at + 1, "`profilectl")) {
+		end = strchr(at + 1, '`');
+		cr_assert_not_null(end);
+		command = xstrndup(at + 1, end - at - 1);
+		for (p = command; *p != '\0'; p++)
+			*p = *p == '\n' ? ' ' : *p;
+		if (strncmp(command, "profilectl import --print > ", 28) == 0)
+			break;
+		free(command);
+		command = NULL;
+	}
+	cr_assert_not_null(command, "README.md has no `profilectl import "
+	    "--print > FILE`");
+	free(readme);
+	free(path);
+	return command;
+}
+
+/* ~/.nix-profile/bin/name runs and prints output: it is on the PATH. */
+static void
+assert_on_path(const char *name, const char *output)
+{
+	struct run	 r;
+	char		*path;
+
+	xasprintf(&path, "%s/.nix-profile/bin/%s", harness.home, name);
+	harness_run(&r, path, NULL);
+	cr_assert(r.status == 0, "%s exited %d: %s", path, r.status, r.err);
+	cr_assert_str_eq(r.out, output, "%s printed \"%s\"", path, r.out);
+	harness_run_free(&r);
+	free(path);
+}
+
+static int
+held_with(const struct json *status, const void *text)
+{
+	const struct json	*warnings = json_get(status, "warnings");
+	size_t			 i;
+
+	if (!harness_idle(status) || warnings == NULL)
+		return 0;
+	for (i = 0; i < warnings->count; i++) {
+		if (strstr(warnings->items[i]->string, text) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+settled(const struct json *status, const void *arg)
+{
+	const struct json	*warnings = json_get(status, "warnings");
+
+	return harness_idle(status) && harness_bool(status, "in_sync") == 1 &&
+	    warnings != NULL && warnings->count == 0;
+}
+
+/*
+ * A user of Debian's multi-user Nix with packages from nix-env (cowsay,
+ * from their channel) follows the README: the steps, verbatim, as that
+ * user, in a clone of theirs; then the units start profiled as a user
+ * manager would.  Nothing is lost: the starter file is built but cowsay
+ * stays, on PATH through ~/.nix-profile, and status says what the file
+ * would change and what to run.  The README's import command writes the
+ * file from what is installed, which is switched to with nothing lost;
+ * an edit and profilectl switch then proceed.  make uninstall leaves only
+ * the user's own files.
+ */
+Test(install_user, readme_steps_as_a_user_with_a_nix_env_profile)
+{
+	struct json	*status;
+	struct run	 r;
+	char		*source, *units, *import, *text, *edited, *at, *file;
+
+	/* The user's Nix as they set it up: a channel, then nix-env -iA. */
+	harness_user_channel();
+	harness_run(&r, "nix-env", "-iA", "nixpkgs.cowsay", NULL);
+	cr_assert_eq(r.status, 0, "nix-env -iA nixpkgs.cowsay: %s", r.err);
+	harness_run_free(&r);
+	assert_on_path("cowsay", "cowsay 3.7\n");
+	xasprintf(&harness.profile, "/nix/var/nix/profiles/per-user/%s/profile",
+	    harness.user);
+
+	/* The README's steps, in the user's own checkout. */
+	source = harness_user_copy_source("src");
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("XDG_STATE_HOME");
+	unsetenv("XDG_DATA_HOME");
+	unsetenv("MAKEFLAGS");
+	unsetenv("MFLAGS");
+	unsetenv("MAKELEVEL");
+	stub_systemctl();
+	run_readme_steps(source);
+	text = harness_read(getenv("STUB_LOG"));
+	cr_assert(strstr(text, "--user enable --now profiled.socket") != NULL,
+	    "the steps ran systemctl as:\n%s", text);
+	free(text);
+	xasprintf(&units, "%s/.local/share/systemd/user", harness.home);
+	start_units(units);
+
+	/* The first profilectl call starts profiled; cowsay is kept. */
+	installed_ctl(&r, "status", NULL);
+	cr_assert_eq(r.status, 0, "profilectl status: %s", r.err);
+	harness_run_free(&r);
+	status = harness_wait(held_with, "would remove cowsay 3.7",
+	    "the starter file held, cowsay kept");
+	cr_assert_str_eq(harness_string(status, "profile"), harness.profile);
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1,
+	    "the starter file did not build");
+	json_free(status);
+	assert_on_path("cowsay", "cowsay 3.7\n");
+	installed_ctl(&r, "status", NULL);
+	cr_assert(strstr(r.out, "warning") != NULL &&
+	    strstr(r.out, "would remove cowsay 3.7") != NULL &&
+	    strstr(r.out, "add hello 2.12") != NULL &&
+	    strstr(r.out, "profilectl import") != NULL &&
+	    strstr(r.out, "profilectl switch") != NULL,
+	    "status does not say what to do:\n%s", r.out);
+	harness_run_free(&r);
+	cr_assert(harness_log_count("NIX_PATH was not set; using") == 1,
+	    "the log does not say where <nixpkgs> came from");
+
+	/* The README's import: the file from what is installed. */
+	import = readme_import_command();
+	xasprintf(&text, "PATH=$HOME/.local/bin:$PATH; %s", import);
+	harness_run(&r, "sh", "-c", text, NULL);
+	cr_assert_eq(r.status, 0, "%s: %s", import, r.err);
+	harness_run_free(&r);
+	free(text);
+	xasprintf(&file, "%s/.config/profiled/packages.nix", harness.home);
+	text = harness_read(file);
+	cr_assert(strstr(text, "\n  cowsay\n") != NULL, "%s", text);
+	status = harness_wait(settled, NULL, "the imported file switched to");
+	json_free(status);
+	assert_on_path("cowsay", "cowsay 3.7\n");
+
+	/* An edit, then profilectl switch: both proceed. */
+	at = strstr(text, "\n  cowsay\n");
+	xasprintf(&edited, "%.*s\n  hello%s", (int)(at - text), text, at);
+	harness_write(file, edited);
+	installed_ctl(&r, "switch", NULL);
+	cr_assert_eq(r.status, 0, "profilectl switch: %s", r.err);
+	harness_run_free(&r);
+	json_free(harness_wait(settled, NULL, "the edit switched to"));
+	assert_on_path("hello", "hello 2.12\n");
+	assert_on_path("cowsay", "cowsay 3.7\n");
+	harness_assert_nix_agrees();
+
+	harness_stop();
+	harness_run(&r, "make", "-s", "-C", source, "uninstall",
+	    "PREFIX=~/.local", NULL);
+	cr_assert_eq(r.status, 0, "make uninstall: %s%s", r.out, r.err);
+	harness_run_free(&r);
+	xasprintf(&text, "%s/.local/bin/profiled", harness.home);
+	cr_assert(access(text, F_OK) == -1, "make uninstall left %s", text);
+	free(text);
+	free(edited);
+	free(file);
+	free(import);
+	free(units);
+	free(source);
 }
