@@ -412,7 +412,7 @@ harness_join(char *const argv[])
  * Run argv to completion, its output in r; fail the test if it is still
  * running at the deadline.  Children die with the test's worker.
  */
-static void
+void
 harness_runv(struct run *r, char *const argv[])
 {
 	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS, left;

@@ -81,6 +81,7 @@ void		 harness_run(struct run *, const char *, ...)
 		     __attribute__((sentinel));
 void		 harness_ctl(struct run *, ...) __attribute__((sentinel));
 struct json	*harness_ctl_json(const char *, ...) __attribute__((sentinel));
+void		 harness_runv(struct run *, char *const []);
 void		 harness_run_free(struct run *);
 void		 harness_nix_env_install(const char *);
 void		 harness_assert_error(const struct run *, const char *);

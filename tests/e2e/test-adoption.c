@@ -493,3 +493,106 @@ HARNESS_TEST_BOTH(adoption, import_writes_a_file_that_rebuilds_the_same_packages
 	free(nix_path);
 	free(nixpkgs);
 }
+
+/*
+ * A second profile, DIR/other/profile, holding hello and only-here (a
+ * package <nixpkgs> does not have), installed by tool: nix-env (its
+ * manifest.nix) or nix profile (its manifest.json, whose elements from
+ * a file name no attribute).  Root's Nix gets the offline flags.
+ */
+static char *
+other_profile(const char *tool)
+{
+	struct run	 r;
+	char		*dir, *profile, *file, *text;
+	const char	*offline[] = { "--option", "substituters", "",
+	    "--option", "sandbox", "false", "--option", "build-users-group",
+	    "" };
+	const char	*argv[32];
+	size_t		 n = 0, i;
+
+	xasprintf(&dir, "%s/other", harness.dir);
+	harness_mkdir(dir, 0755);
+	xasprintf(&profile, "%s/profile", dir);
+	xasprintf(&file, "%s/only-here.nix", harness.dir);
+	xasprintf(&text, "{ }:\nlet pkgs = import %s/tests/fixtures/pkgs.nix "
+	    "{ }; in {\n  inherit (pkgs) hello;\n  only-here = pkgs.mk { "
+	    "pname = \"only-here\"; version = \"0.1\"; };\n}\n", harness.root);
+	harness_write(file, text);
+	if (strcmp(tool, "nix-env") == 0) {
+		argv[n++] = "nix-env";
+		argv[n++] = "--profile";
+		argv[n++] = profile;
+		argv[n++] = "-f";
+		argv[n++] = file;
+		argv[n++] = "-iA";
+	} else {
+		argv[n++] = "nix";
+		argv[n++] = "--extra-experimental-features";
+		argv[n++] = "nix-command";
+		argv[n++] = "profile";
+		argv[n++] = "install";
+		argv[n++] = "--profile";
+		argv[n++] = profile;
+		argv[n++] = "--file";
+		argv[n++] = file;
+	}
+	argv[n++] = "hello";
+	argv[n++] = "only-here";
+	for (i = 0; harness.user == NULL && i < 9; i++)
+		argv[n++] = offline[i];
+	argv[n] = NULL;
+	harness_runv(&r, (char *const *)argv);
+	cr_assert_eq(r.status, 0, "%s install: %s", tool, r.err);
+	harness_run_free(&r);
+	free(text);
+	free(file);
+	free(dir);
+	return profile;
+}
+
+/*
+ * profilectl import --profile PATH reads that profile, a nix-env one or
+ * a nix profile one: what it finds in <nixpkgs> is a package of the file,
+ * what it cannot is a comment naming it, its version and store path.
+ */
+HARNESS_TEST_BOTH(adoption, import_another_profile_with_what_nixpkgs_lacks)
+{
+	static const char *const tools[] = { "nix-env", "nix profile" };
+	struct json	*answer;
+	struct run	 r;
+	char		*nixpkgs, *profile, *dir;
+	const char	*text;
+	size_t		 i;
+
+	xasprintf(&nixpkgs, "nixpkgs=%s/tests/fixtures/nixpkgs", harness.root);
+	setenv("NIX_PATH", nixpkgs, 1);
+	harness_start();
+	json_free(harness_wait_generation(1));
+	for (i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		profile = other_profile(tools[i]);
+		answer = harness_ctl_json("import", "--print", "--profile",
+		    profile, NULL);
+		text = harness_string(answer, "text");
+		cr_assert_eq(harness_number(answer, "packages"), 2, "%s: %s",
+		    tools[i], text);
+		cr_assert_eq(harness_number(answer, "found"), 1, "%s: %s",
+		    tools[i], text);
+		cr_assert(strstr(text, "\n  hello\n") != NULL, "%s: %s",
+		    tools[i], text);
+		cr_assert(strstr(text, "\n  # not found in <nixpkgs>: only-here "
+		    "0.1 /nix/store/") != NULL && strstr(text,
+		    "-only-here-0.1\n") != NULL, "%s: no comment naming "
+		    "only-here, its version and store path: %s", tools[i], text);
+		json_free(answer);
+		/* --print writes nothing, here the package file is there. */
+		harness_ctl(&r, "import", "--profile", profile, NULL);
+		harness_assert_error(&r, "exists; not overwriting it");
+		harness_run_free(&r);
+		xasprintf(&dir, "%s/other", harness.dir);
+		sh("rm -rf \"$1\"", dir, NULL);
+		free(dir);
+		free(profile);
+	}
+	free(nixpkgs);
+}
