@@ -596,3 +596,50 @@ HARNESS_TEST_BOTH(adoption, import_another_profile_with_what_nixpkgs_lacks)
 	}
 	free(nixpkgs);
 }
+
+/* ~/.nix-profile pointing at another profile: status says the shell does
+ * not see the managed one, naming both. */
+HARNESS_TEST_BOTH(adoption, warns_when_nix_profile_points_elsewhere)
+{
+	struct json	*status;
+	char		*link, *other, *warnings;
+
+	xasprintf(&other, "%s/profiles/other", harness.dir);
+	xasprintf(&link, "%s/.nix-profile", harness.home);
+	cr_assert_eq(symlink(other, link), 0, "symlink: %s", strerror(errno));
+	harness_start();
+	status = harness_wait_generation(1);
+	warnings = warnings_of(status);
+	cr_assert(strstr(warnings, "points at") != NULL &&
+	    strstr(warnings, other) != NULL &&
+	    strstr(warnings, harness.profile) != NULL &&
+	    strstr(warnings, "your shell's PATH does not see") != NULL, "%s",
+	    warnings);
+	free(warnings);
+	json_free(status);
+	free(link);
+	free(other);
+}
+
+/* The nix_path key wins over the environment's NIX_PATH: <nixpkgs> is
+ * found through it, and status has no warning about it. */
+HARNESS_TEST_BOTH(adoption, nix_path_key_overrides_nix_path)
+{
+	struct json	*status;
+	char		*line, *nowhere, *warnings;
+
+	xasprintf(&line, "nix_path = nixpkgs=%s/tests/fixtures/nixpkgs",
+	    harness.root);
+	harness_config_add(line);
+	xasprintf(&nowhere, "nixpkgs=%s/nowhere", harness.dir);
+	harness_save(NIXPKGS_FILE);
+	harness_start_with_env("NIX_PATH", nowhere);
+	status = harness_wait_generation(1);
+	warnings = warnings_of(status);
+	cr_assert(strstr(warnings, "<nixpkgs>") == NULL, "%s", warnings);
+	free(warnings);
+	json_free(status);
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+	free(nowhere);
+	free(line);
+}

@@ -313,6 +313,18 @@ Test(lifecycle, service_unit_reloads_restarts_and_stops_gently)
 	cr_assert(value != NULL && strcmp(value, "yes") == 0,
 	    "NoNewPrivileges=%s", value);
 	free(value);
+	/* Builds yield to the desktop: lower CPU weight, nice, idle-ish IO. */
+	value = unit_value(text, "CPUWeight");
+	cr_assert(value != NULL && atoi(value) > 0 && atoi(value) < 100,
+	    "CPUWeight=%s is not below the default 100", value);
+	free(value);
+	value = unit_value(text, "Nice");
+	cr_assert(value != NULL && atoi(value) > 0, "Nice=%s", value);
+	free(value);
+	value = unit_value(text, "IOSchedulingPriority");
+	cr_assert(value != NULL && strcmp(value, "7") == 0,
+	    "IOSchedulingPriority=%s", value);
+	free(value);
 
 	/* systemd runs ExecReload= with $MAINPID set, without a shell. */
 	reload_command = unit_value(text, "ExecReload");
