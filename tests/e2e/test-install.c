@@ -2,6 +2,7 @@
  * make install and make uninstall, into a DESTDIR for each PREFIX people
  * use: the units land in a directory `systemd-analyze --user unit-paths`
  * lists, the example config and package file in PREFIX/share/profiled,
+ * the manual pages and completions where man and each shell read them,
  * and make uninstall leaves nothing behind.  The README's install steps
  * are run as written, in a fresh home, with a stand-in for systemctl
  * that finds the units where the user manager would.
@@ -165,6 +166,89 @@ assert_manual_pages(const char *root)
 	globfree(&pages);
 }
 
+/* Whether a line of what the command run prints is dir. */
+static int
+prints_line(struct run *r, const char *dir)
+{
+	char	*copy, *line, *last;
+	int	 found = 0;
+
+	cr_assert_eq(r->status, 0, "the shell failed: %s", r->err);
+	copy = xstrdup(r->out);
+	for (line = strtok_r(copy, "\n", &last); line != NULL;
+	    line = strtok_r(NULL, "\n", &last))
+		found |= strcmp(line, dir) == 0;
+	free(copy);
+	harness_run_free(r);
+	return found;
+}
+
+/*
+ * The completions are under root (prefix, expanded, in a DESTDIR), each
+ * where its shell reads it: bash's where the bash-completion package loads
+ * it on demand ($XDG_DATA_HOME or an $XDG_DATA_DIRS entry, then
+ * bash-completion/completions); fish's in a directory of the
+ * $fish_complete_path the fish here has in a session whose XDG_DATA_DIRS
+ * is the usual /usr/local/share:/usr/share; zsh's in a directory of the
+ * zsh here's $fpath, but under ~/.local, which zsh has no directory for
+ * and the README tells the user to add.
+ */
+static void
+assert_completions(const char *dest, const char *expanded)
+{
+	struct run	 r;
+	glob_t		 found;
+	char		*root, *path, *dir;
+	const char	*home = getenv("HOME");
+	int		 home_local;
+
+	xasprintf(&root, "%s%s", dest, expanded);
+	xasprintf(&path, "%s/share/bash-completion/completions/profilectl",
+	    root);
+	assert_file(path, 0644);
+	assert_copy(path, "completions/profilectl.bash");
+	free(path);
+
+	xasprintf(&dir, "%s/share/fish/vendor_completions.d", expanded);
+	xasprintf(&path, "%s%s/profilectl.fish", dest, dir);
+	assert_file(path, 0644);
+	assert_copy(path, "completions/profilectl.fish");
+	setenv("XDG_DATA_DIRS", "/usr/local/share:/usr/share", 1);
+	harness_run(&r, "fish", "-c", "printf '%s\\n' $fish_complete_path",
+	    NULL);
+	unsetenv("XDG_DATA_DIRS");
+	cr_assert(prints_line(&r, dir), "fish does not read %s", dir);
+	free(path);
+	free(dir);
+
+	xasprintf(&path, "%s/share/zsh/*/_profilectl", root);
+	cr_assert_eq(glob(path, 0, NULL, &found), 0, "make install put no "
+	    "%s", path);
+	cr_assert_eq(found.gl_pathc, 1, "make install put %zu %s",
+	    found.gl_pathc, path);
+	assert_file(found.gl_pathv[0], 0644);
+	assert_copy(found.gl_pathv[0], "completions/_profilectl");
+	dir = xstrndup(found.gl_pathv[0] + strlen(dest),
+	    strrchr(found.gl_pathv[0], '/') - found.gl_pathv[0] -
+	    strlen(dest));
+	globfree(&found);
+	xasprintf(&path, "%s/.local", home);
+	home_local = strcmp(expanded, path) == 0;
+	free(path);
+	if (home_local) {
+		xasprintf(&path, "%s/share/zsh/site-functions", expanded);
+		cr_assert_str_eq(dir, path, "the README tells zsh users to "
+		    "add %s to fpath, but the completion went to %s", path,
+		    dir);
+		free(path);
+	} else {
+		harness_run(&r, "zsh", "-fc", "print -l $fpath", NULL);
+		cr_assert(prints_line(&r, dir), "zsh does not read %s", dir);
+	}
+	free(dir);
+	free(root);
+}
+
 /*
  * make install with prefix (as given on make's command line; expanded,
  * the prefix it means) into a DESTDIR, then make uninstall: the units go
@@ -210,6 +294,7 @@ install_uninstall(const char *prefix, const char *expanded,
 	assert_copy(path, "etc/packages.nix");
 	free(path);
 	assert_manual_pages(root);
+	assert_completions(dest, expanded);
 
 	make("uninstall", dest, prefix);
 	assert_only_directories(dest);
@@ -322,14 +407,24 @@ stub_systemctl(void)
 	free(stubs);
 }
 
-/* Run the README's install steps with sh in the tree at source. */
+/*
+ * Run the README's install steps with sh in the tree at source, but the
+ * line starting with skip, if any (one the README says to skip).
+ */
 static void
-run_readme_steps(const char *source)
+run_readme_steps(const char *source, const char *skip)
 {
 	struct run	 r;
-	char		*steps, *script, *text;
+	char		*steps, *script, *text, *at, *end;
 
 	steps = readme_install_steps();
+	if (skip != NULL) {
+		at = strstr(steps, skip);
+		cr_assert(at != NULL && (at == steps || at[-1] == '\n'),
+		    "no step \"%s\" in:\n%s", skip, steps);
+		end = strchr(at, '\n');
+		memmove(at, end + 1, strlen(end + 1) + 1);
+	}
 	xasprintf(&script, "%s/steps.sh", harness.dir);
 	xasprintf(&text, "set -e\ncd '%s'\n%s", source, steps);
 	harness_write(script, text);
@@ -354,7 +449,7 @@ Test(install, readme_steps_work_in_a_fresh_home)
 	char		*home = fresh_home(), *path, *text, *log;
 
 	stub_systemctl();
-	run_readme_steps(harness.root);
+	run_readme_steps(harness.root, NULL);
 
 	xasprintf(&path, "%s/.config/profiled/packages.nix", home);
 	assert_copy(path, "etc/packages.nix");
@@ -490,36 +585,20 @@ installed_ctl(struct run *r, const char *arg1, const char *arg2)
 	free(ctl);
 }
 
-/*
- * The README command that writes the package file from what nix-env
- * installed: "profilectl import --print > FILE", as the README has it
- * in backquotes (perhaps across lines).
- */
-static char *
-readme_import_command(void)
+/* README.md has text (its lines joined by spaces), or the test fails. */
+static void
+assert_readme_says(const char *text)
 {
-	char		*path, *readme, *command, *p;
-	const char	*at, *end;
+	char	*path, *readme, *p;
 
 	xasprintf(&path, "%s/README.md", harness.source);
 	readme = harness_read(path);
-	for (at = strstr(readme, "`profilectl"); at != NULL;
-	    at = strstr(at + 1, "`profilectl")) {
-		end = strchr(at + 1, '`');
-		cr_assert_not_null(end);
-		command = xstrndup(at + 1, end - at - 1);
-		for (p = command; *p != '\0'; p++)
-			*p = *p == '\n' ? ' ' : *p;
-		if (strncmp(command, "profilectl import --print > ", 28) == 0)
-			break;
-		free(command);
-		command = NULL;
-	}
-	cr_assert_not_null(command, "README.md has no `profilectl import "
-	    "--print > FILE`");
+	for (p = readme; *p != '\0'; p++)
+		*p = *p == '\n' ? ' ' : *p;
+	cr_assert(strstr(readme, text) != NULL, "README.md no longer says "
+	    "\"%s\"", text);
 	free(readme);
 	free(path);
-	return command;
 }
 
 /* ~/.nix-profile/bin/name runs and prints output: it is on the PATH. */
@@ -537,57 +616,74 @@ assert_on_path(const char *name, const char *output)
 	free(path);
 }
 
+/* The status's warnings, each followed by a newline, as a new string. */
+static char *
+warnings_of(const struct json *status)
+{
+	const struct json	*list = json_get(status, "warnings");
+	char			*text = xstrdup(""), *next;
+	size_t			 i;
+
+	cr_assert(list != NULL && list->type == JSON_ARRAY, "no warnings");
+	for (i = 0; i < list->count; i++) {
+		xasprintf(&next, "%s%s\n", text, list->items[i]->string);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+/* Idle after a build of the current file, with a warning holding text. */
 static int
 held_with(const struct json *status, const void *text)
 {
-	const struct json	*warnings = json_get(status, "warnings");
-	size_t			 i;
+	char	*warnings;
+	int	 found;
 
-	if (!harness_idle(status) || warnings == NULL)
+	if (!harness_idle(status) || harness_bool(status, "in_sync") == 1)
 		return 0;
-	for (i = 0; i < warnings->count; i++) {
-		if (strstr(warnings->items[i]->string, text) != NULL)
-			return 1;
-	}
-	return 0;
+	warnings = warnings_of(status);
+	found = strstr(warnings, text) != NULL;
+	free(warnings);
+	return found;
 }
 
+/* Idle, in sync, nothing to warn about. */
 static int
 settled(const struct json *status, const void *arg)
 {
-	const struct json	*warnings = json_get(status, "warnings");
+	char	*warnings;
+	int	 none;
 
-	return harness_idle(status) && harness_bool(status, "in_sync") == 1 &&
-	    warnings != NULL && warnings->count == 0;
+	if (!harness_idle(status) || harness_bool(status, "in_sync") != 1)
+		return 0;
+	warnings = warnings_of(status);
+	none = *warnings == '\0';
+	free(warnings);
+	return none;
 }
 
 /*
- * A user of Debian's multi-user Nix with packages from nix-env (cowsay,
- * from their channel) follows the README: the steps, verbatim, as that
- * user, in a clone of theirs; then the units start profiled as a user
- * manager would.  Nothing is lost: the starter file is built but cowsay
- * stays, on PATH through ~/.nix-profile, and status says what the file
- * would change and what to run.  The README's import command writes the
- * file from what is installed, which is switched to with nothing lost;
- * an edit and profilectl switch then proceed.  make uninstall leaves only
- * the user's own files.
+ * A user of Debian's multi-user Nix as they set it up: a channel, then
+ * `nix-env -iA nixpkgs.cowsay`; then the README's install steps (but the
+ * line starting with skip) in a checkout of theirs, and the units started
+ * as a user manager would.  The source tree's path.
  */
-Test(install_user, readme_steps_as_a_user_with_a_nix_env_profile)
+static char *
+install_over_nix_env(const char *skip)
 {
-	struct json	*status;
 	struct run	 r;
-	char		*source, *units, *import, *text, *edited, *at, *file;
+	char		*source, *units, *log;
 
-	/* The user's Nix as they set it up: a channel, then nix-env -iA. */
 	harness_user_channel();
 	harness_run(&r, "nix-env", "-iA", "nixpkgs.cowsay", NULL);
 	cr_assert_eq(r.status, 0, "nix-env -iA nixpkgs.cowsay: %s", r.err);
 	harness_run_free(&r);
 	assert_on_path("cowsay", "cowsay 3.7\n");
+	free(harness.profile);
 	xasprintf(&harness.profile, "/nix/var/nix/profiles/per-user/%s/profile",
 	    harness.user);
 
-	/* The README's steps, in the user's own checkout. */
 	source = harness_user_copy_source("src");
 	unsetenv("XDG_CONFIG_HOME");
 	unsetenv("XDG_STATE_HOME");
@@ -596,24 +692,67 @@ Test(install_user, readme_steps_as_a_user_with_a_nix_env_profile)
 	unsetenv("MFLAGS");
 	unsetenv("MAKELEVEL");
 	stub_systemctl();
-	run_readme_steps(source);
-	text = harness_read(getenv("STUB_LOG"));
-	cr_assert(strstr(text, "--user enable --now profiled.socket") != NULL,
-	    "the steps ran systemctl as:\n%s", text);
-	free(text);
+	run_readme_steps(source, skip);
+	log = harness_read(getenv("STUB_LOG"));
+	cr_assert(strstr(log, "--user enable --now profiled.socket") != NULL,
+	    "the steps ran systemctl as:\n%s", log);
+	free(log);
 	xasprintf(&units, "%s/.local/share/systemd/user", harness.home);
 	start_units(units);
+	free(units);
+	return source;
+}
+
+/* Stop profiled; make uninstall removes what make install put. */
+static void
+uninstall(const char *source)
+{
+	struct run	 r;
+	char		*path;
+
+	harness_stop();
+	harness_run(&r, "make", "-s", "-C", source, "uninstall",
+	    "PREFIX=~/.local", NULL);
+	cr_assert_eq(r.status, 0, "make uninstall: %s%s", r.out, r.err);
+	harness_run_free(&r);
+	xasprintf(&path, "%s/.local/bin/profiled", harness.home);
+	cr_assert(access(path, F_OK) == -1, "make uninstall left %s", path);
+	free(path);
+}
+
+/*
+ * A user with packages from nix-env (cowsay) follows the README's steps
+ * verbatim, the cp of the example included: the example is built but not
+ * activated, cowsay stays on PATH through ~/.nix-profile, and status says
+ * what the file would change and what to run.  As the README goes on,
+ * `profilectl import --print` prints cowsay, merged into the file; the
+ * merge adds hello, so it is held too, until `profilectl switch`, the
+ * consent; from then on a save is switched to as usual.
+ */
+Test(install_user, readme_steps_as_a_user_with_a_nix_env_profile)
+{
+	struct json	*status;
+	struct run	 r;
+	char		*source, *file, *merged, *at, *more, *warnings;
+	long		 generation;
+
+	assert_readme_says("If you copied the example anyway, profiled builds "
+	    "it but does not activate a result that would remove what you "
+	    "installed");
+	assert_readme_says("`profilectl import --print` prints the packages "
+	    "to merge into your file, and `profilectl switch` is your consent");
+	source = install_over_nix_env(NULL);
 
 	/* The first profilectl call starts profiled; cowsay is kept. */
 	installed_ctl(&r, "status", NULL);
 	cr_assert_eq(r.status, 0, "profilectl status: %s", r.err);
 	harness_run_free(&r);
 	status = harness_wait(held_with, "would remove cowsay 3.7",
-	    "the starter file held, cowsay kept");
+	    "the example held, cowsay kept");
 	cr_assert_str_eq(harness_string(status, "profile"), harness.profile);
 	cr_assert_eq(harness_number(status, "current_generation"), 1);
 	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1,
-	    "the starter file did not build");
+	    "the example did not build");
 	json_free(status);
 	assert_on_path("cowsay", "cowsay 3.7\n");
 	installed_ctl(&r, "status", NULL);
@@ -627,43 +766,80 @@ Test(install_user, readme_steps_as_a_user_with_a_nix_env_profile)
 	cr_assert(harness_log_count("NIX_PATH was not set; using") == 1,
 	    "the log does not say where <nixpkgs> came from");
 
-	/* The README's import: the file from what is installed. */
-	import = readme_import_command();
-	xasprintf(&text, "PATH=$HOME/.local/bin:$PATH; %s", import);
-	harness_run(&r, "sh", "-c", text, NULL);
-	cr_assert_eq(r.status, 0, "%s: %s", import, r.err);
+	/* import --print, merged with the example's hello. */
+	installed_ctl(&r, "import", "--print");
+	cr_assert_eq(r.status, 0, "profilectl import --print: %s", r.err);
+	at = strstr(r.out, "\n  cowsay\n");
+	cr_assert_not_null(at, "import --print: %s", r.out);
+	xasprintf(&merged, "%.*s\n  hello%s", (int)(at - r.out), r.out, at);
 	harness_run_free(&r);
-	free(text);
 	xasprintf(&file, "%s/.config/profiled/packages.nix", harness.home);
-	text = harness_read(file);
-	cr_assert(strstr(text, "\n  cowsay\n") != NULL, "%s", text);
-	status = harness_wait(settled, NULL, "the imported file switched to");
+	harness_write(file, merged);
+	status = harness_wait_built(merged);
+	warnings = warnings_of(status);
+	cr_assert(strstr(warnings, "add hello 2.12") != NULL &&
+	    strstr(warnings, "remove") == NULL, "the merge: %s", warnings);
+	free(warnings);
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
 	json_free(status);
 	assert_on_path("cowsay", "cowsay 3.7\n");
 
-	/* An edit, then profilectl switch: both proceed. */
-	at = strstr(text, "\n  cowsay\n");
-	xasprintf(&edited, "%.*s\n  hello%s", (int)(at - text), text, at);
-	harness_write(file, edited);
+	/* profilectl switch is the consent. */
 	installed_ctl(&r, "switch", NULL);
 	cr_assert_eq(r.status, 0, "profilectl switch: %s", r.err);
 	harness_run_free(&r);
-	json_free(harness_wait(settled, NULL, "the edit switched to"));
+	status = harness_wait(settled, NULL, "the merged file switched to");
+	generation = harness_number(status, "current_generation");
+	cr_assert_gt(generation, 1);
+	json_free(status);
 	assert_on_path("hello", "hello 2.12\n");
 	assert_on_path("cowsay", "cowsay 3.7\n");
-	harness_assert_nix_agrees();
 
-	harness_stop();
-	harness_run(&r, "make", "-s", "-C", source, "uninstall",
-	    "PREFIX=~/.local", NULL);
-	cr_assert_eq(r.status, 0, "make uninstall: %s%s", r.out, r.err);
-	harness_run_free(&r);
-	xasprintf(&text, "%s/.local/bin/profiled", harness.home);
-	cr_assert(access(text, F_OK) == -1, "make uninstall left %s", text);
-	free(text);
-	free(edited);
+	/* From then on, a save is switched to. */
+	at = strstr(merged, "\n  hello\n");
+	xasprintf(&more, "%.*s\n  ripgrep%s", (int)(at - merged), merged, at);
+	harness_write(file, more);
+	json_free(harness_wait_generation(generation + 1));
+	assert_on_path("rg", "ripgrep 14.1\n");
+	harness_assert_nix_agrees();
+	uninstall(source);
+	free(more);
+	free(merged);
 	free(file);
-	free(import);
-	free(units);
+	free(source);
+}
+
+/*
+ * The README's other way for a user with packages from nix-env: skip the
+ * cp and let `profilectl import` write the package file, which is then
+ * switched to at once, nothing held, nothing lost.
+ */
+Test(install_user, readme_import_instead_of_the_example)
+{
+	struct json	*status;
+	struct run	 r;
+	char		*source, *file, *text;
+
+	assert_readme_says("skip the `cp` and, once the service runs, let "
+	    "`profilectl import` write the package file from them");
+	source = install_over_nix_env("cp ");
+	xasprintf(&file, "%s/.config/profiled/packages.nix", harness.home);
+	cr_assert_eq(access(file, F_OK), -1, "the steps made %s", file);
+
+	installed_ctl(&r, "import", NULL);
+	cr_assert_eq(r.status, 0, "profilectl import: %s", r.err);
+	harness_run_free(&r);
+	text = harness_read(file);
+	cr_assert(strstr(text, "\n  cowsay\n") != NULL, "%s", text);
+	status = harness_wait_built(text);
+	json_free(status);
+	status = harness_wait(settled, NULL, "the imported file switched to");
+	cr_assert_str_eq(harness_string(status, "profile"), harness.profile);
+	json_free(status);
+	assert_on_path("cowsay", "cowsay 3.7\n");
+	harness_assert_nix_agrees();
+	uninstall(source);
+	free(text);
+	free(file);
 	free(source);
 }
