@@ -145,6 +145,30 @@ cmd_import_add(struct cmd_import_package **list, size_t *count,
 	p->found = 0;
 }
 
+/*
+ * Add the package at store path /nix/store/HASH-NAME-VERSION, named as
+ * Nix's parseDrvName names it: the version starts after the first dash
+ * not followed by a letter.
+ */
+static void
+cmd_import_add_store_path(struct cmd_import_package **list, size_t *count,
+    const char *path)
+{
+	const char	*base = strrchr(path, '/'), *dash;
+	char		*name;
+
+	base = base != NULL ? base + 1 : path;
+	if ((dash = strchr(base, '-')) != NULL)
+		base = dash + 1;
+	for (dash = strchr(base, '-'); dash != NULL &&
+	    ((dash[1] >= 'a' && dash[1] <= 'z') ||
+	    (dash[1] >= 'A' && dash[1] <= 'Z')); dash = strchr(dash + 1, '-'))
+		;
+	name = dash != NULL ? xstrndup(base, dash - base) : xstrdup(base);
+	cmd_import_add(list, count, name, dash != NULL ? dash + 1 : NULL, path);
+	free(name);
+}
+
 /* The packages of a nix profile's manifest.json; -1 if it has none. */
 static int
 cmd_import_read_manifest_json(const char *profile,
@@ -175,8 +199,16 @@ cmd_import_read_manifest_json(const char *profile,
 		e = elements->items[i];
 		attr = json_get(e, "attrPath");
 		paths = json_get(e, "storePaths");
-		if (attr == NULL || attr->type != JSON_STRING)
+		if (attr == NULL || attr->type != JSON_STRING) {
+			/* Installed from a file or a store path: no flake
+			 * attribute, so the store path names it. */
+			if (paths != NULL && paths->type == JSON_ARRAY &&
+			    paths->count > 0 &&
+			    paths->items[0]->type == JSON_STRING)
+				cmd_import_add_store_path(list, count,
+				    paths->items[0]->string);
 			continue;
+		}
 		/* legacyPackages.x86_64-linux.hello: the attribute is hello. */
 		name = (dot = strrchr(attr->string, '.')) != NULL ? dot + 1 :
 		    attr->string;

@@ -278,7 +278,7 @@ profiled_lock(const char *path, const char *what, char **cause)
  * the profile's lock is a file of ours beside it.
  */
 static int
-profiled_locks(const struct config *cfg, char **cause)
+profiled_locks(const struct config *cfg, int profile_dir, char **cause)
 {
 	char	*path, *what;
 	int	 rc;
@@ -288,6 +288,12 @@ profiled_locks(const struct config *cfg, char **cause)
 	free(path);
 	if (rc == -1)
 		return -1;
+	if (!profile_dir) {
+		/* Not there yet: the state directory's lock must do. */
+		log_info("no lock beside %s until Nix makes its directory",
+		    cfg->profile);
+		return 0;
+	}
 	xasprintf(&path, "%s.profiled.lock", cfg->profile);
 	xasprintf(&what, "profile %s", cfg->profile);
 	rc = profiled_lock(path, what, cause);
@@ -434,6 +440,7 @@ profiled_configure(struct config *cfg, int argc, char **argv, int *verbose)
 /*
  * SIGHUP: read the config file and flags again and take what can change
  * while profiled runs; a bad file is logged and the old settings kept.
+ * systemd is told the reload began and, either way, that it is over.
  */
 static void
 profiled_reload_cb(evutil_socket_t sig, short events, void *arg)
@@ -441,13 +448,14 @@ profiled_reload_cb(evutil_socket_t sig, short events, void *arg)
 	struct config	*cfg = arg, fresh;
 	char		*cause = NULL;
 
+	systemd_reloading();
 	log_info("%s; reloading the configuration", strsignal(sig));
 	if (profiled_load(&fresh, &cause) == -1) {
 		log_warnx("%s; keeping the configuration in use", cause);
 		free(cause);
-		return;
-	}
-	config_update(cfg, &fresh);
+	} else
+		config_update(cfg, &fresh);
+	systemd_ready();
 }
 
 int
@@ -457,6 +465,7 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct event		*sigterm, *sigint, *sighup;
 	char			*cause = NULL, *path, *dir;
+	int			 profile_dir;
 	int			 verbose = 0, fd;
 
 	log_init("profiled", 0);
@@ -471,9 +480,20 @@ main(int argc, char **argv)
 
 	if (profiled_state_dir(cfg.state_dir, &cause) == -1)
 		fatalx("%s", cause);
+	/*
+	 * On a multi-user Nix the nix-daemon makes a user's per-user profile
+	 * directory when the user first talks to it, and the user cannot:
+	 * the first build's nix-env does, and fails saying why if not.
+	 */
 	dir = path_dirname(cfg.profile);
-	if (path_mkdir(dir, 0755, &cause) == -1 ||
-	    profiled_locks(&cfg, &cause) == -1)
+	if (path_mkdir(dir, 0755, &cause) == -1) {
+		log_info("%s; Nix makes it at the first build", cause);
+		free(cause);
+		cause = NULL;
+		profile_dir = 0;
+	} else
+		profile_dir = 1;
+	if (profiled_locks(&cfg, profile_dir, &cause) == -1)
 		fatalx("%s", cause);
 	free(dir);
 	nix_init(&cfg);

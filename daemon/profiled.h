@@ -435,6 +435,7 @@ void	 rpc_status(uint64_t);
 void	 systemd_init(struct event_base *);
 int	 systemd_listen_fd(char **);
 void	 systemd_ready(void);
+void	 systemd_reloading(void);
 void	 systemd_status(const struct queue_status *);
 void	 systemd_stopping(void);
 void	 systemd_shutdown(void);

@@ -1,7 +1,7 @@
 /*
  * What profiled tells systemd: readiness, a one-line STATUS= kept current,
- * WATCHDOG=1 pings and STOPPING= on the way out; and the listening socket
- * systemd may hand over.  Without systemd (no NOTIFY_SOCKET, no LISTEN_FDS,
+ * WATCHDOG=1 pings, RELOADING= while it rereads its config and STOPPING=
+ * on the way out; and the listening socket systemd may hand over.  Without systemd (no NOTIFY_SOCKET, no LISTEN_FDS,
  * no WATCHDOG_USEC) each of these does nothing, so the daemon runs the same
  * from a terminal.
  *
@@ -9,7 +9,7 @@
  * rather than through sd_notify, which blocks while the receiver's queue
  * is full, and the loop must never wait.  What cannot be sent at once
  * waits for the socket to be writable, coalesced: one flag each for
- * READY, WATCHDOG and STOPPING and only the newest STATUS.
+ * READY, WATCHDOG and STOPPING and only the newest RELOADING and STATUS.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -31,6 +32,7 @@ static struct event		*systemd_watchdog;
 static struct {
 	int		 fd;		/* connected to NOTIFY_SOCKET, or -1 */
 	struct event	*writable;
+	char		*reloading;	/* "RELOADING=1\nMONOTONIC_USEC=..." */
 	int		 ready;
 	int		 watchdog;
 	char		*status;	/* "STATUS=..." */
@@ -93,12 +95,21 @@ systemd_send(const char *message)
 	return 0;
 }
 
-/* Send what waits, in the order it means: ready, status, ping, stopping. */
+/*
+ * Send what waits, in the order it means: reloading (which the READY=1
+ * after it ends), ready, status, ping, stopping.
+ */
 static void
 systemd_flush(void)
 {
 	if (systemd_out.fd == -1)
 		return;
+	if (systemd_out.reloading != NULL) {
+		if (systemd_send(systemd_out.reloading) == -1)
+			goto full;
+		free(systemd_out.reloading);
+		systemd_out.reloading = NULL;
+	}
 	if (systemd_out.ready) {
 		if (systemd_send("READY=1") == -1)
 			goto full;
@@ -211,11 +222,35 @@ systemd_listen_fd(char **cause)
 	return SD_LISTEN_FDS_START;
 }
 
-/* Say the daemon is ready: the socket listens and the state is loaded. */
+/*
+ * Say the daemon is ready: the socket listens and the state is loaded, or
+ * a reload is over.
+ */
 void
 systemd_ready(void)
 {
 	systemd_out.ready = 1;
+	systemd_flush();
+}
+
+/*
+ * Say the daemon is rereading its configuration, until the next
+ * systemd_ready().  MONOTONIC_USEC= is when the reload began, which
+ * sd_notify(3) asks for so that systemd can tell this reload from an
+ * earlier one (Type=notify-reload); older systemds ignore it.
+ */
+void
+systemd_reloading(void)
+{
+	struct timespec	ts;
+
+	if (systemd_out.fd == -1)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	free(systemd_out.reloading);
+	xasprintf(&systemd_out.reloading, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000 +
+	    (unsigned long long)ts.tv_nsec / 1000);
 	systemd_flush();
 }
 
@@ -283,6 +318,7 @@ systemd_shutdown(void)
 		event_free(systemd_out.writable);
 	if (systemd_out.fd != -1)
 		close(systemd_out.fd);
+	free(systemd_out.reloading);
 	free(systemd_out.status);
 	memset(&systemd_out, 0, sizeof systemd_out);
 	systemd_out.fd = -1;

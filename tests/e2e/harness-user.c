@@ -236,32 +236,46 @@ harness_users_remove_cb(const char *path, const struct stat *sb, int flag,
 }
 
 /*
- * Remove what the tests' nix-daemon made for the user and the build users
- * in /nix/var/nix: the per-user profile and GC-root directories (if the
- * user owns them), the build users' lock files, and their directory if
- * nothing else is in it.
+ * Remove the per-user profile and GC-root directories the nix-daemon made
+ * for the user (if the user owns them), with every profile in them: the
+ * profile nix-env picks for the user, its channels.  Each test starts
+ * from a user Nix has never seen.
  */
 static void
-harness_users_remove_nix_state(void)
+harness_users_remove_user_dirs(void)
 {
 	static const char *const	 dirs[] = { "profiles", "gcroots" };
 	struct passwd			*pw;
 	struct stat			 sb;
-	char				*path, *name;
+	char				*path;
 	size_t				 i;
-	int				 n;
 
-	if ((pw = getpwnam(HARNESS_USER)) != NULL) {
-		for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-			xasprintf(&path, "/nix/var/nix/%s/per-user/%s", dirs[i],
-			    HARNESS_USER);
-			if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-			    sb.st_uid == pw->pw_uid)
-				nftw(path, harness_users_remove_cb, 16,
-				    FTW_DEPTH | FTW_PHYS);
-			free(path);
-		}
+	if ((pw = getpwnam(HARNESS_USER)) == NULL)
+		return;
+	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		xasprintf(&path, "/nix/var/nix/%s/per-user/%s", dirs[i],
+		    HARNESS_USER);
+		if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+		    sb.st_uid == pw->pw_uid)
+			nftw(path, harness_users_remove_cb, 16,
+			    FTW_DEPTH | FTW_PHYS);
+		free(path);
 	}
+}
+
+/*
+ * Remove what the tests' nix-daemon made for the user and the build users
+ * in /nix/var/nix: the user's directories, the build users' lock files,
+ * and their directory if nothing else is in it.
+ */
+static void
+harness_users_remove_nix_state(void)
+{
+	struct passwd	*pw;
+	char		*path, *name;
+	int		 n;
+
+	harness_users_remove_user_dirs();
 	for (n = 1; n <= HARNESS_BUILD_USERS; n++) {
 		name = harness_build_user(n);
 		if ((pw = getpwnam(name)) != NULL) {
@@ -558,11 +572,16 @@ harness_user_init(void)
 	harness_user_lock();
 	harness_user_make();
 
+	/* What an earlier test (one its timeout ended) left. */
+	harness_users_remove_user_dirs();
+
 	root = harness.root;
 	harness_user_copy(root, "daemon/profiled", 0755);
 	harness_user_copy(root, "client/profilectl", 0755);
 	harness_user_copy(root, "tests/fixtures/pkgs.nix", 0644);
+	harness_user_copy(root, "tests/fixtures/nixpkgs/default.nix", 0644);
 	harness_user_copy(root, "etc/offline-pkgs.nix", 0644);
+	harness.source = root;
 	xasprintf(&harness.root, "%s/root", harness.dir);
 	harness_write_config("");
 	harness_save_packages("hello");
@@ -571,7 +590,8 @@ harness_user_init(void)
 
 	harness_user_start_nix_daemon();
 	setenv("NIX_REMOTE", "daemon", 1);
-	setenv("HOME", harness.dir, 1);
+	/* DIR/home, the user's: Nix makes ~/.nix-profile, ~/.nix-defexpr. */
+	setenv("HOME", harness.home, 1);
 	setenv("USER", HARNESS_USER, 1);
 	setenv("LOGNAME", HARNESS_USER, 1);
 	harness.user = xstrdup(HARNESS_USER);
@@ -600,7 +620,10 @@ harness_user_other_init(void)
 	harness_save_packages("hello");
 }
 
-/* .fini: harness_fini, then give the store back and release the users. */
+/*
+ * .fini: harness_fini, then remove what the nix-daemon made for the user,
+ * give the store back and release the users.
+ */
 void
 harness_user_fini(void)
 {
@@ -609,6 +632,7 @@ harness_user_fini(void)
 	harness_fini();
 	if (harness.lock == -1)
 		return;
+	harness_users_remove_user_dirs();
 	if (harness_users_restore_store(&cause) == -1)
 		cr_log_error("%s", cause);
 	close(harness.lock);
@@ -630,4 +654,118 @@ harness_user_become(void)
 		dprintf(2, "becoming %s: %s\n", harness.user, strerror(errno));
 		_exit(127);
 	}
+}
+
+/* Make directory path (for the test's user, if it runs as one). */
+void
+harness_mkdir(const char *path, mode_t mode)
+{
+	cr_assert(mkdir(path, mode) == 0, "mkdir %s: %s", path,
+	    strerror(errno));
+	if (harness.user != NULL)
+		cr_assert(chown(path, harness.uid, harness.gid) == 0,
+		    "chown %s: %s", path, strerror(errno));
+}
+
+/*
+ * As the test's user, what a user does on a multi-user Nix: `nix-env -f
+ * '<nixpkgs>' -iA attr`, the fixture package set reachable as <nixpkgs>
+ * through NIX_PATH, into the profile nix-env picks for the user.  The
+ * first such run makes ~/.nix-profile and ~/.nix-defexpr, and the
+ * nix-daemon the per-user directory the profile is in; that profile is
+ * then harness.profile.
+ */
+void
+harness_user_nix_env_install(const char *attr)
+{
+	struct run	 r;
+	struct stat	 sb;
+	char		*nix_path, *saved, *link, target[PATH_MAX];
+	ssize_t		 n;
+
+	cr_assert_not_null(harness.user, "not running as a user");
+	saved = getenv("NIX_PATH") != NULL ? xstrdup(getenv("NIX_PATH")) :
+	    NULL;
+	xasprintf(&nix_path, "nixpkgs=%s/tests/fixtures/nixpkgs", harness.root);
+	setenv("NIX_PATH", nix_path, 1);
+	harness_run(&r, "nix-env", "-f", "<nixpkgs>", "-iA", attr, NULL);
+	if (saved != NULL)
+		setenv("NIX_PATH", saved, 1);
+	else
+		unsetenv("NIX_PATH");
+	cr_assert_eq(r.status, 0, "nix-env -iA %s as %s: %s", attr,
+	    harness.user, r.err);
+	harness_run_free(&r);
+
+	xasprintf(&link, "%s/.nix-profile", harness.home);
+	n = readlink(link, target, sizeof target - 1);
+	cr_assert(n > 0, "nix-env made no %s: %s", link, strerror(errno));
+	target[n] = '\0';
+	cr_assert(target[0] == '/', "%s points at %s", link, target);
+	free(link);
+	xasprintf(&link, "%s/.nix-defexpr", harness.home);
+	cr_assert(lstat(link, &sb) == 0, "nix-env made no %s", link);
+	free(link);
+	free(harness.profile);
+	harness.profile = xstrdup(target);
+	free(nix_path);
+	free(saved);
+}
+
+/*
+ * As the test's user: the fixture package set as the user's channel
+ * nixpkgs, made by nix-channel from a tarball (offline: a file:// URL):
+ * ~/.nix-channels, the per-user channels profile and
+ * ~/.nix-defexpr/channels, as `nix-channel --add URL nixpkgs &&
+ * nix-channel --update` makes them.
+ */
+void
+harness_user_channel(void)
+{
+	struct run	 r;
+	char		*url;
+
+	harness_run(&r, "sh", "-c", "set -e; c=\"$1/channel/nixpkgs\"; "
+	    "mkdir -p \"$c/tests/fixtures/nixpkgs\" \"$c/etc\"; "
+	    "cp \"$2/tests/fixtures/pkgs.nix\" \"$c/tests/fixtures/\"; "
+	    "cp \"$2/tests/fixtures/nixpkgs/default.nix\" "
+	    "\"$c/tests/fixtures/nixpkgs/\"; "
+	    "cp \"$2/etc/offline-pkgs.nix\" \"$c/etc/\"; "
+	    "echo 'import ./tests/fixtures/nixpkgs' > \"$c/default.nix\"; "
+	    "tar -C \"$1/channel\" -czf \"$1/nixpkgs.tar.gz\" nixpkgs",
+	    "sh", harness.dir, harness.root, NULL);
+	cr_assert_eq(r.status, 0, "the channel's tarball: %s", r.err);
+	harness_run_free(&r);
+	xasprintf(&url, "file://%s/nixpkgs.tar.gz", harness.dir);
+	harness_run(&r, "nix-channel", "--add", url, "nixpkgs", NULL);
+	cr_assert_eq(r.status, 0, "nix-channel --add: %s", r.err);
+	harness_run_free(&r);
+	harness_run(&r, "nix-channel", "--update", NULL);
+	cr_assert_eq(r.status, 0, "nix-channel --update: %s%s", r.out, r.err);
+	harness_run_free(&r);
+	free(url);
+}
+
+/*
+ * The repository's working tree (without .git), built as it is, copied to
+ * DIR/name for the user, as a clone of theirs would be: modification times
+ * are kept, so that make finds everything built.  Its path.
+ */
+char *
+harness_user_copy_source(const char *name)
+{
+	char	*dest, *cmd;
+
+	cr_assert_not_null(harness.user, "not running as a user");
+	xasprintf(&dest, "%s/%s", harness.dir, name);
+	cr_assert(mkdir(dest, 0755) == 0, "mkdir %s: %s", dest,
+	    strerror(errno));
+	/* As root, who can read the repository wherever it is. */
+	xasprintf(&cmd, "tar -C '%s' --exclude=./.git -cf - . | "
+	    "tar -C '%s' -xf -", harness.source, dest);
+	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+	cr_assert(nftw(dest, harness_user_chown_cb, 16, FTW_PHYS) == 0,
+	    "chown -R %s: %s", dest, strerror(errno));
+	free(cmd);
+	return dest;
 }

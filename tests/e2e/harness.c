@@ -141,6 +141,7 @@ harness_init(void)
 	char		*template, *profiles;
 
 	harness.root = harness_find_root();
+	harness.source = harness.root;
 	xasprintf(&template, "%s/profiled-e2e.XXXXXX",
 	    tmp != NULL ? tmp : "/tmp");
 	cr_assert(mkdtemp(template) != NULL, "mkdtemp: %s", strerror(errno));
@@ -219,14 +220,50 @@ harness_end(pid_t *pid)
 	*pid = -1;
 }
 
-/* Stop the daemon (then any nix-daemon) and remove the directory. */
+/*
+ * Remove the GC roots Nix registered for links in the test's directory
+ * (its profile's generations, the build's result link): links in
+ * /nix/var/nix/gcroots/auto naming a path in DIR, which would otherwise
+ * pile up, dangling, until the next garbage collection.
+ */
+static void
+harness_remove_gc_roots(void)
+{
+	static const char	 roots[] = "/nix/var/nix/gcroots/auto";
+	struct dirent		*d;
+	DIR			*auto_roots;
+	size_t			 len = strlen(harness.dir);
+	char			 path[PATH_MAX], target[PATH_MAX];
+	ssize_t			 n;
+
+	if ((auto_roots = opendir(roots)) == NULL)
+		return;
+	while ((d = readdir(auto_roots)) != NULL) {
+		snprintf(path, sizeof path, "%s/%s", roots, d->d_name);
+		n = readlink(path, target, sizeof target - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, harness.dir, len) == 0 &&
+		    target[len] == '/')
+			unlink(path);
+	}
+	closedir(auto_roots);
+}
+
+/*
+ * Stop the daemon (then any nix-daemon), remove the directory and the GC
+ * roots of links in it.
+ */
 void
 harness_fini(void)
 {
 	harness_end(&harness.daemon);
 	harness_end(&harness.nix_daemon);
-	if (harness.dir != NULL)
-		nftw(harness.dir, harness_remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+	if (harness.dir == NULL)
+		return;
+	nftw(harness.dir, harness_remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+	harness_remove_gc_roots();
 }
 
 /*
@@ -375,7 +412,7 @@ harness_join(char *const argv[])
  * Run argv to completion, its output in r; fail the test if it is still
  * running at the deadline.  Children die with the test's worker.
  */
-static void
+void
 harness_runv(struct run *r, char *const argv[])
 {
 	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS, left;

@@ -41,6 +41,7 @@ struct harness {
 	char	*profile;	/* DIR/profiles/profile */
 	char	*log;		/* the daemon's stderr, beside DIR */
 	char	*home;		/* DIR/home, the test's $HOME */
+	const char *source;	/* the repository, when root is a copy */
 	pid_t	 daemon;	/* -1 when not running */
 
 	/* Run as a user (harness-user.c); user NULL, the pids -1 if not. */
@@ -80,6 +81,7 @@ void		 harness_run(struct run *, const char *, ...)
 		     __attribute__((sentinel));
 void		 harness_ctl(struct run *, ...) __attribute__((sentinel));
 struct json	*harness_ctl_json(const char *, ...) __attribute__((sentinel));
+void		 harness_runv(struct run *, char *const []);
 void		 harness_run_free(struct run *);
 void		 harness_nix_env_install(const char *);
 void		 harness_assert_error(const struct run *, const char *);
@@ -173,5 +175,20 @@ void		 harness_user_other_init(void);
 void		 harness_user_fini(void);
 void		 harness_user_become(void);
 int		 harness_users_remove(char **);
+void		 harness_mkdir(const char *, mode_t);
+void		 harness_user_nix_env_install(const char *);
+void		 harness_user_channel(void);
+char		*harness_user_copy_source(const char *);
+
+/*
+ * A test whose one body runs twice: in suite, as root, and in suite_user,
+ * as the tests' user against the tests' nix-daemon.  Both suites must be
+ * declared, the second with harness_user_init and harness_user_fini.
+ */
+#define HARNESS_TEST_BOTH(suite, name)					\
+	static void suite##_##name##_body(void);			\
+	Test(suite, name) { suite##_##name##_body(); }			\
+	Test(suite##_user, name) { suite##_##name##_body(); }		\
+	static void suite##_##name##_body(void)
 
 #endif

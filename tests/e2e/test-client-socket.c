@@ -18,6 +18,8 @@
 
 TestSuite(client_socket, .init = harness_init, .fini = harness_fini,
     .timeout = HARNESS_TIMEOUT);
+TestSuite(client_socket_user, .init = harness_user_init,
+    .fini = harness_user_fini, .timeout = HARNESS_TIMEOUT);
 
 /* Point XDG_RUNTIME_DIR at an empty directory, where no socket is. */
 static void
@@ -26,7 +28,7 @@ runtime_dir_elsewhere(void)
 	char	*dir;
 
 	xasprintf(&dir, "%s/elsewhere", harness.dir);
-	cr_assert(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
+	harness_mkdir(dir, 0700);
 	setenv("XDG_RUNTIME_DIR", dir, 1);
 	free(dir);
 }
@@ -61,7 +63,7 @@ assert_reaches_daemon(const char *how)
 	harness_run_free(&r);
 }
 
-Test(client_socket, broken_daemon_config_still_reaches_a_healthy_daemon)
+HARNESS_TEST_BOTH(client_socket, broken_daemon_config_still_reaches_a_healthy_daemon)
 {
 	char	*dir, *config;
 
@@ -71,7 +73,7 @@ Test(client_socket, broken_daemon_config_still_reaches_a_healthy_daemon)
 
 	/* The default config, wrong in every way profiled would refuse. */
 	xasprintf(&dir, "%s/profiled", harness.dir);
-	cr_assert(mkdir(dir, 0755) == 0, "mkdir: %s", strerror(errno));
+	harness_mkdir(dir, 0755);
 	xasprintf(&config, "%s/profiled.conf", dir);
 	harness_write(config,
 	    "# written by a newer profiled, or by hand\n"
@@ -86,7 +88,7 @@ Test(client_socket, broken_daemon_config_still_reaches_a_healthy_daemon)
 	free(dir);
 }
 
-Test(client_socket, flag_then_environment)
+HARNESS_TEST_BOTH(client_socket, flag_then_environment)
 {
 	struct run	r;
 

@@ -19,6 +19,9 @@
 
 TestSuite(lifecycle, .init = harness_init, .fini = harness_fini,
     .timeout = HARNESS_TIMEOUT);
+/* The stories a user's profiled lives through run as a user too. */
+TestSuite(lifecycle_user, .init = harness_user_init,
+    .fini = harness_user_fini, .timeout = HARNESS_TIMEOUT);
 
 /*
  * Send profiled SIGHUP and wait until its log has one more line holding
@@ -77,7 +80,7 @@ wait_exit(pid_t pid)
  * A good new file takes effect without a restart: auto_switch turned off
  * leaves a save built but not switched to, and turned on again switches.
  */
-Test(lifecycle, sighup_takes_a_good_config)
+HARNESS_TEST_BOTH(lifecycle, sighup_takes_a_good_config)
 {
 	struct json	*status;
 	char		*text;
@@ -108,7 +111,7 @@ Test(lifecycle, sighup_takes_a_good_config)
  * A bad new file is logged and changes nothing, not even the good lines
  * before the bad one; the daemon goes on as it was.
  */
-Test(lifecycle, sighup_keeps_the_old_config_when_the_new_is_bad)
+HARNESS_TEST_BOTH(lifecycle, sighup_keeps_the_old_config_when_the_new_is_bad)
 {
 	char	*config = harness_read(harness.config);
 
@@ -133,7 +136,7 @@ Test(lifecycle, sighup_keeps_the_old_config_when_the_new_is_bad)
 }
 
 /* A flag given at start keeps winning over the file after a reload. */
-Test(lifecycle, sighup_keeps_flags_over_the_file)
+HARNESS_TEST_BOTH(lifecycle, sighup_keeps_flags_over_the_file)
 {
 	struct json	*status;
 	char		*text;
@@ -156,7 +159,7 @@ Test(lifecycle, sighup_keeps_flags_over_the_file)
  * Keys profiled uses at start only (here the socket and nix_path) keep
  * their value until a restart, and the reload says so.
  */
-Test(lifecycle, sighup_keeps_what_needs_a_restart)
+HARNESS_TEST_BOTH(lifecycle, sighup_keeps_what_needs_a_restart)
 {
 	char	*other, *line;
 
@@ -216,7 +219,7 @@ Test(lifecycle, sighup_changes_nix_flags_for_the_next_build)
 }
 
 /* SIGTERM and SIGINT end profiled with exit 0 and remove its socket. */
-Test(lifecycle, clean_exit_removes_the_socket)
+HARNESS_TEST_BOTH(lifecycle, clean_exit_removes_the_socket)
 {
 	int	status;
 
@@ -237,7 +240,7 @@ Test(lifecycle, clean_exit_removes_the_socket)
 }
 
 /* A fatal error after the socket is bound removes it on the way out. */
-Test(lifecycle, fatal_error_removes_the_socket)
+HARNESS_TEST_BOTH(lifecycle, fatal_error_removes_the_socket)
 {
 	struct run	 r;
 	char		*daemon, *file;
@@ -309,6 +312,18 @@ Test(lifecycle, service_unit_reloads_restarts_and_stops_gently)
 	value = unit_value(text, "NoNewPrivileges");
 	cr_assert(value != NULL && strcmp(value, "yes") == 0,
 	    "NoNewPrivileges=%s", value);
+	free(value);
+	/* Builds yield to the desktop: lower CPU weight, nice, idle-ish IO. */
+	value = unit_value(text, "CPUWeight");
+	cr_assert(value != NULL && atoi(value) > 0 && atoi(value) < 100,
+	    "CPUWeight=%s is not below the default 100", value);
+	free(value);
+	value = unit_value(text, "Nice");
+	cr_assert(value != NULL && atoi(value) > 0, "Nice=%s", value);
+	free(value);
+	value = unit_value(text, "IOSchedulingPriority");
+	cr_assert(value != NULL && strcmp(value, "7") == 0,
+	    "IOSchedulingPriority=%s", value);
 	free(value);
 
 	/* systemd runs ExecReload= with $MAINPID set, without a shell. */

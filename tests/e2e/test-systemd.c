@@ -21,6 +21,8 @@
 
 TestSuite(systemd, .init = harness_init, .fini = harness_fini,
     .timeout = HARNESS_TIMEOUT);
+TestSuite(systemd_user, .init = harness_user_init,
+    .fini = harness_user_fini, .timeout = HARNESS_TIMEOUT);
 
 /* A datagram socket bound at DIR/name, as systemd's would be. */
 static int
@@ -81,6 +83,10 @@ notify_socket(void)
 
 	xasprintf(&path, "%s/notify.sock", harness.dir);
 	fd = bind_datagram(path);
+	/* systemd's lets the service's user send; so does the test's. */
+	if (harness.user != NULL)
+		cr_assert(chown(path, harness.uid, harness.gid) == 0,
+		    "chown %s: %s", path, strerror(errno));
 	setenv("NOTIFY_SOCKET", path, 1);
 	free(path);
 	return fd;
@@ -337,6 +343,63 @@ Test(systemd, journal_gets_priorities_and_fields)
 	free(stream);
 	free(path);
 	free(dir);
+	free(seen);
+	close(fd);
+}
+
+/*
+ * The value of MONOTONIC_USEC= in datagram, which must have one; in
+ * milliseconds, as harness_clock_ms counts.
+ */
+static long long
+monotonic_ms(const char *datagram)
+{
+	const char	*at = strstr(datagram, "\nMONOTONIC_USEC=");
+
+	cr_assert_not_null(at, "no MONOTONIC_USEC= with RELOADING=1:\n%s",
+	    datagram);
+	return strtoull(at + strlen("\nMONOTONIC_USEC="), NULL, 10) / 1000;
+}
+
+/*
+ * SIGHUP, as systemctl reload sends it: RELOADING=1 with the monotonic
+ * time the reload began, before the new file is read, then READY=1 once
+ * it is taken, and READY=1 too when a bad file is kept out.
+ */
+HARNESS_TEST_BOTH(systemd, reload_says_reloading_then_ready)
+{
+	char		*seen = xstrdup(""), *datagram;
+	long long	 before, at;
+	int		 fd = notify_socket();
+
+	harness_start();
+	free(wait_datagram(fd, &seen, "READY=1", 0));
+	harness_wait_generation(1);
+
+	harness_config_add("auto_switch = false");
+	before = harness_clock_ms();
+	cr_assert_eq(kill(harness.daemon, SIGHUP), 0);
+	datagram = wait_datagram(fd, &seen, "RELOADING=1", 0);
+	at = monotonic_ms(datagram);
+	cr_assert(at >= before - 1 && at <= harness_clock_ms() + 1,
+	    "MONOTONIC_USEC= %lld ms is not the time of the reload (sent at "
+	    "%lld ms)", at, before);
+	free(datagram);
+	free(seen);
+	seen = xstrdup("");
+	free(wait_datagram(fd, &seen, "READY=1", 0));
+	/* READY=1 came once the new file was taken. */
+	harness_wait_log("auto_switch is now false (was true)");
+
+	harness_config_add("debounce_ms = soon");
+	cr_assert_eq(kill(harness.daemon, SIGHUP), 0);
+	free(wait_datagram(fd, &seen, "RELOADING=1", 0));
+	free(seen);
+	seen = xstrdup("");
+	free(wait_datagram(fd, &seen, "READY=1", 0));
+	cr_assert_eq(harness_log_count("keeping the configuration in use"), 1);
+	json_free(harness_status());
+	harness_stop();
 	free(seen);
 	close(fd);
 }
