@@ -11,7 +11,7 @@
 #include "profiled.h"
 
 static char	 db_dir[] = "/tmp/profiled-test-db.XXXXXX";
-static char	*db_path;
+static char	*db_file;
 
 static void
 db_setup(void)
@@ -19,8 +19,8 @@ db_setup(void)
 	char	*cause = NULL;
 
 	cr_assert_not_null(mkdtemp(db_dir));
-	xasprintf(&db_path, "%s/profiled.db", db_dir);
-	cr_assert_eq(db_open(db_path, &cause), 0, "%s", cause);
+	xasprintf(&db_file, "%s/profiled.db", db_dir);
+	cr_assert_eq(db_open(db_file, &cause), 0, "%s", cause);
 }
 
 static void
@@ -32,7 +32,7 @@ db_teardown(void)
 	xasprintf(&cmd, "rm -rf '%s'", db_dir);
 	cr_assert_eq(system(cmd), 0);
 	free(cmd);
-	free(db_path);
+	free(db_file);
 }
 
 TestSuite(db, .init = db_setup, .fini = db_teardown);
@@ -85,7 +85,7 @@ Test(db, survives_reopen)
 	put(1, 0, "/nix/store/x-user-environment", 1);
 	put(2, 1, "/nix/store/y-user-environment", 3);
 	db_close();
-	cr_assert_eq(db_open(db_path, &cause), 0, "%s", cause);
+	cr_assert_eq(db_open(db_file, &cause), 0, "%s", cause);
 	gen = db_generation_get(2);
 	cr_assert_not_null(gen);
 	cr_assert_eq(gen->parent, 1);
@@ -155,16 +155,16 @@ Test(db, refuses_a_newer_schema)
 	char	*cause = NULL;
 
 	db_close();
-	cr_assert_eq(sqlite3_open(db_path, &raw), SQLITE_OK);
+	cr_assert_eq(sqlite3_open(db_file, &raw), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(raw);
-	cr_assert_eq(db_open(db_path, &cause), -1);
+	cr_assert_eq(db_open(db_file, &cause), -1);
 	cr_assert_not_null(strstr(cause, "newer profiled"), "%s", cause);
 	free(cause);
 	/* Leave a fresh database open for the fini. */
-	unlink(db_path);
-	cr_assert_eq(db_open(db_path, &cause), 0);
+	unlink(db_file);
+	cr_assert_eq(db_open(db_file, &cause), 0);
 }
 
 Test(db, state_is_kept_and_replaced)
@@ -175,7 +175,7 @@ Test(db, state_is_kept_and_replaced)
 	cr_assert_eq(db_state_set("settled_hash", "abc"), 0);
 	cr_assert_eq(db_state_set("settled_hash", "def"), 0);
 	db_close();
-	cr_assert_eq(db_open(db_path, &cause), 0, "%s", cause);
+	cr_assert_eq(db_open(db_file, &cause), 0, "%s", cause);
 	value = db_state_get("settled_hash");
 	cr_assert_str_eq(value, "def");
 	free(value);
