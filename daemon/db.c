@@ -421,7 +421,7 @@ db_open(const char *path, char **cause)
 		return -1;
 	}
 	if (why == NULL) {
-		xasprintf(&why, "could not be read (%s)", error);
+		xasprintf(&why, "is corrupt or unreadable (%s)", error);
 		free(error);
 		error = NULL;
 	}
