@@ -874,11 +874,14 @@ db_build_insert(const struct build_record *build, char **cause)
 	sqlite3_stmt	*stmt;
 	int		 rc;
 
+	/* One commit: the build and the trimming of old logs. */
+	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
+		return -1;
 	if (sqlite3_prepare_v2(db, "INSERT INTO builds (started, duration_ms, "
 	    "trigger, content_hash, ok, error, out_path, generation, "
 	    "superseded, log, file, inputs_hash) VALUES (?, ?, ?, ?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?)", -1, &stmt, NULL) != SQLITE_OK)
-		return db_fail("recording a build", cause);
+		goto fail;
 	sqlite3_bind_int64(stmt, 1, build->started);
 	sqlite3_bind_int64(stmt, 2, build->duration_ms);
 	db_bind_text(stmt, 3, reason_name(build->trigger));
@@ -893,15 +896,24 @@ db_build_insert(const struct build_record *build, char **cause)
 	db_bind_text(stmt, 11, build->file);
 	db_bind_text(stmt, 12, build->inputs_hash);
 	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
+	if (rc == -1) {
+		sqlite3_finalize(stmt);
+		goto fail;
+	}
 	sqlite3_finalize(stmt);
-	if (rc == -1)
-		return db_fail("recording a build", cause);
 	if (sqlite3_exec(db, "UPDATE builds SET log = NULL WHERE log IS NOT "
 	    "NULL AND id <= (SELECT max(id) FROM builds) - "
 	    DB_STRINGIFY(DB_LOGS_KEPT), NULL, NULL, NULL) != SQLITE_OK)
-		db_fail("dropping old build logs", NULL);
-	db_state.failed = 0;
+		goto fail;
+	if (db_exec("COMMIT", cause) == -1) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	return 0;
+fail:
+	db_fail("recording a build", cause);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 static char *
