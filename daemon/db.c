@@ -293,8 +293,13 @@ db_quick_check(char **cause)
 	}
 	text = (const char *)sqlite3_column_text(stmt, 0);
 	if (text == NULL || strcmp(text, "ok") != 0) {
-		xasprintf(cause, "quick_check found: %s",
+		/* Its first finding, on one line. */
+		if (text != NULL && strncmp(text, "*** ", 4) == 0 &&
+		    strchr(text, '\n') != NULL)
+			text = strchr(text, '\n') + 1;
+		xasprintf(cause, "quick_check found: %.*s", 200,
 		    text != NULL ? text : "nothing");
+		(*cause)[strcspn(*cause, "\n")] = '\0';
 		sqlite3_finalize(stmt);
 		db_state.failed = 1;
 		return -1;
