@@ -484,12 +484,9 @@ db_close(void)
 	struct db_deferred	*d;
 	size_t			 lost = 0;
 
-	if (db != NULL && !TAILQ_EMPTY(&db_state.deferred)) {
-		/* The loop is over: waiting a little is allowed now. */
-		db_state.in_loop = 0;
-		sqlite3_busy_timeout(db, 2000);
+	/* One last try, without waiting: SIGTERM must not hang on a lock. */
+	if (db != NULL)
 		db_flush();
-	}
 	while ((d = TAILQ_FIRST(&db_state.deferred)) != NULL) {
 		TAILQ_REMOVE(&db_state.deferred, d, entry);
 		db_deferred_free(d);

@@ -167,6 +167,40 @@ Test(database, held_wal_index_locks)
 	database_held(1);
 }
 
+/* SIGTERM while a generation waits for a held database: profiled exits
+ * at once (exit 0), the profile unmoved; the next start makes it. */
+Test(database, sigterm_while_held)
+{
+	Profiled__Response	*response;
+	long long		 deadline;
+	int			 locked = 0;
+	pid_t			 holder;
+
+	harness_start();
+	json_free(harness_wait_generation(1));
+	holder = database_hold(1);
+	harness_save_packages("hello cowsay");
+	deadline = harness_clock_ms() + HARNESS_DEADLINE_MS;
+	while (!locked) {
+		response = harness_daemon_status();
+		locked = database_says_locked(response);
+		profiled__response__free_unpacked(response, NULL);
+		cr_assert_lt(harness_clock_ms(), deadline, "status never said "
+		    "the database was locked");
+		harness_pause();
+	}
+	deadline = harness_clock_ms();
+	harness_stop();
+	cr_assert_lt(harness_clock_ms() - deadline, 5000, "profiled took "
+	    "%lld ms to stop", harness_clock_ms() - deadline);
+	cr_assert_eq(harness_profile_generation(), 1);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	harness_start();
+	json_free(harness_wait_generation(2));
+	harness_assert_nix_agrees();
+}
+
 /* The names in the state directory that start with prefix: how many. */
 static int
 database_count(const char *prefix)
