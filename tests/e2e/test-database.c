@@ -21,8 +21,17 @@
 
 #include "harness.h"
 
-/* The bound on each status answer while the database is held, in ms. */
+/*
+ * The bound on each status answer while the database is held, in ms.  It
+ * is the daemon's; on a machine loaded far beyond its cores (make check
+ * beside other builds) the scheduler alone can hold one answer past it,
+ * so DATABASE_STATUS_LATE answers may be late, each still well under a
+ * second: the waits this guards against were 2 s per statement (a busy
+ * timeout) and 10 s (SQLite's reader retrying on the WAL index's locks).
+ */
 #define DATABASE_STATUS_MS	50
+#define DATABASE_STATUS_LATE	2
+#define DATABASE_STATUS_MAX_MS	1000
 /* How many status answers are timed while it is held, at the least. */
 #define DATABASE_STATUS_CALLS	50
 
@@ -107,7 +116,7 @@ database_held(int wal_index)
 	const struct json	*g;
 	long long		 start, took, slowest = 0;
 	long			 before;
-	int			 calls = 0, locked = 0;
+	int			 calls = 0, locked = 0, late = 0;
 	struct run		 r;
 	pid_t			 holder;
 
@@ -122,8 +131,13 @@ database_held(int wal_index)
 		took = harness_clock_ms() - start;
 		if (took > slowest)
 			slowest = took;
-		cr_assert_lt(took, DATABASE_STATUS_MS, "status took %lld ms "
-		    "while another process held the database", took);
+		cr_assert_lt(took, DATABASE_STATUS_MAX_MS, "status took %lld "
+		    "ms while another process held the database", took);
+		if (took >= DATABASE_STATUS_MS)
+			cr_assert_leq(++late, DATABASE_STATUS_LATE, "%d status "
+			    "answers took %d ms or more while another process "
+			    "held the database, the last %lld ms", late,
+			    DATABASE_STATUS_MS, took);
 		if (database_says_locked(response)) {
 			locked = 1;
 			cr_assert_str_eq(response->status->state, "switching");
@@ -140,8 +154,8 @@ database_held(int wal_index)
 	harness_run_free(&r);
 	cr_assert_eq(harness_profile_generation(), 1, "the profile moved "
 	    "before its generation was recorded");
-	cr_log_info("%d status answers while held, the slowest %lld ms", calls,
-	    slowest);
+	cr_log_info("%d status answers while held, the slowest %lld ms, %d of "
+	    "%d ms or more", calls, slowest, late, DATABASE_STATUS_MS);
 
 	kill(holder, SIGKILL);
 	waitpid(holder, NULL, 0);
