@@ -5,7 +5,8 @@
 #   make          build daemon/profiled and client/profilectl
 #   make check-valgrind  the end-to-end tests with profiled under valgrind
 #   make install  install the binaries, the systemd user units, the example
-#                 config and package file under $(PREFIX) (default /usr/local)
+#                 config and package file, the manual pages and the shell
+#                 completions under $(PREFIX) (default /usr/local)
 #   make uninstall  remove what make install put
 #   make deps     install every build and test dependency (Debian, as root)
 #
@@ -152,7 +153,13 @@ endif
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
-ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+# zsh reads completions from its fpath: DATADIR/zsh/site-functions as zsh
+# is built upstream, but Debian's zsh reads /usr/share/zsh/vendor-completions
+# instead, so the zsh here says which of the two it reads under DATADIR.
+# None under ~/.local: the README says what to add to fpath.
+ZSH_FPATH_DIR = $(shell zsh -fc 'print -l $$fpath' 2>/dev/null | \
+	grep -m1 -xE '$(DATADIR)/zsh/(site-functions|vendor-completions)')
+ZSHCOMPDIR ?= $(or $(ZSH_FPATH_DIR),$(DATADIR)/zsh/site-functions)
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 
 # Manual pages and completions are installed if the tree has them (at the

@@ -20,6 +20,13 @@ const struct cmd_entry cmd_generations_entry = {
 	.exec = cmd_generations_exec
 };
 
+/*
+ * Pages asked for at most: a page holds up to 64 generations, so this is
+ * far past any real history, and a daemon that answers `more` for ever
+ * (or pages that go nowhere) is given up on rather than followed.
+ */
+#define CMD_GENERATIONS_PAGES_MAX	4096
+
 /* The narrowest REASON column; a longer reason widens it for every row. */
 #define CMD_GENERATIONS_REASON_WIDTH	8
 
@@ -41,6 +48,9 @@ cmd_generations_json_one(const Profiled__Generation *generation)
 	output_json_string("content_hash", generation->content_hash);
 	output_json_number("duration_ms", generation->has_build_ms,
 	    generation->build_ms);
+	/* All of them, unless a page could not hold them all. */
+	output_json_number("package_count", 1, generation->has_package_count ?
+	    generation->package_count : generation->n_packages);
 	output_json_array("packages");
 	for (i = 0; i < generation->n_packages; i++) {
 		package = generation->packages[i];
@@ -95,15 +105,34 @@ cmd_generations_print(const Profiled__Generations *generations)
 		output_local_time(generation->created, created, sizeof created);
 		printf("%c%4" PRIu32 "  %6s  %-19s  %-*s %8zu  %s\n",
 		    generation->current ? '*' : ' ', generation->id, parent,
-		    created, width, generation->reason, generation->n_packages,
+		    created, width, generation->reason,
+		    generation->has_package_count ?
+		    (size_t)generation->package_count : generation->n_packages,
 		    generation->store_path);
 	}
 }
 
 /*
+ * Whether page, asked for after `after`, moves on: every id above the
+ * last, in order.  A page that does not cannot end a loop of pages.
+ */
+static int
+cmd_generations_page_moves(const Profiled__Generations *page, uint32_t after)
+{
+	size_t	i;
+
+	for (i = 0; i < page->n_generations; i++) {
+		if (page->generations[i]->id <= after)
+			return 0;
+		after = page->generations[i]->id;
+	}
+	return page->n_generations > 0 || !page->more;
+}
+
+/*
  * Ask for every generation, page after page, into one list; NULL (the error
- * said) if a request fails.  Each page's response stays in pages[] since
- * the list points into it.
+ * said) if a request fails, or the pages do not end.  Each page's response
+ * stays in pages[] since the list points into it.
  */
 static Profiled__Generations *
 cmd_generations_fetch(struct client_options *opts,
@@ -133,6 +162,16 @@ cmd_generations_fetch(struct client_options *opts,
 		*pages = xreallocarray(*pages, *npages + 1, sizeof **pages);
 		(*pages)[(*npages)++] = response;
 		page = response->generations;
+		if (!cmd_generations_page_moves(page, generations.after) ||
+		    (page->more && *npages == CMD_GENERATIONS_PAGES_MAX)) {
+			output_fail(CLIENT_EXIT_FAILURE, "profiled's pages of "
+			    "generations do not end (%zu pages, the last after "
+			    "generation %" PRIu32 "); giving up", *npages,
+			    generations.after);
+			free(all->generations);
+			free(all);
+			return NULL;
+		}
 		all->generations = xreallocarray(all->generations,
 		    all->n_generations + page->n_generations,
 		    sizeof *all->generations);

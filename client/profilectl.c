@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "profiled.h"
 #include "client.h"
@@ -32,6 +33,27 @@ profilectl_exit(int rc, int json)
 		return CLIENT_EXIT_FAILURE;
 	}
 	return rc;
+}
+
+/*
+ * Whether --json comes before the command, for when the options could not
+ * be parsed: a script that asked for JSON gets its error as JSON even when
+ * its own command line is what is wrong.
+ */
+static int
+profilectl_wants_json(int argc, char **argv)
+{
+	int	i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			return 1;
+		if (strcmp(argv[i], "--") == 0 || argv[i][0] != '-')
+			break;
+		if (strcmp(argv[i], "--socket") == 0)
+			i++;	/* its value, whatever it looks like */
+	}
+	return 0;
 }
 
 /* Run the command argv[0] with its arguments, or its --help. */
@@ -71,7 +93,8 @@ main(int argc, char **argv)
 	if (args == NULL) {
 		output_fail(CLIENT_EXIT_USAGE, "%s", cause);
 		free(cause);
-		return profilectl_exit(cmd_usage(NULL), 0);
+		return profilectl_exit(cmd_usage(NULL),
+		    profilectl_wants_json(argc, argv));
 	}
 	opts.socket_path = cmd_args_get(args, "socket");
 	opts.json = cmd_args_has(args, "json");

@@ -1,19 +1,40 @@
 # bash completion for profilectl                          -*- shell-script -*-
 #
-# Commands, their options, and generation numbers (for `switch --to` and
-# `log`) asked of the running daemon with `profilectl generations --json`,
-# on the socket the command line names.  It needs nothing but bash: no
-# bash-completion helpers, no jq.  The commands and options here are held
-# to profilectl's own table by tests/e2e/test-client-completion.c.
+# The commands and their options come from the completed profilectl's own
+# `--json help`, so they are always the ones it has; generation numbers
+# (for `switch --to` and `log`) from the running daemon's `generations
+# --json`, on the socket the command line names.  Nothing but bash is
+# needed: no bash-completion helpers, no jq.
 
-# The generation numbers profiled knows, newest last, on stdout.
+# Print, one a line, what follows "name" in profilectl's JSON $1 when key
+# $2 comes next: "usage" for commands, "letter" for options.
+_profilectl_names()
+{
+	local json=$1 pattern="\"name\": \"([a-z-]+)\", \"$2\""
+
+	while [[ $json =~ $pattern ]]; do
+		printf '%s\n' "${BASH_REMATCH[1]}"
+		json=${json#*"${BASH_REMATCH[0]}"}
+	done
+}
+
+# The value option $2 takes ("N", "PATH"), in command help JSON $1.
+_profilectl_value()
+{
+	local pattern="\"name\": \"$2\", \"letter\": [^,]*, \"value\": \"([A-Z]+)\""
+
+	[[ $1 =~ $pattern ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+# The generation numbers profiled knows, one a line; "$@" is profilectl
+# and its --socket.
 _profilectl_generations()
 {
-	local json id
+	local json pattern='"id": ([0-9]+)'
+
 	json=$("$@" --json generations 2>/dev/null) || return
-	while [[ $json =~ \"id\":\ ([0-9]+) ]]; do
-		id=${BASH_REMATCH[1]}
-		printf '%s\n' "$id"
+	while [[ $json =~ $pattern ]]; do
+		printf '%s\n' "${BASH_REMATCH[1]}"
 		json=${json#*"${BASH_REMATCH[0]}"}
 	done
 }
@@ -21,11 +42,8 @@ _profilectl_generations()
 _profilectl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-	local command= i word
-	local -a ctl=("${COMP_WORDS[0]}")
-	local commands='generations help import log rollback status switch wait watch'
-	local global='--socket --json --version --help'
-	local options
+	local command= help i word words
+	local -a ctl=("${COMP_WORDS[0]}") options
 
 	# The command, and the socket to ask for generations.
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -46,64 +64,52 @@ _profilectl()
 		esac
 	done
 
-	case $prev in
-	--socket)
-		compopt -o filenames 2>/dev/null
-		COMPREPLY=($(compgen -f -- "$cur"))
+	if [[ -z $command ]]; then
+		case $prev in
+		--socket)
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -- "$cur"))
+			;;
+		*)
+			if [[ $cur == -* ]]; then
+				words='--socket --json --version --help'
+			else
+				words=$(_profilectl_names \
+				    "$("${ctl[0]}" --json help 2>/dev/null)" usage)
+			fi
+			COMPREPLY=($(compgen -W "$words" -- "$cur"))
+			;;
+		esac
 		return
-		;;
-	--to)
-		COMPREPLY=($(compgen -W "$(_profilectl_generations "${ctl[@]}")" \
-		    -- "$cur"))
-		return
-		;;
-	--timeout)
-		return
-		;;
-	--profile)
-		compopt -o filenames 2>/dev/null
-		COMPREPLY=($(compgen -f -- "$cur"))
-		return
-		;;
-	esac
+	fi
 
-	case $command in
-	'')
-		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "$global" -- "$cur"))
-		else
-			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
-		fi
-		return
-		;;
-	help)
-		COMPREPLY=($(compgen -W "$commands --json --help" -- "$cur"))
-		return
-		;;
-	log)
-		options='--follow -f --json --help'
-		if [[ $cur != -* ]]; then
+	help=$("${ctl[0]}" --json help "$command" 2>/dev/null) || return
+	if [[ $prev == --* && $prev != --*=* ]]; then
+		case $(_profilectl_value "$help" "${prev#--}") in
+		N)
 			COMPREPLY=($(compgen -W \
 			    "$(_profilectl_generations "${ctl[@]}")" -- "$cur"))
 			return
-		fi
-		;;
-	switch)
-		options='--progress --to --json --help'
-		;;
-	wait)
-		options='--timeout --json --help'
-		;;
-	import)
-		options='--print --profile --json --help'
-		;;
-	generations|rollback|status|watch)
-		options='--json --help'
-		;;
-	*)
-		return
-		;;
-	esac
-	COMPREPLY=($(compgen -W "$options" -- "$cur"))
+			;;
+		PATH|FILE)
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return
+			;;
+		?*)
+			return
+			;;
+		esac
+	fi
+	if [[ $cur == -* ]]; then
+		options=($(_profilectl_names "$help" letter))
+		words=${options[*]/#/--}
+	elif [[ $command == help ]]; then
+		words=$(_profilectl_names \
+		    "$("${ctl[0]}" --json help 2>/dev/null)" usage)
+	elif [[ $command == log ]]; then
+		words=$(_profilectl_generations "${ctl[@]}")
+	fi
+	COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
 complete -F _profilectl profilectl

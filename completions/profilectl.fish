@@ -1,26 +1,79 @@
-# fish completion for profilectl: commands, their options, and generation
-# numbers (for `switch --to` and `log`) asked of the running daemon with
-# `profilectl generations --json`, on the socket the command line names.
-# The commands and options here are held to profilectl's own table by
-# tests/e2e/test-client-completion.c.
+# fish completion for profilectl.  The commands and their options come
+# from the completed profilectl's own `--json help`, so they are always the
+# ones it has; generation numbers (for `switch --to` and `log`) from the
+# running daemon's `generations --json`, on the socket the command line
+# names.
 
-set -l commands generations help import log rollback status switch wait watch
-
-# The generation numbers profiled knows, one a line.
-function __profilectl_generations
+# The profilectl being completed, with its --socket if one was typed.
+function __profilectl_ctl
     set -l tokens (commandline -opc)
-    set -l ctl $tokens[1]
+    set -l i 2
+    echo $tokens[1]
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case --socket
+                set i (math $i + 1)
+                printf '%s\n' --socket $tokens[$i]
+            case '--socket=*'
+                echo $tokens[$i]
+        end
+        set i (math $i + 1)
+    end
+end
+
+# The command typed so far, if any: the first word not an option.
+function __profilectl_command
+    set -l tokens (commandline -opc)
     set -l i 2
     while test $i -le (count $tokens)
         switch $tokens[$i]
             case --socket
                 set i (math $i + 1)
-                set -a ctl --socket $tokens[$i]
-            case '--socket=*'
-                set -a ctl $tokens[$i]
+            case '-*'
+            case '*'
+                echo $tokens[$i]
+                return 0
         end
         set i (math $i + 1)
     end
+    return 1
+end
+
+# profilectl's --json help (of command $argv, if given), one object a line.
+function __profilectl_help
+    set -l ctl (__profilectl_ctl)
+    command -q $ctl[1]; or return
+    $ctl[1] --json help $argv 2>/dev/null | string split '{'
+end
+
+# The commands, with what each does.
+function __profilectl_commands
+    __profilectl_help | string replace -rf \
+        '^"name": "([a-z-]+)", "usage": "[^"]*", "about": "([^"]*)".*' '$1\t$2'
+end
+
+# The typed command's options, with what each does.
+function __profilectl_options
+    set -l command (__profilectl_command); or return
+    __profilectl_help $command | string replace -rf \
+        '^"name": "([a-z-]+)", "letter": [^,]*, "value": [^,]*, "about": "([^"]*)".*' \
+        -- '--$1\t$2'
+end
+
+# Whether the word before the cursor is an option of the typed command
+# whose value's name matches $argv[1] ("N", "PATH", a regex).
+function __profilectl_value_of_previous
+    set -l tokens (commandline -opc)
+    set -l command (__profilectl_command); or return
+    string match -q -- '--*' $tokens[-1]; or return
+    set -l name (string replace -- '--' '' $tokens[-1])
+    __profilectl_help $command |
+        string match -qr -- '^"name": "'$name'", "letter": [^,]*, "value": "'$argv[1]'"'
+end
+
+# The generation numbers profiled knows, one a line.
+function __profilectl_generations
+    set -l ctl (__profilectl_ctl)
     command -q $ctl[1]; or return
     $ctl --json generations 2>/dev/null | string match -ar '"id": ([0-9]+)' |
         string match -r '^[0-9]+$'
@@ -28,47 +81,27 @@ end
 
 complete -c profilectl -f
 
-# Before the command.
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
+# Before the command: profilectl's own options, then the commands.
+complete -c profilectl -n 'not __profilectl_command' \
     -l socket -r -F -d 'talk to profiled at PATH'
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
+complete -c profilectl -n 'not __profilectl_command' \
     -s V -l version -d "print profilectl's version"
-complete -c profilectl -l json -d 'print JSON, for scripts'
-complete -c profilectl -s h -l help -d 'print this help'
+complete -c profilectl -n 'not __profilectl_command' \
+    -l json -d 'print JSON, for scripts'
+complete -c profilectl -n 'not __profilectl_command' \
+    -s h -l help -d 'print this help'
+complete -c profilectl -n 'not __profilectl_command' \
+    -a '(__profilectl_commands)'
 
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
-    -a generations -d "list the profile's generations, the current one marked"
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
-    -a help -d "list the commands, or show a command's usage and options"
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
-    -a import -d 'write the package file from what the profile has installed'
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
-    -a log -d "print the log of generation N's build, or of the last build"
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
-    -a rollback -d "activate the current generation's parent"
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
-    -a status -d 'show what profiled is doing and which generation is active'
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
-    -a switch -d 'build the package file now, activate it and wait for that'
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
-    -a wait -d 'wait until profiled is idle; fail if the last build failed'
-complete -c profilectl -n "not __fish_seen_subcommand_from $commands" \
-    -a watch -d 'print what profiled does as it happens, until interrupted'
-
-# Each command's own.
-complete -c profilectl -n '__fish_seen_subcommand_from help' -a "$commands"
-complete -c profilectl -n '__fish_seen_subcommand_from log' \
-    -s f -l follow -d "follow the running (or next) build's log"
-complete -c profilectl -n '__fish_seen_subcommand_from log' \
-    -a '(__profilectl_generations)' -d generation
-complete -c profilectl -n '__fish_seen_subcommand_from switch' \
-    -l progress -d "show the build's progress on stderr"
-complete -c profilectl -n '__fish_seen_subcommand_from switch' \
-    -l to -x -a '(__profilectl_generations)' \
-    -d 'activate existing generation N'
-complete -c profilectl -n '__fish_seen_subcommand_from wait' \
-    -l timeout -x -d 'fail if still busy after SECONDS'
-complete -c profilectl -n '__fish_seen_subcommand_from import' \
-    -l print -d 'print the package file rather than write it'
-complete -c profilectl -n '__fish_seen_subcommand_from import' \
-    -l profile -r -F -d 'import this profile, not the one profiled manages'
+# After it: its options (unless one wants its value), and what they and
+# its arguments take.
+complete -c profilectl \
+    -n '__profilectl_command; and not __profilectl_value_of_previous "[A-Z]+"' \
+    -a '(__profilectl_options)'
+complete -c profilectl -n '__profilectl_value_of_previous N' \
+    -a '(__profilectl_generations)'
+complete -c profilectl -n '__profilectl_value_of_previous PATH' -F
+complete -c profilectl -n 'test "$(__profilectl_command)" = log' \
+    -a '(__profilectl_generations)'
+complete -c profilectl -n 'test "$(__profilectl_command)" = help' \
+    -a '(__profilectl_commands)'

@@ -26,10 +26,12 @@
  * build_timeout: Nix is sent SIGTERM and the callback still runs, once it
  * has gone, so that a new build never overlaps the old one.
  */
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,15 @@ extern const char user_env_nix[];
 /* Inputs watched at most: a package file importing a whole nixpkgs
  * checkout by path must not use up the user's inotify watches. */
 #define BUILD_INPUTS_MAX	256
+/*
+ * The longest package name and version recorded: every record must fit
+ * a page of `generations` (a frame), so a package over these fails the
+ * build, naming it, rather than be stored.  Real ones are tens of bytes.
+ */
+#define BUILD_NAME_MAX		4096
+#define BUILD_VERSION_MAX	256
+/* How much of a refused name an error quotes. */
+#define BUILD_QUOTE_MAX		60
 
 struct build {
 	struct event_base	*base;
@@ -87,12 +98,24 @@ build_install_wrapper(const char *state_dir, char **cause)
 {
 	char	*path, *tmp;
 	FILE	*f;
-	int	 rc = -1;
+	int	 fd, rc = -1;
 
 	xasprintf(&path, "%s/user-env.nix", state_dir);
 	xasprintf(&tmp, "%s/user-env.nix.tmp", state_dir);
-	if ((f = fopen(tmp, "w")) == NULL) {
+	/*
+	 * Nix evaluates it for every build, so it is made anew, 0644
+	 * whatever the umask, never through a link someone left there.
+	 */
+	if ((unlink(tmp) == -1 && errno != ENOENT) ||
+	    (fd = open(tmp, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC,
+	    0644)) == -1) {
 		xasprintf(cause, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		xasprintf(cause, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
 		goto out;
 	}
 	if (fputs(user_env_nix, f) == EOF || fclose(f) == EOF) {
@@ -423,8 +446,48 @@ build_start(struct event_base *base, const struct config *cfg,
 	return 0;
 }
 
+/*
+ * Whether the package (name, version, path) fits a record; if not, -1 and
+ * *cause, the build's error, naming the package by as much of its name as
+ * reads well.
+ */
 static int
-build_read_packages(struct build_result *result, const struct json *info)
+build_package_fits(const char *name, const char *version, const char *path,
+    char **cause)
+{
+	size_t	len = strlen(name);
+	int	shown = len > BUILD_QUOTE_MAX ? BUILD_QUOTE_MAX : (int)len;
+
+	if (len > BUILD_NAME_MAX) {
+		xasprintf(cause, "error: a package's name is %zu bytes long "
+		    "(at most %d): '%.*s...'", len, BUILD_NAME_MAX, shown,
+		    name);
+		return -1;
+	}
+	if (strlen(version) > BUILD_VERSION_MAX) {
+		xasprintf(cause, "error: package '%.*s%s' has a version %zu "
+		    "bytes long (at most %d)", shown, name,
+		    len > BUILD_QUOTE_MAX ? "..." : "", strlen(version),
+		    BUILD_VERSION_MAX);
+		return -1;
+	}
+	if (strlen(path) >= PATH_MAX) {
+		xasprintf(cause, "error: package '%.*s%s' has a store path "
+		    "%zu bytes long (at most %d)", shown, name,
+		    len > BUILD_QUOTE_MAX ? "..." : "", strlen(path),
+		    PATH_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read the package list of info into result: 0, or -1 if it is not as
+ * the wrapper writes it, or -1 and *cause if a package does not fit.
+ */
+static int
+build_read_packages(struct build_result *result, const struct json *info,
+    char **cause)
 {
 	const struct json	*list, *item, *name, *version, *path;
 	size_t			 i;
@@ -442,6 +505,9 @@ build_read_packages(struct build_result *result, const struct json *info)
 		    version == NULL || version->type != JSON_STRING ||
 		    path == NULL || path->type != JSON_STRING)
 			return -1;
+		if (build_package_fits(name->string, version->string,
+		    path->string, cause) == -1)
+			return -1;
 		result->packages[i].name = xstrdup(name->string);
 		result->packages[i].version = xstrdup(version->string);
 		result->packages[i].path = xstrdup(path->string);
@@ -456,7 +522,8 @@ build_eval_exit_cb(struct proc *p, int status, void *arg)
 	struct build		 *b = arg;
 	struct json		 *info;
 	const struct json	 *drv;
-	char			 *cause = NULL, **argv;
+	char			 *cause = NULL, *unfit = NULL, **argv;
+	int			  rc = -1;
 
 	info = json_parse(proc_stdout(p), strlen(proc_stdout(p)), &cause);
 	proc_free(p);
@@ -473,8 +540,14 @@ build_eval_exit_cb(struct proc *p, int status, void *arg)
 		goto out;
 	}
 	drv = info != NULL ? json_get(info, "drvPath") : NULL;
-	if (drv == NULL || drv->type != JSON_STRING ||
-	    build_read_packages(b->result, info) == -1) {
+	if (drv != NULL && drv->type == JSON_STRING)
+		rc = build_read_packages(b->result, info, &unfit);
+	if (unfit != NULL) {
+		build_finish(b, unfit);
+		free(unfit);
+		goto out;
+	}
+	if (rc == -1) {
 		log_warnx("unexpected output from nix-instantiate: %s",
 		    cause != NULL ? cause : "no drvPath or packages");
 		build_finish(b, "error: unexpected output from nix-instantiate "

@@ -7,7 +7,9 @@
  * in the file and on the command line, and config_keys is the one list of
  * keys, from which profiled also makes its flags and its --help.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <assert.h>
 #include <errno.h>
@@ -26,6 +28,11 @@
 /* A week: longer than any build, short enough that seconds fit an int. */
 #define CONFIG_DURATION_MAX	(7 * 24 * 3600)
 #define CONFIG_SPACE		" \t\n\r\v\f"
+/*
+ * The most of a user's text an error quotes: a line of a megabyte (a
+ * binary file given as the config) must not become a megabyte of log.
+ */
+#define CONFIG_QUOTE_MAX	40
 
 /*
  * config_set reads a key by its type into its field; profiled turns each
@@ -120,6 +127,21 @@ config_join(const char *dir, const char *name)
 	if (len == 1 && dir[0] == '/')
 		len = 0;
 	xasprintf(&s, "%.*s/%s", (int)len, dir, name);
+	return s;
+}
+
+/*
+ * Return text as an error quotes it, a new string: whole if short, else
+ * its first CONFIG_QUOTE_MAX bytes and "...".
+ */
+static char *
+config_quote(const char *text)
+{
+	char	*s;
+
+	if (strlen(text) <= CONFIG_QUOTE_MAX)
+		return xstrdup(text);
+	xasprintf(&s, "%.*s...", CONFIG_QUOTE_MAX, text);
 	return s;
 }
 
@@ -232,7 +254,7 @@ static int
 config_path(const char *key, const char *value, const char *base,
     char **path, char **cause)
 {
-	char	*home, *cwd;
+	char	*home, *cwd, *quoted;
 
 	if (*value == '\0') {
 		xasprintf(cause, "%s: the path is empty", key);
@@ -244,8 +266,10 @@ config_path(const char *key, const char *value, const char *base,
 	}
 	if (value[0] == '~' && (value[1] == '\0' || value[1] == '/')) {
 		if ((home = config_home()) == NULL) {
+			quoted = config_quote(value);
 			xasprintf(cause, "%s: cannot expand '%s': no home "
-			    "directory", key, value);
+			    "directory", key, quoted);
+			free(quoted);
 			return -1;
 		}
 		*path = value[1] == '\0' ? xstrdup(home) :
@@ -273,6 +297,7 @@ config_milliseconds(const char *key, const char *value, int *ms,
     char **cause)
 {
 	const char	*p;
+	char		*quoted;
 	long		 n = 0;
 
 	for (p = value; *p >= '0' && *p <= '9'; p++) {
@@ -281,8 +306,10 @@ config_milliseconds(const char *key, const char *value, int *ms,
 			break;
 	}
 	if (p == value || *p != '\0' || n > CONFIG_DEBOUNCE_MAX) {
+		quoted = config_quote(value);
 		xasprintf(cause, "%s: '%s' is not a whole number from 0 to %d",
-		    key, value, CONFIG_DEBOUNCE_MAX);
+		    key, quoted, CONFIG_DEBOUNCE_MAX);
+		free(quoted);
 		return -1;
 	}
 	*ms = (int)n;
@@ -298,6 +325,7 @@ config_duration(const char *key, const char *value, int *seconds,
     char **cause)
 {
 	const char	*p;
+	char		*quoted;
 	long		 n = 0, unit = 1;
 
 	for (p = value; *p >= '0' && *p <= '9'; p++) {
@@ -316,9 +344,11 @@ config_duration(const char *key, const char *value, int *seconds,
 	}
 	if (p == value || *p != '\0' || unit == 0 ||
 	    n * unit > CONFIG_DURATION_MAX) {
+		quoted = config_quote(value);
 		xasprintf(cause, "%s: '%s' is not a duration like 90, 90s, 30m "
-		    "or 2h (at most %dh; 0 for none)", key, value,
+		    "or 2h (at most %dh; 0 for none)", key, quoted,
 		    CONFIG_DURATION_MAX / 3600);
+		free(quoted);
 		return -1;
 	}
 	*seconds = (int)(n * unit);
@@ -331,6 +361,7 @@ config_boolean(const char *key, const char *value, int *flag, char **cause)
 {
 	static const char	*yes[] = { "true", "yes", "on", "1" };
 	static const char	*no[] = { "false", "no", "off", "0" };
+	char			*quoted;
 	size_t			 i;
 
 	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
@@ -343,8 +374,10 @@ config_boolean(const char *key, const char *value, int *flag, char **cause)
 			return 0;
 		}
 	}
+	quoted = config_quote(value);
 	xasprintf(cause, "%s: '%s' is not true or false (or yes/no, on/off, "
-	    "1/0)", key, value);
+	    "1/0)", key, quoted);
+	free(quoted);
 	return -1;
 }
 
@@ -353,7 +386,7 @@ static void
 config_unknown_key(const char *key, char **cause)
 {
 	const struct config_key	*k;
-	char			*known, *next;
+	char			*known, *next, *quoted;
 
 	known = xstrdup(config_keys[0].name);
 	for (k = config_keys + 1; k->name != NULL; k++) {
@@ -361,8 +394,37 @@ config_unknown_key(const char *key, char **cause)
 		free(known);
 		known = next;
 	}
-	xasprintf(cause, "unknown key '%s' (known keys: %s)", key, known);
+	quoted = config_quote(key);
+	xasprintf(cause, "unknown key '%s' (known keys: %s)", quoted, known);
+	free(quoted);
 	free(known);
+}
+
+/*
+ * Whether *path fits where k's path goes: a socket's in sun_path, any
+ * other within PATH_MAX.  Refused here, the error names the key at start,
+ * rather than bind or open failing later with ENAMETOOLONG; on error
+ * *path is freed.
+ */
+static int
+config_path_fits(const struct config_key *k, const char *label, char **path,
+    char **cause)
+{
+	size_t	max = PATH_MAX, len = strlen(*path);
+	char	*quoted;
+
+	if (k->offset == offsetof(struct config, socket_path))
+		max = sizeof(((struct sockaddr_un *)NULL)->sun_path);
+	if (len < max)
+		return 0;
+	quoted = config_quote(*path);
+	xasprintf(cause, "%s: the path '%s' is %zu bytes long; the system "
+	    "allows at most %zu%s", label, quoted, len, max - 1,
+	    max == PATH_MAX ? "" : " for a socket");
+	free(quoted);
+	free(*path);
+	*path = NULL;
+	return -1;
 }
 
 /*
@@ -379,7 +441,8 @@ config_store(struct config *cfg, const struct config_key *k,
 
 	switch (k->type) {
 	case CONFIG_PATH:
-		if (config_path(label, value, base, &path, cause) != 0)
+		if (config_path(label, value, base, &path, cause) != 0 ||
+		    config_path_fits(k, label, &path, cause) != 0)
 			return -1;
 		field = (char **)((char *)cfg + k->offset);
 		free(*field);
@@ -534,6 +597,58 @@ config_directory(const char *path, char **cause)
 	return absolute;
 }
 
+/* Return key's index in config_keys, or -1 if it is not a key. */
+static int
+config_key_index(const char *key)
+{
+	int	i;
+
+	for (i = 0; config_keys[i].name != NULL; i++) {
+		if (strcmp(config_keys[i].name, key) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Check one line of the config file (number, read as len bytes) and store
+ * what it sets; seen[i] is the line that set config_keys[i], so a key set
+ * twice is an error naming both lines, not a silent override.  The cause
+ * has no "path:line: " yet.
+ */
+static int
+config_read_line(struct config *cfg, char *line, size_t len,
+    unsigned int number, unsigned int *seen, const char *base, char **cause)
+{
+	char	*s, *key, *value, *quoted;
+	int	 i;
+
+	if (memchr(line, '\0', len) != NULL) {
+		*cause = xstrdup("a NUL byte (is this a text file?)");
+		return -1;
+	}
+	s = config_trim(line);
+	if (*s == '\0' || *s == '#')
+		return 0;
+	quoted = config_quote(s);
+	if (config_parse_line(s, &key, &value) != 0) {
+		xasprintf(cause, "expected 'key = value', not '%s'", quoted);
+		free(quoted);
+		return -1;
+	}
+	free(quoted);
+	if ((i = config_key_index(key)) != -1 && seen[i] != 0) {
+		xasprintf(cause, "%s is set twice, on line %u and on this "
+		    "line", key, seen[i]);
+		return -1;
+	}
+	if (config_set(cfg, key, value, base, cause) != 0)
+		return -1;
+	assert(i != -1);	/* config_set knows no other keys */
+	seen[i] = number;
+	return 0;
+}
+
 /*
  * Read the config file at path into cfg, through config_set, with every
  * error prefixed by "path:line: ".  A missing file is not an error when
@@ -545,8 +660,10 @@ config_read(struct config *cfg, const char *path, int missing_ok,
     char **cause)
 {
 	FILE		*f;
-	char		*line = NULL, *s, *key, *value, *base, *error;
-	size_t		 size = 0;
+	char		*line = NULL, *base, *error;
+	unsigned int	*seen;
+	size_t		 size = 0, nkeys = 0;
+	ssize_t		 len;
 	unsigned int	 number = 0;
 	int		 retval = -1;
 
@@ -562,18 +679,14 @@ config_read(struct config *cfg, const char *path, int missing_ok,
 	}
 	free(cfg->file);
 	cfg->file = xstrdup(path);
+	while (config_keys[nkeys].name != NULL)
+		nkeys++;
+	seen = xcalloc(nkeys, sizeof *seen);
 
-	while (getline(&line, &size, f) != -1) {
+	while ((len = getline(&line, &size, f)) != -1) {
 		number++;
-		s = config_trim(line);
-		if (*s == '\0' || *s == '#')
-			continue;
-		if (config_parse_line(s, &key, &value) != 0) {
-			xasprintf(cause, "%s:%u: expected 'key = value'", path,
-			    number);
-			goto out;
-		}
-		if (config_set(cfg, key, value, base, &error) != 0) {
+		if (config_read_line(cfg, line, len, number, seen, base,
+		    &error) != 0) {
 			xasprintf(cause, "%s:%u: %s", path, number, error);
 			free(error);
 			goto out;
@@ -586,6 +699,7 @@ config_read(struct config *cfg, const char *path, int missing_ok,
 	retval = 0;
 
 out:
+	free(seen);
 	free(line);
 	free(base);
 	fclose(f);

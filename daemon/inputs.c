@@ -27,6 +27,7 @@ static struct {
 	char		*resolved;	/* a symlinked package file's target */
 	int		 file_exists;
 	char		*file_error;	/* why it cannot be built, or NULL */
+	int		 again;		/* not read for now: try again */
 	char		 file_hash[SHA256_HEX_SIZE];
 	char		 hash[SHA256_HEX_SIZE];	/* "" when it cannot be built */
 	int		 uses_nixpkgs;	/* the package file says <nixpkgs> */
@@ -35,8 +36,12 @@ static struct {
 	size_t		 count;
 } inputs;
 
-/* Hash the file at path; a missing or unreadable file hashes as such. */
-static void
+/*
+ * Hash the file at path; a missing or unreadable file hashes as such.  -1
+ * if it could not be read for now (out of descriptors): its hash would
+ * stand for the system's state, not the file's.
+ */
+static int
 inputs_hash_file(const char *path, char hash[SHA256_HEX_SIZE])
 {
 	char	*text = NULL, *cause = NULL;
@@ -49,11 +54,16 @@ inputs_hash_file(const char *path, char hash[SHA256_HEX_SIZE])
 	case 1:
 		snprintf(hash, SHA256_HEX_SIZE, "missing");
 		break;
+	case PATH_READ_AGAIN:
+		log_debug("%s", cause);
+		free(cause);
+		return -1;
 	default:
 		snprintf(hash, SHA256_HEX_SIZE, "unreadable");
 		free(cause);
 		break;
 	}
+	return 0;
 }
 
 /* The inputs hash of file_hash and count imports (paths, hashes). */
@@ -139,7 +149,9 @@ inputs_watch(void)
  * Read the files as they are now.  0 if the package file can be built,
  * with its text in *content if content is not NULL; else -1, and
  * inputs_error says why: it does not exist, cannot be read, or is empty
- * (an editor half way through a save).
+ * (an editor half way through a save); inputs_again says whether it was
+ * for now only (out of descriptors or memory), never taken for a file
+ * that is missing or bad.
  */
 static int
 inputs_read(char **content)
@@ -150,7 +162,14 @@ inputs_read(char **content)
 
 	free(inputs.file_error);
 	inputs.file_error = NULL;
+	inputs.again = 0;
 	rc = path_read_file(inputs.package_file, PATH_FILE_MAX, &text, &error);
+	if (rc == PATH_READ_AGAIN) {
+		xasprintf(&inputs.file_error, "%s; trying again", error);
+		free(error);
+		inputs.again = 1;
+		return -1;
+	}
 	inputs.file_exists = rc != 1;
 	if (rc == 0 && inputs_blank(text)) {
 		xasprintf(&error, "%s is empty", inputs.package_file);
@@ -168,8 +187,17 @@ inputs_read(char **content)
 	}
 	sha256_hex(text, strlen(text), inputs.file_hash);
 	inputs.uses_nixpkgs = strstr(text, "<nixpkgs>") != NULL;
-	for (i = 0; i < inputs.count; i++)
-		inputs_hash_file(inputs.paths[i], inputs.hashes[i]);
+	for (i = 0; i < inputs.count; i++) {
+		if (inputs_hash_file(inputs.paths[i], inputs.hashes[i]) == 0)
+			continue;
+		xasprintf(&inputs.file_error, "cannot read %s for now; trying "
+		    "again", inputs.paths[i]);
+		inputs.again = 1;
+		inputs.file_hash[0] = '\0';
+		inputs.hash[0] = '\0';
+		free(text);
+		return -1;
+	}
 	inputs_combine(inputs.file_hash, inputs.paths, inputs.hashes,
 	    inputs.count, inputs.hash);
 	if (content != NULL)
@@ -262,8 +290,8 @@ inputs_learn(struct inputs_snapshot *snap, char *const *found, size_t count)
 		}
 		if (j < snap->count)
 			memcpy(hashes[i], snap->hashes[j], sizeof *hashes);
-		else
-			inputs_hash_file(paths[i], hashes[i]);
+		else if (inputs_hash_file(paths[i], hashes[i]) == -1)
+			snprintf(hashes[i], sizeof *hashes, "unreadable");
 	}
 	inputs_combine(snap->file_hash, paths, hashes, count, snap->hash);
 	inputs_free_list(inputs.paths, inputs.hashes, inputs.count);
@@ -272,6 +300,16 @@ inputs_learn(struct inputs_snapshot *snap, char *const *found, size_t count)
 	inputs.count = count;
 	inputs_save();
 	inputs_watch();
+}
+
+/*
+ * Whether the last read failed for now only (out of descriptors or memory)
+ * and should be tried again, rather than waited on as a missing file is.
+ */
+int
+inputs_again(void)
+{
+	return inputs.again;
 }
 
 /* The inputs hash as last read; "" when the file is not there to build. */

@@ -63,10 +63,20 @@ path_mkdir(const char *dir, mode_t mode, char **cause)
 	return 0;
 }
 
+/* Whether error is the system short of something for now, not the file. */
+static int
+path_transient(int error)
+{
+	return error == EMFILE || error == ENFILE || error == ENOMEM ||
+	    error == EAGAIN || error == EINTR;
+}
+
 /*
  * Read the regular file at path, at most max bytes, into *content (NUL-
  * terminated): 0 if read, 1 if it does not exist, -1 and *cause if it
- * cannot be read or is not a regular file of that size.
+ * cannot be read or is not a regular file of that size, and
+ * PATH_READ_AGAIN and *cause if it could not be read for a reason that
+ * passes (out of descriptors or memory), which says nothing of the file.
  */
 int
 path_read_file(const char *path, size_t max, char **content, char **cause)
@@ -82,7 +92,7 @@ path_read_file(const char *path, size_t max, char **content, char **cause)
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 1;
 		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
-		return -1;
+		return path_transient(errno) ? PATH_READ_AGAIN : -1;
 	}
 	if (fstat(fd, &st) == -1) {
 		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
@@ -102,6 +112,13 @@ path_read_file(const char *path, size_t max, char **content, char **cause)
 		n = read(fd, buf + done, st.st_size - done);
 		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == -1 && errno == ENOMEM) {
+			xasprintf(cause, "cannot read %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			free(buf);
+			return PATH_READ_AGAIN;
+		}
 		if (n <= 0)
 			break;
 		done += n;

@@ -196,20 +196,63 @@ profiled_usage(int status)
 }
 
 /*
- * Take the state directory's lock, so one user runs one profiled; -1 and
- * *cause if another holds it.  The descriptor stays open for life.
+ * Make the state directory, or check the one there: it holds the history
+ * and the wrapper Nix evaluates for every build, so it must be ours and
+ * private.  One with looser modes (made by hand, or under a lax umask) is
+ * tightened to 0700 and the log says so; one of another user is refused.
+ * -1 and *cause if it cannot be used.
  */
 static int
-profiled_lock(const char *state_dir, char **cause)
+profiled_state_dir(const char *dir, char **cause)
 {
-	char	*path, buf[32];
-	ssize_t	 n;
-	int	 fd;
+	struct stat	sb;
 
-	xasprintf(&path, "%s/lock", state_dir);
-	if ((fd = open(path, O_RDWR|O_CREAT|O_CLOEXEC, 0600)) == -1) {
+	if (path_mkdir(dir, 0700, cause) == -1)
+		return -1;
+	if (stat(dir, &sb) == -1) {
+		xasprintf(cause, "state directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		xasprintf(cause, "state directory %s is not a directory", dir);
+		return -1;
+	}
+	if (sb.st_uid != geteuid()) {
+		xasprintf(cause, "state directory %s belongs to uid %u, not to "
+		    "you (uid %u); refusing to use it", dir,
+		    (unsigned)sb.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if ((sb.st_mode & 077) == 0)
+		return 0;
+	if (chmod(dir, 0700) == -1) {
+		xasprintf(cause, "state directory %s has mode %04o and cannot "
+		    "be made 0700: %s", dir, (unsigned)(sb.st_mode & 07777),
+		    strerror(errno));
+		return -1;
+	}
+	log_warnx("state directory %s had mode %04o; made it 0700", dir,
+	    (unsigned)(sb.st_mode & 07777));
+	return 0;
+}
+
+/*
+ * Take the lock file at path for what (a state directory, a profile), so
+ * that one profiled runs for it; -1 and *cause, naming the pid of the
+ * profiled that holds it, if another does.  The descriptor stays open for
+ * life, and holds our pid for the next one to name.
+ */
+static int
+profiled_lock(const char *path, const char *what, char **cause)
+{
+	char	buf[32];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDWR|O_CREAT|O_CLOEXEC|O_NOFOLLOW,
+	    0600)) == -1) {
 		xasprintf(cause, "cannot open %s: %s", path, strerror(errno));
-		free(path);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX|LOCK_NB) == -1) {
@@ -217,16 +260,40 @@ profiled_lock(const char *state_dir, char **cause)
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
 		xasprintf(cause, "another profiled%s%s%s is already running "
-		    "for %s", *buf != '\0' ? " (pid " : "", buf,
-		    *buf != '\0' ? ")" : "", state_dir);
+		    "for %s (it holds %s)", *buf != '\0' ? " (pid " : "", buf,
+		    *buf != '\0' ? ")" : "", what, path);
 		close(fd);
-		free(path);
 		return -1;
 	}
-	free(path);
 	if (ftruncate(fd, 0) == 0)
 		dprintf(fd, "%ld\n", (long)getpid());
 	return 0;
+}
+
+/*
+ * Take the state directory's lock, then the profile's, so that two
+ * daemons never manage one profile, even from two state directories (they
+ * would fight, and one never rebuild).  Nix's own <profile>.lock cannot be
+ * held: nix-env --set takes it for each switch, and deletes it after; so
+ * the profile's lock is a file of ours beside it.
+ */
+static int
+profiled_locks(const struct config *cfg, char **cause)
+{
+	char	*path, *what;
+	int	 rc;
+
+	xasprintf(&path, "%s/lock", cfg->state_dir);
+	rc = profiled_lock(path, cfg->state_dir, cause);
+	free(path);
+	if (rc == -1)
+		return -1;
+	xasprintf(&path, "%s.profiled.lock", cfg->profile);
+	xasprintf(&what, "profile %s", cfg->profile);
+	rc = profiled_lock(path, what, cause);
+	free(what);
+	free(path);
+	return rc;
 }
 
 /* A watched file changed (NULL: any may have). */
@@ -389,14 +456,17 @@ main(int argc, char **argv)
 	/* Until the loop handles it, a reload must not end the daemon. */
 	signal(SIGHUP, SIG_IGN);
 
-	if (path_mkdir(cfg.state_dir, 0700, &cause) == -1 ||
-	    profiled_lock(cfg.state_dir, &cause) == -1)
+	/* Nothing profiled or Nix writes is for others to change. */
+	umask(umask(022) | 022);
+
+	if (profiled_state_dir(cfg.state_dir, &cause) == -1)
 		fatalx("%s", cause);
-	nix_init(&cfg);
 	dir = path_dirname(cfg.profile);
-	if (path_mkdir(dir, 0755, &cause) == -1)
+	if (path_mkdir(dir, 0755, &cause) == -1 ||
+	    profiled_locks(&cfg, &cause) == -1)
 		fatalx("%s", cause);
 	free(dir);
+	nix_init(&cfg);
 	/* As nix-env on first use: the shell finds the default profile. */
 	if (strcmp(cfg.profile, cfg.default_profile) == 0 &&
 	    profile_link_home(cfg.profile, &cause) == -1) {

@@ -133,6 +133,8 @@ char	*path_basename(const char *);
 int	 path_mkdir(const char *, mode_t, char **);
 /* A package file larger than this is surely not one. */
 #define PATH_FILE_MAX	(1024 * 1024)
+/* path_read_file: not read for now (EMFILE, ENOMEM); try again later. */
+#define PATH_READ_AGAIN	2
 int	 path_read_file(const char *, size_t, char **, char **);
 
 /* proc.c */
@@ -280,6 +282,7 @@ void	 inputs_init(const char *);
 void	 inputs_shutdown(void);
 void	 inputs_watch(void);
 int	 inputs_refresh(void);
+int	 inputs_again(void);
 const char *inputs_hash(void);
 const char *inputs_error(void);
 int	 inputs_file_exists(void);

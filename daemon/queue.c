@@ -814,6 +814,7 @@ static void
 queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct queue_build	*b = queue.running;
+	struct timeval		 again = { 1, 0 };
 	const char		*file;
 	char			*why;
 
@@ -822,7 +823,13 @@ queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 	inputs_watch();
 	file = queue.changed_file != NULL ? queue.changed_file :
 	    queue.cfg->package_file;
-	if (inputs_refresh() == -1) {
+	if (inputs_refresh() == -1 && inputs_again()) {
+		/* Out of descriptors or memory: no event will come. */
+		log_warnx("%s", inputs_error());
+		evtimer_add(queue.debounce, &again);
+		goto out;
+	}
+	if (inputs_error() != NULL) {
 		log_info("%s; waiting for it", inputs_error());
 		events_file_error(queue.cfg->package_file, inputs_error());
 		queue.seen_hash[0] = '\0';

@@ -175,23 +175,109 @@ rpc_log(uint64_t client, unsigned generation)
 	db_build_free(build);
 }
 
-/* Room left in a frame for the rest of the Generations message. */
+/*
+ * A page of generations: at most RPC_PAGE_COUNT of them, in at most
+ * RPC_PAGE_SPACE bytes (the rest of the frame is the envelope's), so that
+ * no page exceeds a frame whatever is stored.  A generation too large for
+ * a page of its own goes with the packages that fit, and package_count
+ * says how many it has.
+ */
 #define RPC_PAGE_SPACE	(FRAME_MAX - 4096)
+#define RPC_PAGE_COUNT	64
+/* What a message costs inside another, besides its own bytes: a field's
+ * tag and length. */
+#define RPC_FIELD_COST	8
+
+/* Free what rpc_generation_fill allocated for item. */
+static void
+rpc_generation_clear(Profiled__Generation *item)
+{
+	size_t	i;
+
+	for (i = 0; i < item->n_packages; i++)
+		free(item->packages[i]);
+	free(item->packages);
+	item->packages = NULL;
+	item->n_packages = 0;
+}
 
 /*
- * The profile's generations with ids above after, as many as fit in one
- * frame; `more` says whether the client should ask for the rest.
+ * Fill item with g, its packages as many as fit in space bytes, and return
+ * the bytes it takes in a page; a generation over space (its fixed fields
+ * alone never are) keeps the packages that fit, in order, and says how
+ * many it has.
+ */
+static size_t
+rpc_generation_fill(Profiled__Generation *item, const struct generation *g,
+    unsigned current, size_t space)
+{
+	Profiled__Package	*package;
+	size_t			 size, cost, i;
+
+	profiled__generation__init(item);
+	item->id = g->id;
+	item->has_parent = g->parent != 0;
+	item->parent = g->parent;
+	item->store_path = g->store_path;
+	item->created = g->created;
+	item->reason = (char *)reason_name(g->reason);
+	item->current = g->id == current;
+	item->content_hash = g->content_hash;
+	item->has_build_ms = g->build_ms >= 0;
+	item->build_ms = g->build_ms;
+	/* Room for package_count, should it be needed. */
+	size = protobuf_c_message_get_packed_size(&item->base) +
+	    2 * RPC_FIELD_COST;
+	item->packages = xcalloc(g->npackages, sizeof *item->packages);
+	for (i = 0; i < g->npackages; i++) {
+		package = xmalloc(sizeof *package);
+		profiled__package__init(package);
+		package->name = g->packages[i].name;
+		package->version = g->packages[i].version;
+		package->path = g->packages[i].path;
+		cost = protobuf_c_message_get_packed_size(&package->base) +
+		    RPC_FIELD_COST;
+		if (size + cost > space) {
+			free(package);
+			continue;
+		}
+		item->packages[item->n_packages++] = package;
+		size += cost;
+	}
+	if (item->n_packages < g->npackages) {
+		item->has_package_count = 1;
+		item->package_count = g->npackages;
+	}
+	return size;
+}
+
+/* Whether the profile still has generation id: nix-env lists only those. */
+static int
+rpc_generation_linked(const struct profile_link *links, size_t nlinks,
+    unsigned id)
+{
+	size_t	i;
+
+	for (i = 0; i < nlinks; i++) {
+		if (links[i].id == id)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The profile's generations with ids above after, one page of them; `more`
+ * says whether the client should ask for the rest.
  */
 static void
 rpc_generations(uint64_t client, unsigned after)
 {
 	Profiled__Response	  response = PROFILED__RESPONSE__INIT;
 	Profiled__Generations	  list = PROFILED__GENERATIONS__INIT;
-	Profiled__Generation	 *items = NULL;
-	Profiled__Package	**packages;
+	Profiled__Generation	 *items;
 	struct generation	**gens;
 	struct profile_link	 *links;
-	size_t			  count, nlinks, i, j, k, size = 0;
+	size_t			  count, nlinks, i, k = 0, size, used = 0;
 	unsigned		  current;
 	char			 *store_path = NULL, *cause = NULL;
 
@@ -206,46 +292,27 @@ rpc_generations(uint64_t client, unsigned after)
 	gens = db_generation_list(&count);
 	links = profile_list(rpc_config->profile, &nlinks);
 
-	/* Only generations the profile still has: the list nix-env shows. */
-	list.generations = xcalloc(count, sizeof *list.generations);
-	items = xcalloc(count, sizeof *items);
-	for (i = 0, k = 0; i < count; i++) {
-		if (gens[i]->id <= after)
+	list.generations = xcalloc(RPC_PAGE_COUNT, sizeof *list.generations);
+	items = xcalloc(RPC_PAGE_COUNT, sizeof *items);
+	for (i = 0; i < count; i++) {
+		if (gens[i]->id <= after ||
+		    !rpc_generation_linked(links, nlinks, gens[i]->id))
 			continue;
-		for (j = 0; j < nlinks && links[j].id != gens[i]->id; j++)
-			;
-		if (j == nlinks)
-			continue;
-		profiled__generation__init(&items[k]);
-		items[k].id = gens[i]->id;
-		items[k].has_parent = gens[i]->parent != 0;
-		items[k].parent = gens[i]->parent;
-		items[k].store_path = gens[i]->store_path;
-		items[k].created = gens[i]->created;
-		items[k].reason = (char *)reason_name(gens[i]->reason);
-		items[k].current = gens[i]->id == current;
-		items[k].content_hash = gens[i]->content_hash;
-		items[k].has_build_ms = gens[i]->build_ms >= 0;
-		items[k].build_ms = gens[i]->build_ms;
-		packages = xcalloc(gens[i]->npackages, sizeof *packages);
-		for (j = 0; j < gens[i]->npackages; j++) {
-			packages[j] = xmalloc(sizeof *packages[j]);
-			profiled__package__init(packages[j]);
-			packages[j]->name = gens[i]->packages[j].name;
-			packages[j]->version = gens[i]->packages[j].version;
-			packages[j]->path = gens[i]->packages[j].path;
+		if (k == RPC_PAGE_COUNT) {
+			list.more = 1;
+			break;
 		}
-		items[k].n_packages = gens[i]->npackages;
-		items[k].packages = packages;
-		size += protobuf_c_message_get_packed_size(&items[k].base) + 8;
-		if (k > 0 && size > RPC_PAGE_SPACE) {
-			for (j = 0; j < items[k].n_packages; j++)
-				free(items[k].packages[j]);
-			free(items[k].packages);
+		size = rpc_generation_fill(&items[k], gens[i], current,
+		    RPC_PAGE_SPACE - used);
+		/* Cut short, it would fit whole on a page of its own. */
+		if (k > 0 && (items[k].has_package_count ||
+		    size > RPC_PAGE_SPACE - used)) {
+			rpc_generation_clear(&items[k]);
 			list.more = 1;
 			break;
 		}
 		list.generations[k] = &items[k];
+		used += size;
 		k++;
 	}
 	list.n_generations = k;
@@ -253,11 +320,8 @@ rpc_generations(uint64_t client, unsigned after)
 	response.generations = &list;
 	server_send(client, &response);
 
-	for (i = 0; i < k; i++) {
-		for (j = 0; j < items[i].n_packages; j++)
-			free(items[i].packages[j]);
-		free(items[i].packages);
-	}
+	for (i = 0; i < k; i++)
+		rpc_generation_clear(&items[i]);
 	free(items);
 	free(list.generations);
 	profile_list_free(links, nlinks);

@@ -39,6 +39,8 @@ check		command	unshare			util-linux
 check		command	mount			mount
 check		command	git			git
 check		command	man			man-db
+check		command	zsh			zsh
+check		command	fish			fish
 valgrind	command	valgrind		valgrind
 EOF
 }

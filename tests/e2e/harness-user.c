@@ -577,6 +577,29 @@ harness_user_init(void)
 	harness.user = xstrdup(HARNESS_USER);
 }
 
+/*
+ * .init of a test run as root that needs a second user to act as: the
+ * tests' user is made (under its lock, held to .fini) but not become, and
+ * the binaries and fixtures are copied where that user can run them.
+ * Run a child as the user by setting harness.user around it.
+ */
+void
+harness_user_other_init(void)
+{
+	const char	*root;
+
+	harness_init();
+	harness_user_lock();
+	harness_user_make();
+	root = harness.root;
+	harness_user_copy(root, "daemon/profiled", 0755);
+	harness_user_copy(root, "client/profilectl", 0755);
+	harness_user_copy(root, "tests/fixtures/pkgs.nix", 0644);
+	harness_user_copy(root, "etc/offline-pkgs.nix", 0644);
+	xasprintf(&harness.root, "%s/root", harness.dir);
+	harness_save_packages("hello");
+}
+
 /* .fini: harness_fini, then give the store back and release the users. */
 void
 harness_user_fini(void)

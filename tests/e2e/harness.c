@@ -1183,13 +1183,37 @@ harness_background_exit(struct harness_background *bg, int stop)
 	    128 + WTERMSIG(status);
 }
 
-/* Append line (without its newline) to the test's config file. */
+/* The length of the key a `key = value` line sets, 0 if none. */
+static size_t
+harness_config_key(const char *line)
+{
+	size_t	len = strcspn(line, "= \t\n");
+
+	return line[len + strspn(line + len, " \t")] == '=' ? len : 0;
+}
+
+/*
+ * Set line (`key = value`, without its newline) in the test's config
+ * file: in place of the line setting the same key, since profiled refuses
+ * a key set twice, or else at the end.
+ */
 void
 harness_config_add(const char *line)
 {
-	char	*text = harness_read(harness.config), *next;
+	char	*text = harness_read(harness.config), *next, *at;
+	size_t	 len = harness_config_key(line), end;
 
+	for (at = text; len > 0 && *at != '\0'; at += strcspn(at, "\n") +
+	    (at[strcspn(at, "\n")] != '\0')) {
+		if (harness_config_key(at) != len || strncmp(at, line, len) != 0)
+			continue;
+		end = strcspn(at, "\n");
+		xasprintf(&next, "%.*s%s%s", (int)(at - text), text, line,
+		    at + end);
+		goto write;
+	}
 	xasprintf(&next, "%s%s\n", text, line);
+write:
 	harness_write(harness.config, next);
 	free(next);
 	free(text);

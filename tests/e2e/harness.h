@@ -169,6 +169,7 @@ void		 harness_wait_process(const char *, const char *, int);
 #define HARNESS_USER		"profiled-e2e"
 #define HARNESS_BUILD_GROUP	"profiled-e2e-nixbld"
 void		 harness_user_init(void);
+void		 harness_user_other_init(void);
 void		 harness_user_fini(void);
 void		 harness_user_become(void);
 int		 harness_users_remove(char **);

@@ -1,11 +1,10 @@
 /*
- * Shell completion for profilectl.  The bash one is driven as bash drives
- * it (`complete -p` registers it, the function fills COMPREPLY for the
- * words typed): commands, every option of each command, and generation
- * numbers asked of the daemon on the socket typed.  Commands and options
- * come from `profilectl --json help`, so a command added to profilectl
- * and not to the completions fails here; the zsh and fish files, which
- * need their shells to run, are held to the same list as text.
+ * Shell completion for profilectl, driven as each shell drives it: bash
+ * (`complete -p` registers it, the function fills COMPREPLY for the words
+ * typed), fish (`complete -C`), zsh (TAB in a pseudo-terminal).  Each
+ * completes the commands, their options and generation numbers asked of
+ * the daemon on the socket typed.  What is expected comes from
+ * `profilectl --json help`, the table the completions read too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,35 +155,134 @@ Test(client_completion, bash_completes_generation_numbers)
 	free(got);
 }
 
-/* The zsh and fish files name every command and option profilectl has. */
-Test(client_completion, zsh_and_fish_name_every_command_and_option)
+/*
+ * Complete line in fish (completions/profilectl.fish sourced, profilectl
+ * on PATH): the candidates, one a line, each maybe with a tab and what it
+ * is.
+ */
+static char *
+complete_fish(const char *line)
 {
-	static const char	*files[] = { "_profilectl", "profilectl.fish" };
+	struct run	 r;
+	char		*file, *path, *candidates;
+
+	xasprintf(&file, "%s/completions/profilectl.fish", harness.root);
+	xasprintf(&path, "%s/client:%s", harness.root, getenv("PATH"));
+	setenv("PATH", path, 1);
+	harness_run(&r, "fish", "--no-config", "-c",
+	    "source $argv[1]; and complete -C$argv[2]", file, line, NULL);
+	cr_assert_eq(r.status, 0, "fish exited %d: %s", r.status, r.err);
+	cr_assert_str_empty(r.err, "fish said: %s", r.err);
+	candidates = r.out;
+	free(r.err);
+	free(path);
+	free(file);
+	return candidates;
+}
+
+/* candidates (fish's) has word, alone or before a tab, as a line. */
+static int
+has_candidate(const char *candidates, const char *word)
+{
+	const char	*p = candidates;
+	size_t		 len = strlen(word);
+
+	for (; (p = strstr(p, word)) != NULL; p++) {
+		if ((p == candidates || p[-1] == '\n') &&
+		    (p[len] == '\n' || p[len] == '\t'))
+			return 1;
+	}
+	return 0;
+}
+
+Test(client_completion, fish_completes_commands_options_generations)
+{
 	const struct json	*options;
 	struct json		*help = commands();
 	const char		*name;
-	char			*path, *text, *want;
-	size_t			 f, i, j;
+	char			*got, *line, *want;
+	size_t			 i, j;
 
-	for (f = 0; f < 2; f++) {
-		xasprintf(&path, "%s/completions/%s", harness.root, files[f]);
-		text = harness_read(path);
-		for (i = 0; i < help->count; i++) {
-			name = harness_string(help->items[i], "name");
-			cr_assert(strstr(text, name) != NULL, "%s lacks %s",
-			    files[f], name);
-			options = json_get(help->items[i], "options");
-			for (j = 0; j < options->count; j++) {
-				/* zsh spells them --name, fish -l name. */
-				xasprintf(&want, f == 0 ? "--%s" : "-l %s",
-				    harness_string(options->items[j], "name"));
-				cr_assert(strstr(text, want) != NULL,
-				    "%s lacks %s's %s", files[f], name, want);
-				free(want);
-			}
-		}
-		free(text);
-		free(path);
+	harness_start();
+	harness_wait_generation(1);
+
+	got = complete_fish("profilectl ");
+	for (i = 0; i < help->count; i++) {
+		name = harness_string(help->items[i], "name");
+		cr_assert(has_candidate(got, name), "fish does not complete "
+		    "command %s: %s", name, got);
 	}
+	free(got);
+	for (i = 0; i < help->count; i++) {
+		name = harness_string(help->items[i], "name");
+		xasprintf(&line, "profilectl %s --", name);
+		got = complete_fish(line);
+		options = json_get(help->items[i], "options");
+		for (j = 0; j < options->count; j++) {
+			xasprintf(&want, "--%s",
+			    harness_string(options->items[j], "name"));
+			cr_assert(has_candidate(got, want), "fish does not "
+			    "complete %s %s: %s", name, want, got);
+			free(want);
+		}
+		free(got);
+		free(line);
+	}
+	xasprintf(&line, "profilectl --socket %s switch --to ",
+	    harness.socket);
+	got = complete_fish(line);
+	cr_assert_str_eq(got, "1\n", "fish completes %s with: %s", line, got);
+	free(got);
+	free(line);
 	json_free(help);
+}
+
+/*
+ * Drive zsh's completion as a person would, in a pseudo-terminal (zpty):
+ * $1 is the completions directory, $2 profilectl's, $3 the line typed
+ * before TAB, $4 what must then appear on the terminal; it waits for
+ * that, and the harness's deadline ends it if it never comes.
+ */
+static const char zsh_driver[] =
+    "zmodload zsh/zpty || exit 2\n"
+    "zpty z zsh -f -i\n"
+    "zpty -w z \"PROMPT='READY> '; fpath=(${(q)1} \\$fpath); "
+    "path=(${(q)2} \\$path); autoload -U compinit; compinit -u -D\"\n"
+    "zpty -r z out '*READY> ' || exit 3\n"
+    "zpty -w -n z \"$3\"$'\\t'\n"
+    "zpty -r z out \"*${4}*\" || exit 4\n"
+    "print -r -- completed\n"
+    "zpty -d z\n";
+
+/* zsh completes line (typed, then TAB) with want. */
+static void
+assert_zsh_completes(const char *line, const char *want)
+{
+	struct run	 r;
+	char		*dir, *bin;
+
+	xasprintf(&dir, "%s/completions", harness.root);
+	xasprintf(&bin, "%s/client", harness.root);
+	harness_run(&r, "zsh", "-f", "-c", zsh_driver, "zsh", dir, bin, line,
+	    want, NULL);
+	cr_assert(r.status == 0 && strcmp(r.out, "completed\n") == 0,
+	    "zsh did not complete \"%s\" with \"%s\" (exit %d): %s%s", line,
+	    want, r.status, r.out, r.err);
+	harness_run_free(&r);
+	free(bin);
+	free(dir);
+}
+
+Test(client_completion, zsh_completes_commands_options_generations)
+{
+	char	*line;
+
+	harness_start();
+	harness_wait_generation(1);
+	assert_zsh_completes("profilectl stat", "status");
+	assert_zsh_completes("profilectl switch --pro", "--progress");
+	assert_zsh_completes("profilectl log --fol", "--follow");
+	xasprintf(&line, "profilectl --socket %s switch --to ", harness.socket);
+	assert_zsh_completes(line, "--to 1");
+	free(line);
 }

@@ -93,6 +93,10 @@ Test(client_exit, daemon_not_running_is_3)
 
 Test(client_exit, usage_is_2)
 {
+	/* profilectl's own options, before the command, as a script's. */
+	assert_exit(2, "no command given", NULL);
+	assert_exit(2, "unknown option --nope", "--nope", NULL);
+	assert_exit(2, "option --socket needs an argument", "--socket", NULL);
 	assert_exit(2, "bad generation number: x", "switch", "--to", "x",
 	    NULL);
 	assert_exit(2, "unknown option --nope", "status", "--nope", NULL);
@@ -149,16 +153,41 @@ Test(client_exit, wait_timeout_is_4)
 	assert_exit(4, "timed out after 1 s", "wait", "--timeout", "1", NULL);
 }
 
+/*
+ * Every command that asks the daemon, read from profilectl's own table so
+ * that a new one is held to it too, exits 3 when none runs.
+ */
+Test(client_exit, every_command_without_a_daemon_is_3)
+{
+	struct json	*help;
+	const char	*name;
+	size_t		 i, asked = 0;
+
+	help = harness_ctl_json("help", NULL);
+	for (i = 0; i < help->count; i++) {
+		name = harness_string(help->items[i], "name");
+		if (strcmp(name, "help") == 0)
+			continue;	/* the one that never asks */
+		assert_exit(3, "profiled is not running", name, NULL);
+		asked++;
+	}
+	cr_assert_geq(asked, 8, "only %zu commands", asked);
+	json_free(help);
+}
+
 /* The daemon going away under a client is "not reachable" too. */
 Test(client_exit, daemon_gone_is_3)
 {
-	struct harness_background	 watch;
-	char				*err;
+	struct harness_background	 watch, json;
+	struct json			*error;
+	char				*err, *out, *last;
 
 	harness_start();
 	harness_wait_generation(1);
 	harness_background(&watch, "watch", NULL);
+	harness_background(&json, "--json", "watch", NULL);
 	free(harness_background_wait(&watch, "idle, generation 1"));
+	free(harness_background_wait(&json, "\"event\": \"status\""));
 	harness_stop();
 	cr_assert_eq(harness_background_exit(&watch, 0), 3,
 	    "watch did not exit 3 when profiled stopped");
@@ -166,4 +195,20 @@ Test(client_exit, daemon_gone_is_3)
 	cr_assert(strstr(err, "lost connection to profiled") != NULL, "%s",
 	    err);
 	free(err);
+
+	/* With --json, the stream ends with the error as one more line. */
+	cr_assert_eq(harness_background_exit(&json, 0), 3,
+	    "watch --json did not exit 3 when profiled stopped");
+	out = harness_read(json.out);
+	cr_assert(strlen(out) > 1 && out[strlen(out) - 1] == '\n', "%s", out);
+	out[strlen(out) - 1] = '\0';
+	last = strrchr(out, '\n') != NULL ? strrchr(out, '\n') + 1 : out;
+	error = json_parse(last, strlen(last), NULL);
+	cr_assert_not_null(error, "watch --json's last line is not JSON: %s",
+	    last);
+	cr_assert(strstr(harness_string(error, "error"),
+	    "lost connection to profiled") != NULL, "%s", last);
+	cr_assert_eq(harness_number(error, "exit_code"), 3);
+	json_free(error);
+	free(out);
 }

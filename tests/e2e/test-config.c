@@ -183,6 +183,92 @@ Test(config, bad_flag_value_names_the_flag)
 	free(daemon);
 }
 
+/*
+ * The config file's hygiene at start: a NUL byte, a key set twice and a
+ * socket path too long for the system each stop profiled before it
+ * listens, naming the line or the key, and a long bad line is quoted by
+ * its first 40 bytes only.
+ */
+Test(config, bad_files_stop_the_start)
+{
+	struct run	 r;
+	char		*daemon, *config, *text, *want, *socket;
+	size_t		 i;
+
+	xasprintf(&daemon, "%s/daemon/profiled", harness.root);
+	config = harness_read(harness.config);
+
+	/* A NUL byte, written after the good lines. */
+	harness_write(harness.config, config);
+	{
+		FILE	*f = fopen(harness.config, "a");
+
+		cr_assert_not_null(f);
+		cr_assert_eq(fwrite("notify = on\0off\n", 1, 16, f), 16);
+		cr_assert_eq(fclose(f), 0);
+	}
+	harness_run(&r, daemon, "--config", harness.config, NULL);
+	xasprintf(&want, "%s:9: a NUL byte", harness.config);
+	cr_assert(r.status == 1 && strstr(r.err, want) != NULL, "exit %d: %s",
+	    r.status, r.err);
+	harness_run_free(&r);
+	free(want);
+
+	/* A key set twice. */
+	xasprintf(&text, "%sdebounce_ms = 100\n", config);
+	harness_write(harness.config, text);
+	free(text);
+	harness_run(&r, daemon, "--config", harness.config, NULL);
+	xasprintf(&want, "%s:9: debounce_ms is set twice, on line 6 and on "
+	    "this line", harness.config);
+	cr_assert(r.status == 1 && strstr(r.err, want) != NULL, "exit %d: %s",
+	    r.status, r.err);
+	harness_run_free(&r);
+	free(want);
+
+	/* A line of 100 kB that is no key = value. */
+	text = xmalloc(strlen(config) + 100001 + 1);
+	strcpy(text, config);
+	for (i = strlen(config); i < strlen(config) + 100000; i++)
+		text[i] = 'x';
+	strcpy(text + i, "\n");
+	harness_write(harness.config, text);
+	free(text);
+	harness_run(&r, daemon, "--config", harness.config, NULL);
+	cr_assert(r.status == 1 && strstr(r.err, "expected 'key = value', not "
+	    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'") != NULL,
+	    "exit %d: %s", r.status, r.err);
+	cr_assert_lt(strlen(r.err), 1024, "%zu bytes of error", strlen(r.err));
+	harness_run_free(&r);
+
+	/* A socket path over sun_path, in the file and as a flag. */
+	socket = xmalloc(121);
+	memset(socket, 's', 120);
+	socket[0] = '/';
+	socket[120] = '\0';
+	xasprintf(&text, "%s", config);
+	*strstr(text, "socket =") = '#';
+	xasprintf(&want, "%ssocket = %s\n", text, socket);
+	harness_write(harness.config, want);
+	free(want);
+	free(text);
+	harness_run(&r, daemon, "--config", harness.config, NULL);
+	cr_assert(r.status == 1 && strstr(r.err, ":9: socket: the path '/sss") !=
+	    NULL && strstr(r.err, "is 120 bytes long; the system allows at "
+	    "most 107 for a socket") != NULL, "exit %d: %s", r.status, r.err);
+	harness_run_free(&r);
+	harness_write(harness.config, config);
+	harness_run(&r, daemon, "--config", harness.config, "--socket", socket,
+	    NULL);
+	cr_assert(r.status == 1 && strstr(r.err, "--socket: the path") !=
+	    NULL, "exit %d: %s", r.status, r.err);
+	harness_run_free(&r);
+	cr_assert(access(harness.socket, F_OK) == -1);
+	free(socket);
+	free(config);
+	free(daemon);
+}
+
 /* Return the repository's file at path, or fail the test if it is empty. */
 static char *
 read_repository_file(const char *path)

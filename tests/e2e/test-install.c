@@ -2,6 +2,7 @@
  * make install and make uninstall, into a DESTDIR for each PREFIX people
  * use: the units land in a directory `systemd-analyze --user unit-paths`
  * lists, the example config and package file in PREFIX/share/profiled,
+ * the manual pages and completions where man and each shell read them,
  * and make uninstall leaves nothing behind.  The README's install steps
  * are run as written, in a fresh home, with a stand-in for systemctl
  * that finds the units where the user manager would.
@@ -163,6 +164,89 @@ assert_manual_pages(const char *root)
 	globfree(&pages);
 }
 
+/* Whether a line of what the command run prints is dir. */
+static int
+prints_line(struct run *r, const char *dir)
+{
+	char	*copy, *line, *last;
+	int	 found = 0;
+
+	cr_assert_eq(r->status, 0, "the shell failed: %s", r->err);
+	copy = xstrdup(r->out);
+	for (line = strtok_r(copy, "\n", &last); line != NULL;
+	    line = strtok_r(NULL, "\n", &last))
+		found |= strcmp(line, dir) == 0;
+	free(copy);
+	harness_run_free(r);
+	return found;
+}
+
+/*
+ * The completions are under root (prefix, expanded, in a DESTDIR), each
+ * where its shell reads it: bash's where the bash-completion package loads
+ * it on demand ($XDG_DATA_HOME or an $XDG_DATA_DIRS entry, then
+ * bash-completion/completions); fish's in a directory of the
+ * $fish_complete_path the fish here has in a session whose XDG_DATA_DIRS
+ * is the usual /usr/local/share:/usr/share; zsh's in a directory of the
+ * zsh here's $fpath, but under ~/.local, which zsh has no directory for
+ * and the README tells the user to add.
+ */
+static void
+assert_completions(const char *dest, const char *expanded)
+{
+	struct run	 r;
+	glob_t		 found;
+	char		*root, *path, *dir;
+	const char	*home = getenv("HOME");
+	int		 home_local;
+
+	xasprintf(&root, "%s%s", dest, expanded);
+	xasprintf(&path, "%s/share/bash-completion/completions/profilectl",
+	    root);
+	assert_file(path, 0644);
+	assert_copy(path, "completions/profilectl.bash");
+	free(path);
+
+	xasprintf(&dir, "%s/share/fish/vendor_completions.d", expanded);
+	xasprintf(&path, "%s%s/profilectl.fish", dest, dir);
+	assert_file(path, 0644);
+	assert_copy(path, "completions/profilectl.fish");
+	setenv("XDG_DATA_DIRS", "/usr/local/share:/usr/share", 1);
+	harness_run(&r, "fish", "-c", "printf '%s\\n' $fish_complete_path",
+	    NULL);
+	unsetenv("XDG_DATA_DIRS");
+	cr_assert(prints_line(&r, dir), "fish does not read %s", dir);
+	free(path);
+	free(dir);
+
+	xasprintf(&path, "%s/share/zsh/*/_profilectl", root);
+	cr_assert_eq(glob(path, 0, NULL, &found), 0, "make install put no "
+	    "%s", path);
+	cr_assert_eq(found.gl_pathc, 1, "make install put %zu %s",
+	    found.gl_pathc, path);
+	assert_file(found.gl_pathv[0], 0644);
+	assert_copy(found.gl_pathv[0], "completions/_profilectl");
+	dir = xstrndup(found.gl_pathv[0] + strlen(dest),
+	    strrchr(found.gl_pathv[0], '/') - found.gl_pathv[0] -
+	    strlen(dest));
+	globfree(&found);
+	xasprintf(&path, "%s/.local", home);
+	home_local = strcmp(expanded, path) == 0;
+	free(path);
+	if (home_local) {
+		xasprintf(&path, "%s/share/zsh/site-functions", expanded);
+		cr_assert_str_eq(dir, path, "the README tells zsh users to "
+		    "add %s to fpath, but the completion went to %s", path,
+		    dir);
+		free(path);
+	} else {
+		harness_run(&r, "zsh", "-fc", "print -l $fpath", NULL);
+		cr_assert(prints_line(&r, dir), "zsh does not read %s", dir);
+	}
+	free(dir);
+	free(root);
+}
+
 /*
  * make install with prefix (as given on make's command line; expanded,
  * the prefix it means) into a DESTDIR, then make uninstall: the units go
@@ -208,6 +292,7 @@ install_uninstall(const char *prefix, const char *expanded,
 	assert_copy(path, "etc/packages.nix");
 	free(path);
 	assert_manual_pages(root);
+	assert_completions(dest, expanded);
 
 	make("uninstall", dest, prefix);
 	assert_only_directories(dest);

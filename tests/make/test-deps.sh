@@ -67,7 +67,7 @@ fresh() {
 machine() {
 	fresh "${2:-0}"
 	for command in cc protoc-c nix-env dbus-daemon systemd-analyze \
-	    systemd-socket-activate unshare mount git man valgrind; do
+	    systemd-socket-activate unshare mount git man zsh fish valgrind; do
 		script "$tmp/bin/$command" </dev/null
 	done
 	script "$tmp/bin/pkg-config" <<EOF
@@ -137,7 +137,7 @@ install_line="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-rec
 build_packages="build-essential pkg-config protobuf-c-compiler libevent-dev \
 libprotobuf-c-dev libsqlite3-dev libsystemd-dev"
 check_packages="$build_packages nix-bin libcriterion-dev dbus-daemon systemd \
-util-linux mount git man-db"
+util-linux mount git man-db zsh fish"
 
 # This machine, real pkg-config and all: make check passed its own check
 # to run this, so nothing is installed and the goals start at once.

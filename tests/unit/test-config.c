@@ -257,8 +257,6 @@ ParameterizedTestParameters(config, good_files)
 		{ "debounce_ms = \"7\"\n", "debounce_ms", "7" },
 		{ "# a comment\n\n   # indented comment\ndebounce_ms = 9\n",
 		    "debounce_ms", "9" },
-		{ "debounce_ms = 1\ndebounce_ms = 2\n", "debounce_ms", "2" },
-		{ "notify = off\nnotify = on\n", "notify", "1" },
 		{ "auto_switch = no\n", "auto_switch", "0" },
 		{ "package_file = /etc/pkgs#1.nix\n", "package_file",
 		    "/etc/pkgs#1.nix" },
@@ -282,7 +280,7 @@ ParameterizedTestParameters(config, good_files)
 		    "[--max-jobs|2]" },
 		{ "nix_flags = \"a b\" c\n", "nix_flags", "[a b|c]" },
 		{ "nix_flags = \"a\" \"b\"\n", "nix_flags", "[a|b]" },
-		{ "nix_flags = --foo\nnix_flags =\n", "nix_flags", "[]" },
+		{ "nix_flags =\n", "nix_flags", "[]" },
 		{ "nix_flags = --arg x #1\n", "nix_flags", "[--arg|x|#1]" },
 	};
 
@@ -314,7 +312,7 @@ ParameterizedTest(struct config_good_case *c, config, good_files)
 /* Bad config files: the exact message, naming the file and line. */
 
 struct config_bad_case {
-	char	text[64];
+	char	text[160];
 	char	error[256];		/* @FILE@ is the config file */
 };
 
@@ -350,10 +348,27 @@ ParameterizedTestParameters(config, bad_files)
 		    "@FILE@:4: auto_switch: 'maybe' is not true or false "
 		    "(or yes/no, on/off, 1/0)" },
 		{ "a\nb\nc\n\n\n\njust words\n", "@FILE@:1: expected 'key = "
-		    "value'" },
+		    "value', not 'a'" },
 		{ "# ok\nnotify = 1\n\n\n\n\njust words\n",
-		    "@FILE@:7: expected 'key = value'" },
-		{ " = 3\n", "@FILE@:1: expected 'key = value'" },
+		    "@FILE@:7: expected 'key = value', not 'just words'" },
+		{ " = 3\n", "@FILE@:1: expected 'key = value', not '= 3'" },
+		{ "debounce_ms = 1\ndebounce_ms = 2\n",
+		    "@FILE@:2: debounce_ms is set twice, on line 1 and on this "
+		    "line" },
+		{ "notify = off\n# again\n\nnotify = on\n",
+		    "@FILE@:4: notify is set twice, on line 1 and on this line" },
+		{ "nix_flags = --foo\nsocket = /s\nnix_flags =\n",
+		    "@FILE@:3: nix_flags is set twice, on line 1 and on this "
+		    "line" },
+		{ "debounce_ms = 12345678901234567890123456789012345678901234\n",
+		    "@FILE@:1: debounce_ms: '1234567890123456789012345678901234"
+		    "567890...' is not a whole number from 0 to 60000" },
+		{ "socket = /run/user/1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaa.sock\n",
+		    "@FILE@:1: socket: the path '/run/user/1/aaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaa...' is 129 bytes long; the system allows at most "
+		    "107 for a socket" },
 		{ "package_file =\n",
 		    "@FILE@:1: package_file: the path is empty" },
 		{ "socket = \"\"\n", "@FILE@:1: socket: the path is empty" },
@@ -827,6 +842,147 @@ Test(config, read_whole_file)
 	cr_assert_str_eq(got, "[--option|substituters||--max-jobs|2]");
 	free(got);
 	free(path);
+	config_free(&cfg);
+}
+
+/* Write len bytes of data to the file at path, or fail the test. */
+static void
+config_test_write_bytes(const char *path, const void *data, size_t len)
+{
+	FILE	*f;
+
+	cr_assert_not_null(f = fopen(path, "w"), "fopen %s: %s", path,
+	    strerror(errno));
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* Read the file at path (len bytes) and return config_read's cause. */
+static char *
+config_test_bad_bytes(const void *data, size_t len, char **path)
+{
+	struct config	 cfg;
+	char		*cause = NULL;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	*path = config_test_path("profiled.conf");
+	config_test_write_bytes(*path, data, len);
+	cr_assert_eq(config_read(&cfg, *path, 0, &cause), -1,
+	    "the file was accepted");
+	config_free(&cfg);
+	return cause;
+}
+
+/* A NUL byte is an error naming its line, not the end of the line. */
+Test(config, nul_byte_is_an_error)
+{
+	static const char	 text[] = "notify = on\n# fine\n"
+	    "socket = /s\0/elsewhere\n";
+	char			*path, *cause, *want;
+
+	cause = config_test_bad_bytes(text, sizeof text - 1, &path);
+	xasprintf(&want, "%s:3: a NUL byte (is this a text file?)", path);
+	cr_assert_str_eq(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+}
+
+/*
+ * A megabyte on one line (a binary file given as the config) is quoted by
+ * its first 40 bytes, whether it is no key = value, an unknown key or a
+ * bad value.
+ */
+Test(config, long_lines_are_quoted_short)
+{
+	static const char	*starts[] = { "", "notify = ", "debounce_ms = " };
+	size_t			 len = 1024 * 1024, i;
+	char			*text, *path, *cause, *want;
+
+	for (i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+		text = xmalloc(len + 1);
+		memset(text, 'x', len);
+		memcpy(text, starts[i], strlen(starts[i]));
+		text[len] = '\n';
+		cause = config_test_bad_bytes(text, len + 1, &path);
+		cr_assert_lt(strlen(cause), strlen(path) + 320, "<%.300s>",
+		    cause);
+		switch (i) {
+		case 0:
+			xasprintf(&want, "%s:1: expected 'key = value', not "
+			    "'%.40s...'", path, text);
+			break;
+		case 1:
+			xasprintf(&want, "%s:1: notify: '%.40s...' is not true "
+			    "or false (or yes/no, on/off, 1/0)", path,
+			    text + strlen(starts[i]));
+			break;
+		default:
+			xasprintf(&want, "%s:1: debounce_ms: '%.40s...' is not "
+			    "a whole number from 0 to 60000", path,
+			    text + strlen(starts[i]));
+			break;
+		}
+		cr_assert_str_eq(cause, want);
+		free(want);
+		free(cause);
+		free(path);
+		free(text);
+	}
+}
+
+/* An unknown key of a kilobyte is quoted short too. */
+Test(config, long_unknown_key_is_quoted_short)
+{
+	char	 key[1025], *text, *path, *cause, *want;
+
+	memset(key, 'k', sizeof key - 1);
+	key[sizeof key - 1] = '\0';
+	xasprintf(&text, "%s = 1\n", key);
+	cause = config_test_bad_bytes(text, strlen(text), &path);
+	xasprintf(&want, "%s:1: unknown key '%.40s...' "
+	    CONFIG_TEST_KNOWN_KEYS, path, key);
+	cr_assert_str_eq(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+	free(text);
+}
+
+/* Paths longer than the system takes are refused, naming the key. */
+Test(config, paths_too_long_for_the_system)
+{
+	struct config	 cfg;
+	char		*cause = NULL, *value, *want;
+	size_t		 len;
+
+	cr_assert_eq(config_init(&cfg, &cause), 0, "%s", cause);
+	len = PATH_MAX;
+	value = xmalloc(len + 1);
+	memset(value, 'd', len);
+	value[0] = '/';
+	value[len] = '\0';
+	cr_assert_eq(config_set(&cfg, "state_dir", value, NULL, &cause), -1);
+	xasprintf(&want, "state_dir: the path '%.40s...' is %zu bytes long; "
+	    "the system allows at most %d", value, len, PATH_MAX - 1);
+	cr_assert_str_eq(cause, want);
+	free(want);
+	free(cause);
+
+	/* One byte shorter fits PATH_MAX, and a socket must fit sun_path. */
+	value[len - 1] = '\0';
+	cr_assert_eq(config_set(&cfg, "package_file", value, NULL, &cause), 0,
+	    "%s", cause);
+	value[108] = '\0';
+	cr_assert_eq(config_set(&cfg, "socket", value, NULL, &cause), -1);
+	cr_assert_not_null(strstr(cause, "is 108 bytes long; the system "
+	    "allows at most 107 for a socket"), "%s", cause);
+	cr_assert(strncmp(cause, "socket: ", 8) == 0, "%s", cause);
+	free(cause);
+	value[107] = '\0';
+	cr_assert_eq(config_set(&cfg, "socket", value, NULL, &cause), 0,
+	    "%s", cause);
+	free(value);
 	config_free(&cfg);
 }
 
