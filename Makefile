@@ -69,6 +69,7 @@ QUEUE_REAL_OBJS = daemon/queue.o daemon/inputs.o daemon/package.o \
 UNIT_OBJS = $(filter-out $(QUEUE_TEST_OBJS), \
 	$(patsubst %.c,%.o,$(wildcard tests/unit/*.c)))
 E2E_OBJS = $(patsubst %.c,%.o,$(wildcard tests/e2e/*.c))
+E2E_SHIM = tests/e2e/shim/sqlite-pause.so
 
 all: daemon/profiled client/profilectl
 
@@ -101,8 +102,13 @@ tests/unit/unit-tests: $(UNIT_OBJS) $(DAEMON_OBJS) $(PROTO_OBJS)
 tests/unit/queue-tests: $(QUEUE_TEST_OBJS) $(QUEUE_REAL_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
 
-tests/e2e/e2e-tests: $(E2E_OBJS) $(SHARED_OBJS) daemon/sha256.o $(PROTO_OBJS)
+tests/e2e/e2e-tests: $(E2E_OBJS) $(SHARED_OBJS) daemon/sha256.o $(PROTO_OBJS) \
+	| $(E2E_SHIM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PACKAGES))
+
+# The kill test's LD_PRELOAD shim, which stops profiled at a SQLite commit.
+$(E2E_SHIM): tests/e2e/shim/sqlite-pause.c
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDLIBS) -ldl
 
 # The goals a newcomer types bring what they need first, then run in a
 # sub-make, so that nothing asks pkg-config before etc/deps.sh has run.
@@ -206,7 +212,8 @@ uninstall:
 clean:
 	rm -f daemon/*.o client/*.o proto/*.o tests/unit/*.o tests/e2e/*.o \
 		$(PROTO_GEN) daemon/user-env.c daemon/profiled client/profilectl \
-		tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests
+		tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests \
+		$(E2E_SHIM)
 
 .PHONY: all check check-valgrind deps demo install uninstall clean \
 	run-check run-check-valgrind run-demo

@@ -6,26 +6,88 @@
  * package file as it was built and the packages it holds.  builds holds
  * every build attempt, failed ones included, so status can say what the last
  * build did after a restart.  state holds the few facts the queue must
- * remember across restarts (which file content the profile answers to).  WAL mode and short transactions keep each call
- * well under a millisecond, which is what lets the event loop call it.
+ * remember across restarts (which file content the profile answers to).
+ *
+ * A generation's row is written before nix-env --set makes it, as an intent
+ * (intent = 1), and marked done after: whatever instant profiled dies at,
+ * the record and its parent exist before the link does, and generation.c
+ * reconciles intents with the links at start.
+ *
+ * The event loop never waits on the database.  WAL mode and short
+ * transactions keep each call well under a millisecond; once the loop runs
+ * there is no busy timeout, and SQLite's own sleeps (a reader can retry for
+ * ten seconds when another process holds the WAL index's locks) go through
+ * a VFS whose xSleep returns at once.  A write another process's lock
+ * refuses is kept in memory and retried from a timer, in order; the intent,
+ * which nix-env must wait for, is retried by generation.c.
+ *
+ * At open, PRAGMA quick_check: a corrupt, unreadable or empty file is
+ * moved aside (never deleted) with its -wal and -shm, and a new one made.
  */
+#include <sys/queue.h>
+#include <sys/stat.h>
+
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <event2/event.h>
 #include <sqlite3.h>
 
 #include "profiled.h"
 
 /* Bumped with each schema change; db_migrate brings older files up. */
-#define DB_SCHEMA_VERSION	2
+#define DB_SCHEMA_VERSION	3
 /* Logs are kept for this many of the newest builds, so the database stays
  * bounded however long profiled runs. */
 #define DB_LOGS_KEPT		200
 #define DB_STRINGIFY(n)		DB_STRINGIFY2(n)
 #define DB_STRINGIFY2(n)	#n
+/* How long start-up may wait for another process's lock, in ms. */
+#define DB_START_TIMEOUT	5000
+/* How often writes another process's lock refused are tried again. */
+#define DB_RETRY_MS		20
+
+/* A write that another process's lock refused, to be tried again. */
+enum db_deferred_kind {
+	DB_DEFERRED_BUILD,
+	DB_DEFERRED_STATE,
+	DB_DEFERRED_DONE
+};
+struct db_deferred {
+	enum db_deferred_kind		 kind;
+	struct build_record		*build;		/* BUILD */
+	char				*key;		/* STATE */
+	char				*value;
+	unsigned			 expected;	/* DONE */
+	unsigned			 id;
+	TAILQ_ENTRY(db_deferred)	 entry;
+};
 
 static sqlite3	*db;
+static struct {
+	char				*path;
+	int				 failed;	/* the last call failed */
+	int				 busy;		/* ... for a lock */
+	int				 in_loop;	/* never wait */
+	int				 created;	/* no history was there */
+	char				*note;		/* what open found */
+	struct event			*retry;
+	TAILQ_HEAD(db_deferred_list, db_deferred) deferred;
+	long long			 waiting_since;	/* ms; 0: not */
+} db_state = { .deferred = TAILQ_HEAD_INITIALIZER(db_state.deferred) };
+
+/* The default VFS, and a copy of it whose xSleep never sleeps in the loop. */
+static sqlite3_vfs	 db_vfs;
+static int		(*db_vfs_sleep)(sqlite3_vfs *, int);
+
+static int	db_flush(void);
+static void	db_defer(struct db_deferred *);
+static void	db_retry_cb(evutil_socket_t, short, void *);
+static int	db_generation_finish(unsigned, unsigned, char **);
 
 static const char db_schema[] =
 	"CREATE TABLE generations ("
@@ -36,7 +98,8 @@ static const char db_schema[] =
 	"  reason TEXT NOT NULL,"	/* save, switch, import */
 	"  content_hash TEXT,"		/* NULL when not built by profiled */
 	"  content BLOB,"
-	"  build_ms INTEGER"
+	"  build_ms INTEGER,"
+	"  intent INTEGER NOT NULL DEFAULT 0" /* before nix-env --set's end */
 	");"
 	"CREATE TABLE packages ("
 	"  generation INTEGER NOT NULL"
@@ -67,14 +130,74 @@ static const char db_schema[] =
 	"  value TEXT NOT NULL"
 	");";
 
+/*
+ * A call failed: note whether another process's lock is why (SQLITE_PROTOCOL
+ * is what a reader gets when it may not sleep), and fill *cause (or log).
+ */
 static int
 db_fail(const char *what, char **cause)
 {
+	int	code = sqlite3_errcode(db);
+
+	db_state.failed = 1;
+	db_state.busy = code == SQLITE_BUSY || code == SQLITE_LOCKED ||
+	    code == SQLITE_PROTOCOL;
 	if (cause != NULL)
 		xasprintf(cause, "%s: %s", what, sqlite3_errmsg(db));
+	else if (db_state.busy)
+		log_debug("database %s: %s: %s", db_state.path, what,
+		    sqlite3_errmsg(db));
 	else
-		log_warnx("database: %s: %s", what, sqlite3_errmsg(db));
+		log_warnx("database %s: %s: %s", db_state.path, what,
+		    sqlite3_errmsg(db));
 	return -1;
+}
+
+/* A call begins: it has not failed yet. */
+static void
+db_begin_call(void)
+{
+	db_state.failed = db_state.busy = 0;
+}
+
+/* Whether the last call failed (reads return NULL or nothing then). */
+int
+db_failed(void)
+{
+	return db_state.failed;
+}
+
+/* Whether the last call failed because another process holds a lock. */
+int
+db_busy(void)
+{
+	return db_state.failed && db_state.busy;
+}
+
+static int
+db_sleep(sqlite3_vfs *vfs, int microseconds)
+{
+	if (db_state.in_loop)
+		return 0;
+	return db_vfs_sleep(vfs, microseconds);
+}
+
+/* Register "profiled", the default VFS but for its sleep; -1 if none. */
+static int
+db_vfs_init(void)
+{
+	sqlite3_vfs	*vfs;
+
+	if (db_vfs.zName != NULL)
+		return 0;
+	if ((vfs = sqlite3_vfs_find(NULL)) == NULL)
+		return -1;
+	db_vfs = *vfs;
+	db_vfs.zName = "profiled";
+	db_vfs.pNext = NULL;
+	db_vfs_sleep = vfs->xSleep;
+	db_vfs.xSleep = db_sleep;
+	return sqlite3_vfs_register(&db_vfs, 0) == SQLITE_OK ? 0 : -1;
 }
 
 static int
@@ -89,6 +212,8 @@ db_exec(const char *sql, char **cause)
 static const char *const db_upgrades[] = {
 	[2] = "ALTER TABLE builds ADD COLUMN file TEXT;"
 	    "ALTER TABLE builds ADD COLUMN inputs_hash TEXT;",
+	[3] = "ALTER TABLE generations ADD COLUMN "
+	    "intent INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int
@@ -133,33 +258,265 @@ db_migrate(char **cause)
 	return db_exec("COMMIT", cause);
 }
 
-/* Open (creating if needed) the database at path; -1 and *cause if not. */
-int
-db_open(const char *path, char **cause)
+/*
+ * Whether a failure opening or checking the file means the file itself is
+ * bad (corrupt, not a database, unreadable), not the moment (a lock, a
+ * full disk) or this profiled (a newer schema).
+ */
+static int
+db_unusable(int code)
 {
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		xasprintf(cause, "cannot open %s: %s", path,
-		    db != NULL ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		db = NULL;
+	switch (code & 0xff) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_CANTOPEN:
+		return 1;
+	}
+	return 0;
+}
+
+/* PRAGMA quick_check; -1 and *cause (its first finding) if not "ok". */
+static int
+db_quick_check(char **cause)
+{
+	sqlite3_stmt	*stmt;
+	const char	*text;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return db_fail("checking the database", cause);
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		db_fail("checking the database", cause);
+		sqlite3_finalize(stmt);
 		return -1;
 	}
-	sqlite3_busy_timeout(db, 2000);
-	if (db_exec("PRAGMA journal_mode = WAL", cause) == -1 ||
+	text = (const char *)sqlite3_column_text(stmt, 0);
+	if (text == NULL || strcmp(text, "ok") != 0) {
+		/* Its first finding, on one line. */
+		if (text != NULL && strncmp(text, "*** ", 4) == 0 &&
+		    strchr(text, '\n') != NULL)
+			text = strchr(text, '\n') + 1;
+		xasprintf(cause, "quick_check found: %.*s", 200,
+		    text != NULL ? text : "nothing");
+		(*cause)[strcspn(*cause, "\n")] = '\0';
+		sqlite3_finalize(stmt);
+		db_state.failed = 1;
+		return -1;
+	}
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+/*
+ * Open path, check it and bring its schema up; -1 and *cause if not, with
+ * *unusable set if the file itself is bad.
+ */
+static int
+db_open_file(const char *path, int *unusable, char **cause)
+{
+	int	rc;
+
+	*unusable = 0;
+	db_begin_call();
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, db_vfs.zName);
+	if (rc != SQLITE_OK) {
+		*unusable = db_unusable(rc);
+		xasprintf(cause, "%s", db != NULL ? sqlite3_errmsg(db) :
+		    "out of memory");
+		db_close();
+		return -1;
+	}
+	sqlite3_busy_timeout(db, DB_START_TIMEOUT);
+	if (sqlite3_db_readonly(db, "main") == 1) {
+		xasprintf(cause, "it cannot be written (check its mode and "
+		    "owner)");
+		db_close();
+		return -1;
+	}
+	if (db_quick_check(cause) == -1 ||
+	    db_exec("PRAGMA journal_mode = WAL", cause) == -1 ||
 	    db_exec("PRAGMA foreign_keys = ON", cause) == -1 ||
 	    db_migrate(cause) == -1) {
+		*unusable = db_state.failed && !db_state.busy &&
+		    (db_unusable(sqlite3_errcode(db)) ||
+		    strncmp(*cause, "quick_check", 11) == 0);
 		db_close();
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * Move path (and its -wal and -shm) aside to path.corrupt-TIME; the new
+ * name in *moved.  Never deletes: the file may hold history worth saving.
+ */
+static int
+db_move_aside(const char *path, char **moved, char **cause)
+{
+	static const char *const	 suffixes[] = { "-wal", "-shm" };
+	char				 stamp[32], *from, *to;
+	struct tm			 tm;
+	time_t				 now = time(NULL);
+	size_t				 i;
+	int				 n;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	xasprintf(moved, "%s.corrupt-%s", path, stamp);
+	for (n = 2; access(*moved, F_OK) == 0; n++) {
+		free(*moved);
+		xasprintf(moved, "%s.corrupt-%s-%d", path, stamp, n);
+	}
+	if (rename(path, *moved) == -1) {
+		xasprintf(cause, "cannot move it aside to %s: %s", *moved,
+		    strerror(errno));
+		free(*moved);
+		*moved = NULL;
+		return -1;
+	}
+	for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		xasprintf(&from, "%s%s", path, suffixes[i]);
+		xasprintf(&to, "%s%s", *moved, suffixes[i]);
+		if (rename(from, to) == -1 && errno != ENOENT)
+			log_warn("cannot move %s aside to %s", from, to);
+		free(from);
+		free(to);
+	}
+	return 0;
+}
+
+/*
+ * Open (creating if needed) the database at path; -1 and *cause (naming
+ * the file) if not.  A file that is corrupt, unreadable or empty is moved
+ * aside and a new one made: db_open_note says so, db_created that the
+ * history is to be rebuilt.
+ */
+int
+db_open(const char *path, char **cause)
+{
+	struct stat	 sb;
+	char		*why = NULL, *moved = NULL, *error = NULL;
+	int		 unusable;
+
+	free(db_state.path);
+	free(db_state.note);
+	db_state.path = xstrdup(path);
+	db_state.note = NULL;
+	db_state.created = 0;
+	if (db_vfs_init() == -1) {
+		xasprintf(cause, "database %s: no SQLite VFS", path);
+		return -1;
+	}
+	if (stat(path, &sb) == -1) {
+		if (errno != ENOENT) {
+			xasprintf(cause, "database %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		db_state.created = 1;
+	} else if (sb.st_size == 0)
+		why = xstrdup("was empty (0 bytes)");
+	if (why == NULL && db_open_file(path, &unusable, &error) == 0)
+		return 0;
+	if (why == NULL && !unusable) {
+		xasprintf(cause, "database %s: %s", path, error);
+		free(error);
+		return -1;
+	}
+	if (why == NULL) {
+		xasprintf(&why, "is corrupt or unreadable (%s)", error);
+		free(error);
+		error = NULL;
+	}
+	if (db_move_aside(path, &moved, &error) == -1 ||
+	    db_open_file(path, &unusable, &error) == -1) {
+		xasprintf(cause, "database %s %s, and %s", path, why, error);
+		free(why);
+		free(error);
+		free(moved);
+		return -1;
+	}
+	xasprintf(&db_state.note, "the database %s %s; it was moved to %s "
+	    "and a new one made, so history is rebuilt from the profile's "
+	    "links", path, why, moved);
+	log_warnx("%s", db_state.note);
+	db_state.created = 1;
+	free(why);
+	free(moved);
+	return 0;
+}
+
+/* What opening found wrong and did about it, or NULL if nothing. */
+const char *
+db_open_note(void)
+{
+	return db_state.note;
+}
+
+/* The database's file. */
+const char *
+db_path(void)
+{
+	return db_state.path;
+}
+
+/* Whether db_open made a new database: there was no history to open. */
+int
+db_created(void)
+{
+	return db_state.created;
+}
+
+static void
+db_deferred_free(struct db_deferred *d)
+{
+	db_build_free(d->build);
+	free(d->key);
+	free(d->value);
+	free(d);
+}
+
 void
 db_close(void)
 {
+	struct db_deferred	*d;
+	size_t			 lost = 0;
+
+	/* One last try, without waiting: SIGTERM must not hang on a lock. */
+	if (db != NULL)
+		db_flush();
+	while ((d = TAILQ_FIRST(&db_state.deferred)) != NULL) {
+		TAILQ_REMOVE(&db_state.deferred, d, entry);
+		db_deferred_free(d);
+		lost++;
+	}
+	if (lost > 0)
+		log_warnx("database %s stayed locked: %zu writes were not "
+		    "made (generations are reconciled at the next start)",
+		    db_state.path, lost);
+	if (db_state.retry != NULL)
+		event_free(db_state.retry);
+	db_state.retry = NULL;
+	db_state.in_loop = 0;
+	db_state.waiting_since = 0;
 	sqlite3_close(db);
 	db = NULL;
+}
+
+/*
+ * The loop starts: from now on no call waits for another process's lock;
+ * the writes a lock refuses are tried again from a timer on base.
+ */
+void
+db_loop(struct event_base *base)
+{
+	db_state.in_loop = 1;
+	sqlite3_busy_timeout(db, 0);
+	if (db_state.retry == NULL &&
+	    (db_state.retry = evtimer_new(base, db_retry_cb, NULL)) == NULL)
+		fatalx("cannot create the database's retry timer");
 }
 
 static char *
@@ -219,30 +576,25 @@ db_generation_put_packages(const struct generation *gen)
 	return rc;
 }
 
-/*
- * Record gen with its packages, replacing any older record with the same
- * number (Nix reuses numbers once every generation above them is deleted).
- */
-int
-db_generation_put(const struct generation *gen, char **cause)
+/* Insert gen and its packages, in the transaction the caller began. */
+static int
+db_generation_insert(const struct generation *gen)
 {
 	sqlite3_stmt	*stmt = NULL;
 
-	assert(gen->id != 0 && gen->store_path != NULL);
-	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
-		return -1;
 	if (sqlite3_prepare_v2(db, "DELETE FROM generations WHERE id = ?", -1,
 	    &stmt, NULL) != SQLITE_OK)
-		goto fail;
+		return -1;
 	sqlite3_bind_int64(stmt, 1, gen->id);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(stmt);
 
 	if (sqlite3_prepare_v2(db, "INSERT INTO generations (id, parent, "
-	    "store_path, created, reason, content_hash, content, build_ms) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &stmt, NULL) != SQLITE_OK)
-		goto fail;
+	    "store_path, created, reason, content_hash, content, build_ms, "
+	    "intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return -1;
 	sqlite3_bind_int64(stmt, 1, gen->id);
 	if (gen->parent != 0)
 		sqlite3_bind_int64(stmt, 2, gen->parent);
@@ -255,20 +607,142 @@ db_generation_put(const struct generation *gen, char **cause)
 		    SQLITE_TRANSIENT);
 	if (gen->build_ms >= 0)
 		sqlite3_bind_int64(stmt, 8, gen->build_ms);
+	sqlite3_bind_int(stmt, 9, gen->intent != 0);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(stmt);
-	stmt = NULL;
-
-	if (db_generation_put_packages(gen) == -1)
-		goto fail;
-	return db_exec("COMMIT", cause);
+	return db_generation_put_packages(gen);
 
 fail:
-	db_fail("recording a generation", cause);
 	sqlite3_finalize(stmt);
+	return -1;
+}
+
+/*
+ * Record gen with its packages, replacing any older record with the same
+ * number (Nix reuses numbers once every generation above them is deleted).
+ * With gen->intent, it is written before nix-env --set makes gen->id.
+ */
+int
+db_generation_put(const struct generation *gen, char **cause)
+{
+	assert(gen->id != 0 && gen->store_path != NULL);
+	db_begin_call();
+	/* An intent goes after the writes that wait, never before them. */
+	if (gen->intent && db_flush() == -1) {
+		xasprintf(cause, "the database is locked by another process");
+		db_state.failed = db_state.busy = 1;
+		return -1;
+	}
+	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
+		return -1;
+	if (db_generation_insert(gen) == -1) {
+		db_fail("recording a generation", cause);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (db_exec("COMMIT", cause) == -1) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run sql with the numbers a and b bound; -1 if it fails. */
+static int
+db_run2(const char *sql, unsigned a, unsigned b)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, a);
+	if (sqlite3_bind_parameter_count(stmt) > 1)
+		sqlite3_bind_int64(stmt, 2, b);
+	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/*
+ * nix-env --set made the intent recorded as expected, as generation id:
+ * it is done, renumbered if Nix chose another number (another tool made
+ * one meanwhile), in one transaction.
+ */
+static int
+db_generation_finish(unsigned expected, unsigned id, char **cause)
+{
+	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
+		return -1;
+	if (db_exec("PRAGMA defer_foreign_keys = ON", cause) == -1)
+		goto fail;
+	if (id != expected && (db_run2("DELETE FROM generations WHERE id = ? "
+	    "AND ? IN (SELECT id FROM generations WHERE intent = 1)", id,
+	    expected) == -1 ||
+	    db_run2("UPDATE generations SET id = ? WHERE id = ? AND intent = 1",
+	    id, expected) == -1))
+		goto fail;
+	if (id != expected && sqlite3_changes(db) == 1 &&
+	    db_run2("UPDATE packages SET generation = ? WHERE generation = ?",
+	    id, expected) == -1)
+		goto fail;
+	if (db_run2("UPDATE generations SET intent = 0 WHERE id = ?", id,
+	    0) == -1)
+		goto fail;
+	if (db_exec("COMMIT", cause) == 0)
+		return 0;
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+fail:
+	db_fail("completing a generation's record", cause);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/*
+ * Mark the intent recorded as expected done, as generation id.  A lock
+ * does not fail it: it is tried again from the loop (the intent is the
+ * record meanwhile).  -1 and *cause only for another error.
+ */
+int
+db_generation_done(unsigned expected, unsigned id, char **cause)
+{
+	struct db_deferred	*d;
+	char			*error = NULL;
+
+	db_begin_call();
+	if (db_flush() == 0) {
+		if (db_generation_finish(expected, id, &error) == 0)
+			return 0;
+		if (!db_state.busy) {
+			*cause = error;
+			return -1;
+		}
+		free(error);
+	}
+	TAILQ_FOREACH(d, &db_state.deferred, entry) {
+		if (d->kind == DB_DEFERRED_DONE && d->expected == expected &&
+		    d->id == id)
+			return 0;
+	}
+	d = xcalloc(1, sizeof *d);
+	d->kind = DB_DEFERRED_DONE;
+	d->expected = expected;
+	d->id = id;
+	db_defer(d);
+	return 0;
+}
+
+/* Forget the intent recorded as id: nix-env --set did not make it. */
+int
+db_generation_drop(unsigned id, char **cause)
+{
+	db_begin_call();
+	if (db_run2("DELETE FROM generations WHERE id = ? AND intent = 1", id,
+	    0) == -1)
+		return db_fail("dropping an intent", cause);
+	return 0;
 }
 
 static void
@@ -276,6 +750,7 @@ db_generation_read_packages(struct generation *gen)
 {
 	sqlite3_stmt	*stmt;
 	struct package	*pkg;
+	int		 rc;
 
 	if (sqlite3_prepare_v2(db, "SELECT name, version, path FROM packages "
 	    "WHERE generation = ? ORDER BY position", -1, &stmt,
@@ -284,7 +759,7 @@ db_generation_read_packages(struct generation *gen)
 		return;
 	}
 	sqlite3_bind_int64(stmt, 1, gen->id);
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		gen->packages = xreallocarray(gen->packages,
 		    gen->npackages + 1, sizeof *gen->packages);
 		pkg = &gen->packages[gen->npackages++];
@@ -292,6 +767,8 @@ db_generation_read_packages(struct generation *gen)
 		pkg->version = db_column_text(stmt, 1);
 		pkg->path = db_column_text(stmt, 2);
 	}
+	if (rc != SQLITE_DONE)
+		db_fail("reading packages", NULL);
 	sqlite3_finalize(stmt);
 }
 
@@ -310,13 +787,14 @@ db_generation_from_row(sqlite3_stmt *stmt)
 	gen->content = db_column_text(stmt, 6);
 	gen->build_ms = sqlite3_column_type(stmt, 7) == SQLITE_NULL ? -1 :
 	    sqlite3_column_int64(stmt, 7);
+	gen->intent = sqlite3_column_int(stmt, 8);
 	db_generation_read_packages(gen);
 	return gen;
 }
 
 #define DB_GENERATION_COLUMNS \
 	"SELECT id, parent, store_path, created, reason, content_hash, " \
-	"content, build_ms FROM generations "
+	"content, build_ms, intent FROM generations "
 
 /* The record of generation id with its packages, or NULL if none. */
 struct generation *
@@ -324,15 +802,19 @@ db_generation_get(unsigned id)
 {
 	sqlite3_stmt		*stmt;
 	struct generation	*gen = NULL;
+	int			 rc;
 
+	db_begin_call();
 	if (sqlite3_prepare_v2(db, DB_GENERATION_COLUMNS "WHERE id = ?", -1,
 	    &stmt, NULL) != SQLITE_OK) {
 		db_fail("reading a generation", NULL);
 		return NULL;
 	}
 	sqlite3_bind_int64(stmt, 1, id);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		gen = db_generation_from_row(stmt);
+	else if (rc != SQLITE_DONE)
+		db_fail("reading a generation", NULL);
 	sqlite3_finalize(stmt);
 	return gen;
 }
@@ -343,17 +825,21 @@ db_generation_list(size_t *count)
 {
 	sqlite3_stmt		 *stmt;
 	struct generation	**list = NULL;
+	int			  rc;
 
 	*count = 0;
+	db_begin_call();
 	if (sqlite3_prepare_v2(db, DB_GENERATION_COLUMNS "ORDER BY id", -1,
 	    &stmt, NULL) != SQLITE_OK) {
 		db_fail("listing generations", NULL);
 		return NULL;
 	}
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		list = xreallocarray(list, *count + 1, sizeof *list);
 		list[(*count)++] = db_generation_from_row(stmt);
 	}
+	if (rc != SQLITE_DONE)
+		db_fail("listing generations", NULL);
 	sqlite3_finalize(stmt);
 	return list;
 }
@@ -364,19 +850,24 @@ db_generation_children(unsigned id, size_t *count)
 {
 	sqlite3_stmt	*stmt;
 	unsigned	*children = NULL;
+	int		 rc;
 
 	*count = 0;
+	db_begin_call();
 	if (sqlite3_prepare_v2(db, "SELECT id FROM generations WHERE "
-	    "parent = ? ORDER BY id", -1, &stmt, NULL) != SQLITE_OK) {
+	    "parent = ? AND intent = 0 ORDER BY id", -1, &stmt, NULL) !=
+	    SQLITE_OK) {
 		db_fail("listing a generation's children", NULL);
 		return NULL;
 	}
 	sqlite3_bind_int64(stmt, 1, id);
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		children = xreallocarray(children, *count + 1,
 		    sizeof *children);
 		children[(*count)++] = sqlite3_column_int64(stmt, 0);
 	}
+	if (rc != SQLITE_DONE)
+		db_fail("listing a generation's children", NULL);
 	sqlite3_finalize(stmt);
 	return children;
 }
@@ -404,20 +895,23 @@ db_generation_list_free(struct generation **list, size_t count)
 }
 
 /*
- * Record one build attempt with its log (which build.c bounds), keeping
+ * Insert one build attempt with its log (which build.c bounds), keeping
  * the logs of the newest DB_LOGS_KEPT builds only.
  */
-int
-db_build_add(const struct build_record *build, char **cause)
+static int
+db_build_insert(const struct build_record *build, char **cause)
 {
 	sqlite3_stmt	*stmt;
 	int		 rc;
 
+	/* One commit: the build and the trimming of old logs. */
+	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
+		return -1;
 	if (sqlite3_prepare_v2(db, "INSERT INTO builds (started, duration_ms, "
 	    "trigger, content_hash, ok, error, out_path, generation, "
 	    "superseded, log, file, inputs_hash) VALUES (?, ?, ?, ?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?)", -1, &stmt, NULL) != SQLITE_OK)
-		return db_fail("recording a build", cause);
+		goto fail;
 	sqlite3_bind_int64(stmt, 1, build->started);
 	sqlite3_bind_int64(stmt, 2, build->duration_ms);
 	db_bind_text(stmt, 3, reason_name(build->trigger));
@@ -432,13 +926,72 @@ db_build_add(const struct build_record *build, char **cause)
 	db_bind_text(stmt, 11, build->file);
 	db_bind_text(stmt, 12, build->inputs_hash);
 	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
+	if (rc == -1) {
+		sqlite3_finalize(stmt);
+		goto fail;
+	}
 	sqlite3_finalize(stmt);
-	if (rc == -1)
-		return db_fail("recording a build", cause);
 	if (sqlite3_exec(db, "UPDATE builds SET log = NULL WHERE log IS NOT "
 	    "NULL AND id <= (SELECT max(id) FROM builds) - "
 	    DB_STRINGIFY(DB_LOGS_KEPT), NULL, NULL, NULL) != SQLITE_OK)
-		db_fail("dropping old build logs", NULL);
+		goto fail;
+	if (db_exec("COMMIT", cause) == -1) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+fail:
+	db_fail("recording a build", cause);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static char *
+db_strdup(const char *text)
+{
+	return text != NULL ? xstrdup(text) : NULL;
+}
+
+static struct build_record *
+db_build_copy(const struct build_record *build)
+{
+	struct build_record	*copy;
+
+	copy = xmalloc(sizeof *copy);
+	*copy = *build;
+	copy->content_hash = db_strdup(build->content_hash);
+	copy->error = db_strdup(build->error);
+	copy->out_path = db_strdup(build->out_path);
+	copy->log = db_strdup(build->log);
+	copy->file = db_strdup(build->file);
+	copy->inputs_hash = db_strdup(build->inputs_hash);
+	return copy;
+}
+
+/*
+ * Record one build attempt.  A lock does not fail it: it waits in memory
+ * and is tried again from the loop.  -1 and *cause for another error.
+ */
+int
+db_build_add(const struct build_record *build, char **cause)
+{
+	struct db_deferred	*d;
+	char			*error = NULL;
+
+	db_begin_call();
+	if (db_flush() == 0) {
+		if (db_build_insert(build, &error) == 0)
+			return 0;
+		if (!db_state.busy) {
+			*cause = error;
+			return -1;
+		}
+		free(error);
+	}
+	d = xcalloc(1, sizeof *d);
+	d->kind = DB_DEFERRED_BUILD;
+	d->build = db_build_copy(build);
+	db_defer(d);
 	return 0;
 }
 
@@ -451,14 +1004,18 @@ db_build_query(const char *sql, unsigned generation)
 {
 	sqlite3_stmt		*stmt;
 	struct build_record	*build = NULL;
+	int			 rc;
 
+	db_begin_call();
 	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
 		db_fail("reading a build", NULL);
 		return NULL;
 	}
 	if (generation != 0)
 		sqlite3_bind_int64(stmt, 1, generation);
-	if (sqlite3_step(stmt) == SQLITE_ROW) {
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW && rc != SQLITE_DONE)
+		db_fail("reading a build", NULL);
+	if (rc == SQLITE_ROW) {
 		build = xcalloc(1, sizeof *build);
 		build->started = sqlite3_column_int64(stmt, 0);
 		build->duration_ms = sqlite3_column_int64(stmt, 1);
@@ -483,6 +1040,13 @@ db_build_query(const char *sql, unsigned generation)
 struct build_record *
 db_build_last(void)
 {
+	struct db_deferred	*d;
+
+	/* A build that waits to be written is newer than any written. */
+	TAILQ_FOREACH_REVERSE(d, &db_state.deferred, db_deferred_list, entry) {
+		if (d->kind == DB_DEFERRED_BUILD && !d->build->superseded)
+			return db_build_copy(d->build);
+	}
 	return db_build_query("SELECT " DB_BUILD_COLUMNS " FROM builds "
 	    "WHERE superseded = 0 ORDER BY id DESC LIMIT 1", 0);
 }
@@ -491,6 +1055,13 @@ db_build_last(void)
 struct build_record *
 db_build_of_generation(unsigned id)
 {
+	struct db_deferred	*d;
+
+	TAILQ_FOREACH(d, &db_state.deferred, entry) {
+		if (d->kind == DB_DEFERRED_BUILD && d->build->ok &&
+		    d->build->generation == id)
+			return db_build_copy(d->build);
+	}
 	return db_build_query("SELECT " DB_BUILD_COLUMNS " FROM builds "
 	    "WHERE generation = ? AND ok = 1 ORDER BY id LIMIT 1", id);
 }
@@ -513,24 +1084,32 @@ db_build_free(struct build_record *build)
 char *
 db_state_get(const char *key)
 {
-	sqlite3_stmt	*stmt;
-	char		*value = NULL;
+	struct db_deferred	*d;
+	sqlite3_stmt		*stmt;
+	char			*value = NULL;
+	int			 rc;
 
+	TAILQ_FOREACH_REVERSE(d, &db_state.deferred, db_deferred_list, entry) {
+		if (d->kind == DB_DEFERRED_STATE && strcmp(d->key, key) == 0)
+			return xstrdup(d->value);
+	}
+	db_begin_call();
 	if (sqlite3_prepare_v2(db, "SELECT value FROM state WHERE key = ?", -1,
 	    &stmt, NULL) != SQLITE_OK) {
 		db_fail("reading state", NULL);
 		return NULL;
 	}
 	db_bind_text(stmt, 1, key);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		value = db_column_text(stmt, 0);
+	else if (rc != SQLITE_DONE)
+		db_fail("reading state", NULL);
 	sqlite3_finalize(stmt);
 	return value;
 }
 
-/* Store value under key, replacing what was there; -1 if it fails. */
-int
-db_state_set(const char *key, const char *value)
+static int
+db_state_write(const char *key, const char *value)
 {
 	sqlite3_stmt	*stmt;
 	int		 rc;
@@ -545,4 +1124,129 @@ db_state_set(const char *key, const char *value)
 	if (rc == -1)
 		return db_fail("writing state", NULL);
 	return 0;
+}
+
+/*
+ * Store value under key, replacing what was there.  A lock does not fail
+ * it (it waits in memory, and db_state_get sees it); -1 for another error.
+ */
+int
+db_state_set(const char *key, const char *value)
+{
+	struct db_deferred	*d;
+
+	db_begin_call();
+	if (db_flush() == 0) {
+		if (db_state_write(key, value) == 0)
+			return 0;
+		if (!db_state.busy)
+			return -1;
+	}
+	d = xcalloc(1, sizeof *d);
+	d->kind = DB_DEFERRED_STATE;
+	d->key = xstrdup(key);
+	d->value = xstrdup(value);
+	db_defer(d);
+	return 0;
+}
+
+/* Milliseconds on the monotonic clock. */
+static long long
+db_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Keep d, a write a lock refused, to be tried again after the others. */
+static void
+db_defer(struct db_deferred *d)
+{
+	struct timeval	tv = { 0, DB_RETRY_MS * 1000 };
+
+	if (db_state.waiting_since == 0) {
+		db_state.waiting_since = db_now_ms();
+		log_warnx("database %s is locked by another process; its "
+		    "writes wait", db_state.path);
+	}
+	TAILQ_INSERT_TAIL(&db_state.deferred, d, entry);
+	if (db_state.retry != NULL && !evtimer_pending(db_state.retry, NULL))
+		evtimer_add(db_state.retry, &tv);
+}
+
+/* Make the write d now; -1 and *cause if it fails. */
+static int
+db_deferred_apply(struct db_deferred *d, char **cause)
+{
+	switch (d->kind) {
+	case DB_DEFERRED_BUILD:
+		return db_build_insert(d->build, cause);
+	case DB_DEFERRED_STATE:
+		if (db_state_write(d->key, d->value) == -1) {
+			xasprintf(cause, "writing state: %s",
+			    sqlite3_errmsg(db));
+			return -1;
+		}
+		return 0;
+	case DB_DEFERRED_DONE:
+		return db_generation_finish(d->expected, d->id, cause);
+	}
+	abort();
+}
+
+/*
+ * Make the writes that wait, in order; 0 once none is left, -1 if a lock
+ * still refuses them.  One that fails for another reason is logged and
+ * dropped: trying it again would not help.
+ */
+static int
+db_flush(void)
+{
+	struct db_deferred	*d;
+	char			*cause = NULL;
+
+	while ((d = TAILQ_FIRST(&db_state.deferred)) != NULL) {
+		db_state.failed = db_state.busy = 0;
+		if (db_deferred_apply(d, &cause) == -1) {
+			if (db_state.busy) {
+				free(cause);
+				return -1;
+			}
+			log_warnx("database %s: %s", db_state.path, cause);
+			free(cause);
+			cause = NULL;
+		}
+		TAILQ_REMOVE(&db_state.deferred, d, entry);
+		db_deferred_free(d);
+	}
+	if (db_state.waiting_since != 0) {
+		log_info("database %s is free again after %lld ms",
+		    db_state.path, db_now_ms() - db_state.waiting_since);
+		db_state.waiting_since = 0;
+	}
+	db_state.failed = db_state.busy = 0;
+	return 0;
+}
+
+static void
+db_retry_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv = { 0, DB_RETRY_MS * 1000 };
+
+	if (db_flush() == -1)
+		evtimer_add(db_state.retry, &tv);
+}
+
+/*
+ * How long (ms) writes have waited for another process's lock; 0 if none
+ * waits.  Status says so.
+ */
+long long
+db_waiting_ms(void)
+{
+	if (db_state.waiting_since == 0)
+		return 0;
+	return db_now_ms() - db_state.waiting_since + 1;
 }

@@ -6,7 +6,14 @@
  * only adds to what the profile links say.
  *
  * Making a generation is nix-env --set, a child process; switching to an
- * existing one is profile_switch, done in place.
+ * existing one is profile_switch, done in place.  The new generation's
+ * record is written first, as an intent numbered as Nix will number it
+ * (the highest link's number + 1), and marked done once nix-env has made
+ * it; if the record cannot be written, nix-env is not run.  So at any
+ * instant the record (with its parent and reason) exists before the link,
+ * and generation_sync turns an intent whose link exists into its record and
+ * drops one whose link never came, instead of adopting the link as an
+ * import whose parent would be a guess.
  */
 #include <sys/wait.h>
 
@@ -14,17 +21,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "profiled.h"
 
+/* How often an intent a lock refused is tried again, in ms. */
+#define GENERATION_RETRY_MS	20
+
+/* The generation being made: its intent, then nix-env --set. */
 struct generation_create {
+	struct event_base	*base;
 	const struct config	*cfg;
-	struct generation	*gen;
+	struct generation	*gen;		/* id: the number expected */
 	generation_created_cb	 done_cb;
 	void			*arg;
+	struct event		*retry;		/* the intent waits for a lock */
+	int			 waited;	/* and that was logged */
 };
+
+/* The one generation being made, or NULL: sync leaves its intent alone. */
+static struct generation_create	*generation_creating;
 
 static int
 generation_compare_keys(const void *a, const void *b)
@@ -92,12 +110,110 @@ generation_read_manifest(const char *link, struct generation *gen)
 	json_free(list);
 }
 
+/* The link in links numbered id, or NULL. */
+static const struct profile_link *
+generation_find_link(const struct profile_link *links, size_t count,
+    unsigned id)
+{
+	size_t	i;
+
+	for (i = 0; i < count; i++) {
+		if (links[i].id == id)
+			return &links[i];
+	}
+	return NULL;
+}
+
 /*
- * Bring the database in line with the profile: record every generation
- * link it has no record of (or a record for another store path) as an
- * import whose parent is the generation numbered below it, since that is
- * all Nix tells us.  With read_packages, an import's packages are read
- * from its manifest, which blocks on nix-env: at start only.
+ * The link nix-env --set made for intent, or NULL if it made none: the
+ * link at its number, else the first later one to the same store path that
+ * no finished record claims (Nix numbered it higher: another tool made a
+ * generation meanwhile).
+ */
+static const struct profile_link *
+generation_intent_link(const struct generation *intent,
+    const struct profile_link *links, size_t count,
+    struct generation **records, size_t nrecords)
+{
+	const struct profile_link	*link;
+	size_t				 i, j;
+
+	link = generation_find_link(links, count, intent->id);
+	if (link != NULL && strcmp(link->store_path, intent->store_path) == 0)
+		return link;
+	for (i = 0; i < count; i++) {
+		if (links[i].id <= intent->id ||
+		    strcmp(links[i].store_path, intent->store_path) != 0)
+			continue;
+		for (j = 0; j < nrecords; j++) {
+			if (records[j]->id == links[i].id &&
+			    !records[j]->intent && strcmp(records[j]->store_path,
+			    links[i].store_path) == 0)
+				break;
+		}
+		if (j == nrecords)
+			return &links[i];
+	}
+	return NULL;
+}
+
+/*
+ * Settle the intents profiled died (or failed) before completing: one
+ * whose link exists becomes that generation's record, with the parent and
+ * reason it was written with; one whose link never came is dropped.  The
+ * intent of the generation being made is left alone.  -1 if the records
+ * cannot be read (the database is locked): nothing is changed then.
+ */
+static int
+generation_reconcile(const struct profile_link *links, size_t count)
+{
+	struct generation		**records, *g;
+	const struct profile_link	 *link;
+	size_t				  nrecords, i;
+	char				 *cause = NULL;
+
+	records = db_generation_list(&nrecords);
+	if (db_failed()) {
+		db_generation_list_free(records, nrecords);
+		return -1;
+	}
+	for (i = 0; i < nrecords; i++) {
+		g = records[i];
+		if (!g->intent || (generation_creating != NULL &&
+		    generation_creating->gen->id == g->id))
+			continue;
+		link = generation_intent_link(g, links, count, records,
+		    nrecords);
+		if (link != NULL) {
+			if (db_generation_done(g->id, link->id, &cause) == 0)
+				log_info("generation %u was made before "
+				    "profiled stopped; recorded with parent %u "
+				    "(%s)", link->id, g->parent,
+				    reason_name(g->reason));
+		} else if (db_generation_drop(g->id, &cause) == 0)
+			log_info("generation %u was never made (nix-env --set "
+			    "did not run or did not finish); its intent is "
+			    "dropped", g->id);
+		if (cause != NULL) {
+			if (!db_busy())
+				log_warnx("cannot settle the intent for "
+				    "generation %u: %s", g->id, cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	db_generation_list_free(records, nrecords);
+	return 0;
+}
+
+/*
+ * Bring the database in line with the profile: settle the intents left
+ * over (generation_reconcile), then record every generation link it has no
+ * record of (or a record for another store path) as an import whose
+ * parent is the generation numbered below it, since that is all Nix tells
+ * us.  With read_packages, an import's packages are read from its
+ * manifest, which blocks on nix-env: at start only.  Nothing is done
+ * while the database is locked; the next sync does it.
  */
 void
 generation_sync(const struct config *cfg, int read_packages)
@@ -108,8 +224,18 @@ generation_sync(const struct config *cfg, int read_packages)
 	char			*cause = NULL, *link;
 
 	links = profile_list(cfg->profile, &count);
+	if (generation_reconcile(links, count) == -1) {
+		profile_list_free(links, count);
+		return;
+	}
 	for (i = 0; i < count; i++) {
+		/* Its link may exist before nix-env says it is done. */
+		if (generation_creating != NULL &&
+		    generation_creating->gen->id == links[i].id)
+			continue;
 		known = db_generation_get(links[i].id);
+		if (db_failed())
+			break;
 		if (known != NULL &&
 		    strcmp(known->store_path, links[i].store_path) == 0) {
 			/* An import made while running has no packages yet. */
@@ -147,6 +273,11 @@ generation_sync(const struct config *cfg, int read_packages)
 			    cause);
 			free(cause);
 			cause = NULL;
+			if (db_busy()) {
+				package_list_free(import.packages,
+				    import.npackages);
+				break;
+			}
 		} else
 			log_info("recorded existing generation %u (%s)",
 			    import.id, import.store_path);
@@ -231,43 +362,159 @@ generation_switch(const struct config *cfg, unsigned id, char **cause)
 }
 
 static void
+generation_create_free(struct generation_create *gc)
+{
+	if (generation_creating == gc)
+		generation_creating = NULL;
+	if (gc->retry != NULL)
+		event_free(gc->retry);
+	db_generation_free(gc->gen);
+	free(gc);
+}
+
+/* The generation was made as id, or not (0 and error): tell, and free. */
+static void
+generation_create_done(struct generation_create *gc, unsigned id,
+    const char *error)
+{
+	gc->done_cb(id, error, gc->arg);
+	generation_create_free(gc);
+}
+
+static void
 generation_set_exit_cb(struct proc *p, int status, void *arg)
 {
 	struct generation_create	*gc = arg;
 	struct generation		*gen = gc->gen;
+	struct profile_link		*links;
 	char				*cause = NULL, *store_path = NULL;
 	unsigned			 id;
+	size_t				 count;
 
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		cause = nix_output_error(proc_stderr(p));
-		goto done;
-	}
+	/* What counts is where the profile is, whatever nix-env said. */
 	if (profile_current(gc->cfg->profile, &id, &store_path, &cause) == -1)
-		goto done;
-	if (id == 0 || store_path == NULL ||
-	    strcmp(store_path, gen->store_path) != 0) {
+		log_warnx("%s", cause);
+	else if (id != 0 && store_path != NULL &&
+	    strcmp(store_path, gen->store_path) == 0) {
+		free(cause);
+		cause = NULL;
+		if (db_generation_done(gen->id, id, &cause) == -1) {
+			/* The intent is the record meanwhile; the next
+			 * sync completes it. */
+			log_warnx("generation %u is active, but its record "
+			    "was not completed: %s", id, cause);
+			free(cause);
+			cause = NULL;
+		}
+		log_generation(id, gen->store_path, "generation %u is active "
+		    "(%s)", id, gen->store_path);
+		proc_free(p);
+		free(store_path);
+		generation_create_done(gc, id, NULL);
+		return;
+	}
+	free(cause);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		cause = nix_output_error(proc_stderr(p));
+	else
 		xasprintf(&cause, "nix-env --set left %s pointing elsewhere",
 		    gc->cfg->profile);
-		goto done;
-	}
-	gen->id = id;
-	if (db_generation_put(gen, &cause) == -1)
-		goto done;
-	log_generation(id, gen->store_path, "generation %u is active (%s)", id,
-	    gen->store_path);
-done:
 	proc_free(p);
 	free(store_path);
-	gc->done_cb(cause == NULL ? gen->id : 0, cause, gc->arg);
+
+	/* A link nix-env made without switching to it stays, recorded. */
+	generation_creating = NULL;
+	links = profile_list(gc->cfg->profile, &count);
+	generation_reconcile(links, count);
+	profile_list_free(links, count);
+	generation_create_done(gc, 0, cause);
 	free(cause);
-	db_generation_free(gen);
-	free(gc);
+}
+
+/* Run nix-env --set for gc, whose intent is written; -1 and *cause if not. */
+static int
+generation_set(struct generation_create *gc, char **cause)
+{
+	char	*argv[] = { "nix-env", "--profile", gc->cfg->profile, "--set",
+	    gc->gen->store_path, NULL };
+	char	*error = NULL;
+
+	if (proc_start(gc->base, argv, NULL, generation_set_exit_cb, gc,
+	    cause) != NULL)
+		return 0;
+	if (db_generation_drop(gc->gen->id, &error) == -1) {
+		/* A later sync drops it: it has no link. */
+		log_warnx("%s", error);
+		free(error);
+	}
+	return -1;
+}
+
+/*
+ * Write gc's intent; 0 if it is written or waits for a lock (retried from
+ * a timer), -1 and *cause if it cannot be written: then nothing changes.
+ */
+static int
+generation_write_intent(struct generation_create *gc, char **cause)
+{
+	struct timeval	 tv = { 0, GENERATION_RETRY_MS * 1000 };
+	char		*error = NULL;
+
+	if (db_generation_put(gc->gen, &error) == 0) {
+		if (gc->waited)
+			log_info("the database is free: making generation %u",
+			    gc->gen->id);
+		return generation_set(gc, cause);
+	}
+	if (!db_busy()) {
+		xasprintf(cause, "cannot record generation %u before making "
+		    "it, so the profile was not changed: %s", gc->gen->id,
+		    error);
+		free(error);
+		return -1;
+	}
+	if (!gc->waited) {
+		log_warnx("generation %u waits for the database: %s",
+		    gc->gen->id, error);
+		gc->waited = 1;
+	}
+	free(error);
+	evtimer_add(gc->retry, &tv);
+	return 0;
+}
+
+static void
+generation_retry_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct generation_create	*gc = arg;
+	char				*cause = NULL;
+
+	if (generation_write_intent(gc, &cause) == -1) {
+		generation_create_done(gc, 0, cause);
+		free(cause);
+	}
+}
+
+/* The number nix-env --set gives a new generation: the highest + 1. */
+static unsigned
+generation_next_number(const struct config *cfg)
+{
+	struct profile_link	*links;
+	size_t			 count;
+	unsigned		 id;
+
+	links = profile_list(cfg->profile, &count);
+	id = count > 0 ? links[count - 1].id + 1 : 1;
+	profile_list_free(links, count);
+	return id;
 }
 
 /*
  * Make gen (all but its id filled in; taken over) a new generation of the
- * profile with nix-env --set and record it.  done_cb gets the new number,
- * or 0 and the error.
+ * profile: record it as an intent, run nix-env --set, mark it done.
+ * done_cb gets the new number, or 0 and the error; it is never called
+ * before this returns.  While another process holds the database, the
+ * intent waits (and so does nix-env).  -1 and *cause if it cannot start.
  */
 int
 generation_create(struct event_base *base, const struct config *cfg,
@@ -275,22 +522,98 @@ generation_create(struct event_base *base, const struct config *cfg,
     char **cause)
 {
 	struct generation_create	*gc;
-	char				*argv[] = { "nix-env", "--profile",
-	    cfg->profile, "--set", gen->store_path, NULL };
 
 	assert(gen->store_path != NULL);
+	assert(generation_creating == NULL);
 	gc = xcalloc(1, sizeof *gc);
+	gc->base = base;
 	gc->cfg = cfg;
 	gc->gen = gen;
 	gc->done_cb = done_cb;
 	gc->arg = arg;
-	if (proc_start(base, argv, NULL, generation_set_exit_cb, gc,
-	    cause) == NULL) {
-		db_generation_free(gen);
-		free(gc);
+	gen->id = generation_next_number(cfg);
+	gen->intent = 1;
+	if ((gc->retry = evtimer_new(base, generation_retry_cb, gc)) == NULL)
+		fatalx("cannot create a timer");
+	generation_creating = gc;
+	if (generation_write_intent(gc, cause) == -1) {
+		generation_create_free(gc);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * SIGTERM while the intent waits for another process's lock (nix-env has
+ * not run): give up making the generation, which done_cb hears as an
+ * error.  0 if it was given up; -1 if nix-env runs (let it finish).
+ */
+int
+generation_cancel(void)
+{
+	struct generation_create	*gc = generation_creating;
+
+	if (gc == NULL || !evtimer_pending(gc->retry, NULL))
+		return -1;
+	evtimer_del(gc->retry);
+	generation_create_done(gc, 0, "profiled is stopping");
+	return 0;
+}
+
+/* The generation whose intent waits for the database, or 0. */
+unsigned
+generation_waiting(void)
+{
+	struct generation_create	*gc = generation_creating;
+
+	return gc != NULL && evtimer_pending(gc->retry, NULL) ? gc->gen->id : 0;
+}
+
+/*
+ * Whether profiled has run with this state directory before: the wrapper
+ * build_install_wrapper writes at every start, after opening the database,
+ * is there.  A first run adopting a profile made by nix-env loses nothing.
+ */
+static int
+generation_ran_before(const struct config *cfg)
+{
+	char	*wrapper;
+	int	 found;
+
+	xasprintf(&wrapper, "%s/user-env.nix", cfg->state_dir);
+	found = access(wrapper, F_OK) == 0;
+	free(wrapper);
+	return found;
+}
+
+/*
+ * What the user should know of how history was found at start, as a new
+ * string (logged too), or NULL: the database was moved aside, or has gone
+ * although profiled ran here before and the profile has generations;
+ * either way their history is rebuilt from the links, each parent the
+ * number below.
+ */
+char *
+generation_history_warning(const struct config *cfg)
+{
+	struct profile_link	*links;
+	size_t			 count;
+	char			*warning;
+
+	if (db_open_note() != NULL)
+		return xstrdup(db_open_note());
+	if (!db_created() || !generation_ran_before(cfg))
+		return NULL;
+	links = profile_list(cfg->profile, &count);
+	profile_list_free(links, count);
+	if (count == 0)
+		return NULL;
+	xasprintf(&warning, "the database %s did not exist, but profile %s "
+	    "has %zu generation%s: history is being rebuilt from its links, "
+	    "each one's parent taken to be the generation numbered below it",
+	    db_path(), cfg->profile, count, count == 1 ? "" : "s");
+	log_warnx("%s", warning);
+	return warning;
 }
 
 /*

@@ -464,7 +464,7 @@ main(int argc, char **argv)
 	struct config		 cfg;
 	struct event_base	*base;
 	struct event		*sigterm, *sigint, *sighup;
-	char			*cause = NULL, *path, *dir;
+	char			*cause = NULL, *path, *dir, *history;
 	int			 profile_dir;
 	int			 verbose = 0, fd;
 
@@ -508,6 +508,7 @@ main(int argc, char **argv)
 	if (db_open(path, &cause) == -1)
 		fatalx("%s", cause);
 	free(path);
+	history = generation_history_warning(&cfg);
 	if (build_install_wrapper(cfg.state_dir, &cause) == -1)
 		fatalx("%s", cause);
 
@@ -524,6 +525,7 @@ main(int argc, char **argv)
 		fatalx("cannot watch signals");
 
 	generation_sync(&cfg, 1);
+	db_loop(base);
 	rpc_init(base, &cfg);
 	systemd_init(base);
 	notify_init(base, &cfg, profiled_notify_action_cb, NULL);
@@ -533,6 +535,7 @@ main(int argc, char **argv)
 	if (watch_start(base, cfg.package_file, profiled_file_changed_cb, NULL,
 	    &cause) == -1)
 		fatalx("%s", cause);
+	queue_add_warning(history);
 	queue_init(base, &cfg, profiled_status_cb);
 	log_info("watching %s for profile %s", cfg.package_file, cfg.profile);
 	systemd_ready();

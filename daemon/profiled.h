@@ -153,6 +153,8 @@ void	 proc_kill(struct proc *);
 void	 proc_terminate(struct proc *);
 char	*proc_run_sync(char *const [], char **);
 
+struct event_base;
+
 /* package.c */
 struct package {
 	char	*name;
@@ -191,6 +193,7 @@ struct generation {
 	int64_t		 build_ms;	/* -1: unknown */
 	struct package	*packages;
 	size_t		 npackages;
+	int		 intent;	/* written before nix-env --set ended */
 };
 struct build_record {
 	int64_t		 started;	/* unix seconds */
@@ -207,8 +210,17 @@ struct build_record {
 	char		*inputs_hash;	/* of the file and what it imports */
 };
 int	 db_open(const char *, char **);
+const char *db_open_note(void);
+const char *db_path(void);
+int	 db_created(void);
+void	 db_loop(struct event_base *);
 void	 db_close(void);
+int	 db_failed(void);
+int	 db_busy(void);
+long long db_waiting_ms(void);
 int	 db_generation_put(const struct generation *, char **);
+int	 db_generation_done(unsigned, unsigned, char **);
+int	 db_generation_drop(unsigned, char **);
 struct generation *db_generation_get(unsigned);
 struct generation **db_generation_list(size_t *);
 unsigned *db_generation_children(unsigned, size_t *);
@@ -305,6 +317,9 @@ unsigned generation_reusable(const struct config *, const char *);
 int	 generation_switch(const struct config *, unsigned, char **);
 int	 generation_create(struct event_base *, const struct config *,
 	     struct generation *, generation_created_cb, void *, char **);
+int	 generation_cancel(void);
+unsigned generation_waiting(void);
+char	*generation_history_warning(const struct config *);
 struct generation_change {
 	char	*name;
 	char	*old_version;
@@ -366,6 +381,7 @@ void	 queue_wait(queue_done_cb, void *);
 enum queue_state queue_state(void);
 const char *queue_state_name(enum queue_state);
 int	 queue_status(struct queue_status *, char **);
+void	 queue_add_warning(char *);
 
 /* events.c */
 enum events_cancel {

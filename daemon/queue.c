@@ -40,7 +40,7 @@
 #include "profiled.h"
 
 /* Warnings status carries at most. */
-#define QUEUE_WARNINGS_MAX	4
+#define QUEUE_WARNINGS_MAX	6
 
 /* Someone waiting for a result, and how to tell them. */
 struct queue_waiter {
@@ -116,6 +116,8 @@ static struct {
 	unsigned			 foreign;	/* not replaced, or 0 */
 	char				*foreign_change;	/* by the file */
 	char				*warnings[QUEUE_WARNINGS_MAX];
+	char				*history_warning;	/* from
+							   start-up */
 } queue;
 
 static void	queue_start(enum reason, int, struct queue_waiters *);
@@ -1063,8 +1065,12 @@ queue_stop(void)
 	queue.stopping = 1;
 	queue_drop_next("profiled is stopping");
 	queue_waiters_done(&queue.idle_waiters, NULL, "profiled is stopping");
-	if (queue.running != NULL && queue.running->switching)
+	/* nix-env runs: its generation is let finish.  An intent that
+	 * waits for a lock is given up (queue_created_cb ends the build). */
+	if (queue.running != NULL && queue.running->switching) {
+		generation_cancel();
 		return 1;
+	}
 	if (queue.running != NULL) {
 		build_cancel();
 		queue_waiters_done(&queue.running->waiters, NULL,
@@ -1100,6 +1106,7 @@ queue_shutdown(void)
 	free(queue.foreign_change);
 	for (i = 0; i < QUEUE_WARNINGS_MAX; i++)
 		free(queue.warnings[i]);
+	free(queue.history_warning);
 	db_build_free(queue.last_build);
 	if (queue.debounce != NULL)
 		event_free(queue.debounce);
@@ -1160,8 +1167,10 @@ queue_in_sync(const struct queue_status *status, const char *current_path)
 static void
 queue_warn(struct queue_status *status)
 {
-	size_t	n = 0, i;
-	char	*name;
+	size_t		n = 0, i;
+	char		*name;
+	unsigned	 waiting = generation_waiting();
+	long long	 waited = db_waiting_ms();
 
 	for (i = 0; i < QUEUE_WARNINGS_MAX; i++) {
 		free(queue.warnings[i]);
@@ -1184,9 +1193,30 @@ queue_warn(struct queue_status *status)
 		    "nixpkgs is not on Nix's search path (NIX_PATH is %s); set "
 		    "nix_path in profiled.conf", queue.cfg->package_file,
 		    getenv("NIX_PATH") != NULL ? getenv("NIX_PATH") : "unset");
+	if (queue.history_warning != NULL)
+		queue.warnings[n++] = xstrdup(queue.history_warning);
+	if (waiting != 0)
+		xasprintf(&queue.warnings[n++], "the database %s is locked by "
+		    "another process: generation %u waits to be recorded, and "
+		    "made once it is free", db_path(), waiting);
+	else if (waited > 0)
+		xasprintf(&queue.warnings[n++], "the database %s has been "
+		    "locked by another process for %lld ms; what happened "
+		    "meanwhile is recorded once it is free", db_path(), waited);
 	assert(n <= QUEUE_WARNINGS_MAX);
 	status->warnings = (const char *const *)queue.warnings;
 	status->nwarnings = n;
+}
+
+/*
+ * Keep warning (taken over; NULL: none) in status for as long as profiled
+ * runs: what start-up found (a database moved aside, history rebuilt).
+ */
+void
+queue_add_warning(char *warning)
+{
+	free(queue.history_warning);
+	queue.history_warning = warning;
 }
 
 /*

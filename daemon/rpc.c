@@ -33,6 +33,11 @@ rpc_init(struct event_base *base, const struct config *cfg)
 	rpc_config = cfg;
 }
 
+/* The answer when the database could not be read just now. */
+#define RPC_DB_ERROR	"the history cannot be read just now: its database " \
+	"is locked by another process, or unreadable (see profiled's log); " \
+	"try again"
+
 /* Answer client with an error message. */
 void
 rpc_reply_error(uint64_t client, const char *message)
@@ -155,6 +160,10 @@ rpc_log(uint64_t client, unsigned generation)
 		build = db_build_last();
 	else
 		build = db_build_of_generation(generation);
+	if (build == NULL && db_failed()) {
+		rpc_reply_error(client, RPC_DB_ERROR);
+		return;
+	}
 	if (build == NULL) {
 		/* It may be a generation nix-env made behind our back. */
 		generation_sync(rpc_config, 0);
@@ -366,6 +375,11 @@ rpc_generations(uint64_t client, unsigned after, int all)
 	free(store_path);
 	generation_sync(rpc_config, 0);
 	gens = db_generation_list(&count);
+	if (db_failed()) {
+		db_generation_list_free(gens, count);
+		rpc_reply_error(client, RPC_DB_ERROR);
+		return;
+	}
 	links = profile_list(rpc_config->profile, &nlinks);
 
 	list.generations = xcalloc(RPC_PAGE_COUNT, sizeof *list.generations);
@@ -426,11 +440,13 @@ rpc_generation_get(unsigned id, char **cause)
 {
 	struct generation	*gen;
 
-	if ((gen = db_generation_get(id)) == NULL) {
+	if ((gen = db_generation_get(id)) == NULL && !db_failed()) {
 		generation_sync(rpc_config, 0);
 		gen = db_generation_get(id);
 	}
-	if (gen == NULL)
+	if (gen == NULL && db_failed())
+		*cause = xstrdup(RPC_DB_ERROR);
+	else if (gen == NULL)
 		xasprintf(cause, "there is no generation %u", id);
 	return gen;
 }

@@ -351,6 +351,19 @@ generation_create(struct event_base *base, const struct config *cfg,
 	return 0;
 }
 
+/* generation.c: the fake nix-env is never waiting for the database. */
+int
+generation_cancel(void)
+{
+	return -1;
+}
+
+unsigned
+generation_waiting(void)
+{
+	return 0;
+}
+
 /* generation.c: no generation is another tool's here (db_generation_get
  * finds none), so the diff is never asked for. */
 void
@@ -380,6 +393,18 @@ nix_search_path_has(const char *name)
 }
 
 /* db.c */
+
+long long
+db_waiting_ms(void)
+{
+	return 0;
+}
+
+const char *
+db_path(void)
+{
+	return "profiled.db";
+}
 
 struct generation *
 db_generation_get(unsigned id)
