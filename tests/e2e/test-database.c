@@ -154,6 +154,18 @@ database_held(int wal_index)
 	harness_run_free(&r);
 	cr_assert_eq(harness_profile_generation(), 1, "the profile moved "
 	    "before its generation was recorded");
+	/*
+	 * A writer leaves WAL readers be: the history reads.  Holding the
+	 * WAL index stops readers too: it says so, rather than answering
+	 * with an empty history.
+	 */
+	harness_ctl(&r, "generations", NULL);
+	if (wal_index) {
+		cr_assert_eq(r.status, 1, "generations: %s", r.out);
+		harness_assert_error(&r, "cannot be read just now");
+	} else
+		cr_assert_eq(r.status, 0, "generations: %s", r.err);
+	harness_run_free(&r);
 	cr_log_info("%d status answers while held, the slowest %lld ms, %d of "
 	    "%d ms or more", calls, slowest, late, DATABASE_STATUS_MS);
 
