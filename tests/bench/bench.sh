@@ -1,0 +1,733 @@
+#!/bin/sh
+# make bench: profiled measured against what a user would run instead
+# (nix-env, nix-build), on this machine, in one run, each comparison
+# interleaved (A B A B ..., N pairs) so that a change of load hits both
+# sides alike; the medians, and the median of the pair-by-pair ratios.
+# Every row is printed with its target (issue 13) and PASS or MISS, and
+# written as CSV with a PNG chart beside it (gnuplot).
+#
+#   BENCH_QUICK=1   sizes up to 1,000 generations, fewer pairs: minutes
+#   BENCH_SMOKE=1   one pair a row, tiny sizes: proves the scripts work
+#   BENCH_OUT=F.csv where the CSV goes (the PNG is F.png); default
+#                   tests/bench/results/bench.csv (bench-quick.csv,
+#                   bench-smoke.csv for the smaller modes)
+#   BENCH_PAIRS=N   pairs per comparison
+#   BENCH_DEADLINE=S  the whole run's bound, in seconds
+#
+# Everything happens in one mkdtemp directory: a profile with thousands of
+# generations is made by linking a few real user environments (built once
+# with nix-env, so Nix holds them as GC roots through their own profile)
+# as profile-N-link, the way Nix names them.  Every process started here
+# is stopped and every link removed on exit, whatever the exit; every step
+# has a timeout, and a row whose step times out reports MISS with the
+# bound, never hangs.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+rpc=$top/tests/bench/bench-rpc
+profiled=$top/daemon/profiled
+profilectl=$top/client/profilectl
+
+# Sizes and counts per mode.
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+	mode=smoke
+	gens_sizes="1 3" pkg_sizes="3 5" pairs=1
+	load_seconds=0.2 load_pairs=1 idle_seconds=1
+	burst_saves=10 burst_interval=20
+	start_timeout=30 op_timeout=30 deadline=110
+elif [ "${BENCH_QUICK:-0}" = 1 ]; then
+	mode=quick
+	gens_sizes="1 100 1000" pkg_sizes="10 100 1000" pairs=5
+	load_seconds=1 load_pairs=3 idle_seconds=10
+	burst_saves=100 burst_interval=20
+	start_timeout=300 op_timeout=120 deadline=1800
+else
+	mode=full
+	gens_sizes="1 1000 10000" pkg_sizes="10 100 1000" pairs=10
+	load_seconds=3 load_pairs=5 idle_seconds=30
+	burst_saves=100 burst_interval=20
+	start_timeout=900 op_timeout=300 deadline=14400
+fi
+pairs=${BENCH_PAIRS:-$pairs}
+deadline=${BENCH_DEADLINE:-$deadline}
+case $mode in
+full) default_out=$top/tests/bench/results/bench.csv ;;
+*) default_out=$top/tests/bench/results/bench-$mode.csv ;;
+esac
+out=${BENCH_OUT:-$default_out}
+png=${out%.csv}.png
+smallest=${gens_sizes%% *}
+largest=${gens_sizes##* }
+base_pkgs=${pkg_sizes%% *}
+max_pkgs=${pkg_sizes##* }
+
+for f in "$rpc" "$profiled" "$profilectl"; do
+	[ -x "$f" ] || { echo "bench: $f is missing (make all tests/bench/bench-rpc)" >&2; exit 1; }
+done
+mkdir -p "$(dirname "$out")" || exit 1
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/profiled-bench.XXXXXX") || exit 1
+chmod 755 "$tmp"
+errors=$tmp/stderr.log
+: > "$errors"
+# Handmade profiles: "PROFILE COUNT" a line; their links are not GC roots.
+: > "$tmp/handmade"
+watchdog=
+
+# The GC roots Nix registered for links in $tmp (nix-env, nix-build -o,
+# nix-store --add-root: /nix/var/nix/gcroots/auto/NAME, NAME the base-32
+# SHA-1 of the link's path) go with the links, not left dangling.
+unroot() {
+	find "$tmp" -type l \( -name '*-link' -o -name 'result*' \) 2>/dev/null |
+	awk -v list="$tmp/handmade" '
+	    BEGIN { while ((getline line < list) > 0) {
+		split(line, f, " "); made[f[1]] = f[2] } }
+	    {
+		if (match($0, /-[0-9]+-link$/)) {
+			p = substr($0, 1, RSTART - 1)
+			n = substr($0, RSTART + 1) + 0
+			if ((p in made) && n <= made[p]) next
+		}
+		print
+	    }' |
+	while read -r link; do
+		hex=$(printf %s "$link" | sha1sum | cut -c1-40)
+		name=$(nix-hash --type sha1 --to-base32 "$hex" 2>/dev/null) ||
+		    continue
+		root=/nix/var/nix/gcroots/auto/$name
+		[ "$(readlink "$root" 2>/dev/null)" = "$link" ] && rm -f "$root"
+	done
+}
+
+# Whether pid runs (a zombie whose parent is gone does not).
+alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) in
+	Z*|X*|'') return 1 ;;
+	esac
+	return 0
+}
+
+# Stop a daemon (its session: Nix children too): SIGTERM, then SIGKILL.
+stop_pid() {
+	pid=$1
+	alive "$pid" || return 0
+	kill -TERM "$pid" 2>/dev/null
+	i=0
+	while alive "$pid" && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL -- "-$pid" 2>/dev/null
+	kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+cleanup() {
+	trap - EXIT INT TERM HUP
+	for pidfile in "$tmp"/*/pid "$tmp"/echo.pid; do
+		[ -f "$pidfile" ] && stop_pid "$(cat "$pidfile")"
+	done
+	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
+	unroot
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT TERM HUP
+
+started=$(date +%s)
+deadline_at=$((started + deadline))
+# A backstop above every step's own timeout: the whole run is bounded.
+(
+	trap 'kill $nap 2>/dev/null; exit 0' TERM
+	sleep $((deadline + 120)) &
+	nap=$!
+	wait $nap && echo "bench: past the deadline; stopping" >&2 &&
+	    kill -TERM $$
+) &
+watchdog=$!
+
+# A line of progress on stderr, with the seconds since the start.
+say() {
+	echo "bench: [$(($(date +%s) - started)) s] $*" >&2
+}
+
+# Seconds left before the deadline.
+left() {
+	echo $((deadline_at - $(date +%s)))
+}
+
+# A step's timeout: its own bound, or what is left if less (at least 1).
+bound() {
+	l=$(left)
+	[ "$l" -lt 1 ] && l=1
+	[ "$l" -lt "$1" ] && { echo "$l"; return; }
+	echo "$1"
+}
+
+# The offline settings of tests/e2e/harness.h's OFFLINE_NIX_FLAGS, for
+# every Nix command here (the daemons get them as nix_flags too).
+NIX_CONFIG='substituters =
+sandbox = false
+build-users-group ='
+export NIX_CONFIG
+offline_flags="--option substituters '' --option sandbox false --option build-users-group ''"
+export HOME="$tmp/home"
+mkdir -p "$HOME"
+nonce=r$(date +%s)$$
+marker=0
+
+# ---------------------------------------------------------------- results
+
+echo "bench: $mode mode; sizes: $gens_sizes generations, $pkg_sizes" \
+    "packages; $pairs pairs; in $tmp" >&2
+echo "row,params,value,unit,baseline_name,baseline,ratio,target,verdict,score,pairs,note" > "$out"
+printf '%-26s %-19s %13s  %-34s %8s  %-10s %s\n' row params profiled \
+    baseline ratio target result
+printf '%-26s %-19s %13s  %-34s %8s  %-10s %s\n' --- ------ -------- \
+    -------- ----- ------ ------
+
+# result ROW PARAMS VALUE UNIT BASELINE_NAME BASELINE RATIO OP TARGET
+#     PAIRS NOTE: one row.  The target is held by VALUE when RATIO is
+#     empty, else by RATIO; OP is le or ge (or - for a row without one).
+#     VALUE "timeout N" means the step timed out after N (MISS).
+result() {
+	row=$1 params=$2 value=$3 unit=$4 bname=$5 bvalue=$6 ratio=$7
+	op=$8 target=$9
+	shift 9
+	npairs=$1 note=$2
+	subject=$value
+	[ -n "$ratio" ] && subject=$ratio
+	verdict=$(awk -v v="$subject" -v op="$op" -v t="$target" 'BEGIN {
+	    if (op == "-") { print "info"; exit }
+	    if (v !~ /^[0-9.e+-]+$/) { print "MISS"; exit }
+	    if (op == "le") print (v + 0 <= t + 0) ? "PASS" : "MISS"
+	    else print (v + 0 >= t + 0) ? "PASS" : "MISS" }')
+	# How far from the target, for the chart: at most 1 meets it.
+	score=$(awk -v v="$subject" -v op="$op" -v t="$target" -v u="$unit" '
+	    BEGIN {
+	    # A timeout is at least its bound.
+	    if (sub(/^timeout /, "", v) && sub(/ s$/, "", v) && u == "ms")
+		v *= 1000
+	    if (op == "-" || v !~ /^[0-9.e+-]+$/) { print ""; exit }
+	    v += 0; t += 0
+	    if (op == "le") s = t > 0 ? v / t : (v == 0 ? 0 : v)
+	    else s = v > 0 ? t / v : 100
+	    if (s < 0.01) s = 0.01
+	    printf "%.4g\n", s }')
+	case $op in
+	le) ttext="<= $target" ;;
+	ge) ttext=">= $target" ;;
+	*) ttext=- ;;
+	esac
+	[ -n "$ratio" ] && [ "$op" != - ] && ttext="${ttext}x"
+	[ -z "$ratio" ] && [ "$op" != - ] && ttext="$ttext $unit"
+	shown=$value
+	case $value in
+	timeout*) shown="timed out after ${value#timeout }" ;;
+	[0-9]*) shown="$value $unit" ;;
+	esac
+	bshown=
+	[ -n "$bname" ] && bshown="$bname $bvalue"
+	[ -n "$bname" ] && [ -n "$bvalue" ] && case $bvalue in
+	[0-9]*) bshown="$bname $bvalue $unit" ;;
+	esac
+	rshown=
+	[ -n "$ratio" ] && rshown="${ratio}x"
+	printf '%-26s %-19s %13s  %-34s %8s  %-10s %s%s\n' "$row" "$params" \
+	    "$shown" "$bshown" "$rshown" "$ttext" "$verdict" \
+	    "${note:+  ($note)}"
+	printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"%s"\n' "$row" "$params" \
+	    "$value" "$unit" "$bname" "$bvalue" "$ratio" "$ttext" "$verdict" \
+	    "$score" "$npairs" "$note" >> "$out"
+}
+
+# The median of the numbers in a file, one a line.
+median() {
+	sort -g "$1" | awk '{ v[NR] = $1 } END {
+	    if (NR == 0) exit
+	    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	    if (m >= 100) printf "%.0f\n", m; else printf "%.3g\n", m }'
+}
+
+# The median of the pair-by-pair ratios of two files' lines.
+ratio_median() {
+	paste "$1" "$2" | awk '$2 > 0 { print $1 / $2 }' > "$tmp/ratios"
+	median "$tmp/ratios"
+}
+
+# A word's value in bench-rpc's key=value output.
+field() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# ---------------------------------------------------------------- Nix
+
+# A package file of n synthetic packages and a marker never built into an
+# environment before (the marker itself is prebuilt).
+package_file() {
+	marker=$((marker + 1))
+	printf '{ pkgs ? import %s/tests/bench/pkgs.nix { } }:\n' "$top" > "$2"
+	printf 'pkgs.synthetic %s ++ [ (pkgs.marker "%s" %s) ]\n' "$1" \
+	    "$nonce" "$marker" >> "$2"
+}
+
+# Build every package the run uses, and a few real user environments to
+# link generations to, before anything is measured.
+prepare_nix() {
+	n_sizes=$(echo $gens_sizes | wc -w)
+	n_pkgs=$(echo $pkg_sizes | wc -w)
+	# One a daemon's first build and one a save: 3 a pair at each size
+	# and at each other package count, and the two bursts' daemons.
+	markers=$((n_sizes * (1 + 3 * pairs) + 3 * pairs * (n_pkgs - 1) + 4))
+	mkdir -p "$tmp/roots"
+	cat > "$tmp/prebuild.nix" <<EOF
+(import $top/tests/bench/pkgs.nix { }).prebuild {
+  count = $max_pkgs; markers = $markers; nonce = "$nonce";
+}
+EOF
+	say "building $max_pkgs packages and $markers markers" \
+	    "(the packages once per machine)"
+	timeout "$(bound 1800)" nix-env -p "$tmp/roots/prebuild" --max-jobs 4 \
+	    -if "$tmp/prebuild.nix" > /dev/null 2>> "$errors" || return 1
+	# The environments the handmade generations point at.
+	say "building the environments the generations link to"
+	for k in 1 2 3; do
+		printf '{ pkgs ? import %s/tests/bench/pkgs.nix { } }:\npkgs.synthetic %s\n' \
+		    "$top" "$k" > "$tmp/seed-$k.nix"
+		timeout "$(bound 300)" nix-env -p "$tmp/roots/seed" \
+		    -irf "$tmp/seed-$k.nix" > /dev/null 2>> "$errors" ||
+		    return 1
+	done
+	seeds=
+	for k in 1 2 3; do
+		seeds="$seeds $(readlink -f "$tmp/roots/seed-$k-link")"
+	done
+}
+
+# A profile with n generations linked to the seed environments.
+make_profile() {
+	mkdir -p "$(dirname "$1")"
+	# shellcheck disable=SC2086
+	"$rpc" links -p "$1" -n "$2" $seeds > /dev/null || return 1
+	echo "$1 $2" >> "$tmp/handmade"
+}
+
+# ---------------------------------------------------------------- daemon
+
+# new_daemon NAME GENERATIONS DEBOUNCE_MS: a directory with its config, a
+# package file of $base_pkgs packages and a profile of that many
+# generations; sets dir, sock, profile, pkgfile.
+new_daemon() {
+	dir=$tmp/$1
+	sock=$dir/s.sock
+	profile=$dir/profiles/profile
+	pkgfile=$dir/packages.nix
+	mkdir -p "$dir/home"
+	make_profile "$profile" "$2" || return 1
+	cat > "$dir/profiled.conf" <<EOF
+package_file = $pkgfile
+profile = $profile
+state_dir = $dir/state
+socket = $sock
+debounce_ms = $3
+notify = false
+nix_flags = $offline_flags
+EOF
+	package_file "$base_pkgs" "$pkgfile"
+}
+
+ctl() {
+	timeout "$(bound "$op_timeout")" "$profilectl" --socket "$sock" "$@"
+}
+
+# Start the daemon of new_daemon, without a watchdog (no WATCHDOG_USEC);
+# sets daemon_pid, first_ms and adopted_ms (either may be "timeout N").
+start_daemon() {
+	t=$(bound "$start_timeout")
+	line=$(HOME=$dir/home XDG_CONFIG_HOME=$dir XDG_STATE_HOME=$dir \
+	    XDG_RUNTIME_DIR=$dir "$rpc" start -s "$sock" -t "$t" \
+	    -l "$dir/log" -p "$dir/pid" -a "$1" \
+	    "$profiled" --config "$dir/profiled.conf" 2>> "$errors")
+	daemon_pid=$(cat "$dir/pid" 2>/dev/null)
+	first_ms=$(field first_ms "$line")
+	adopted_ms=$(field adopted_ms "$line")
+	[ "$first_ms" = timeout ] && first_ms="timeout $t s"
+	[ "$adopted_ms" = timeout ] && adopted_ms="timeout $t s"
+	[ -n "$first_ms" ] || first_ms="failed"
+	[ -n "$adopted_ms" ] || adopted_ms="failed"
+	case $adopted_ms in
+	[0-9]*) return 0 ;;
+	esac
+	return 1
+}
+
+# Wait until the daemon is idle; then, as the user consenting to replace a
+# profile profiled did not make, switch to the package file's build.
+settle() {
+	ctl wait --timeout "$(bound "$op_timeout")" > /dev/null 2>> "$errors" &&
+	ctl switch > /dev/null 2>> "$errors" &&
+	ctl wait --timeout "$(bound "$op_timeout")" > /dev/null 2>> "$errors"
+}
+
+current_generation() {
+	ctl --json status 2>/dev/null |
+	    sed -n 's/.*"current_generation": \([0-9]*\).*/\1/p'
+}
+
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# Context switches of every thread of pid: each is a wakeup.
+switches() {
+	cat /proc/"$1"/task/*/status 2>/dev/null | awk '
+	    /^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'
+}
+
+# ---------------------------------------------------------------- timing
+
+# time_ms VAR COMMAND...: the wall time of COMMAND (';' between several)
+# in ms into VAR, or "timeout N s" or "failed".
+time_ms() {
+	var=$1
+	shift
+	t=$(bound "$op_timeout")
+	line=$("$rpc" time -t "$t" "$@" 2>> "$errors")
+	v=$(field ms "$line")
+	[ "$v" = timeout ] && v="timeout $t s"
+	[ -n "$v" ] || v=failed
+	eval "$var=\$v"
+}
+
+# The sides of each comparison: set ms.
+side_status() { time_ms ms "$profilectl" --socket "$sock" status; }
+side_generations() { time_ms ms "$profilectl" --socket "$sock" generations; }
+side_list_generations() {
+	time_ms ms nix-env --profile "$nixprofile" --list-generations
+}
+side_rollback() {
+	time_ms ms "$profilectl" --socket "$sock" rollback \; \
+	    "$profilectl" --socket "$sock" switch --to "$daemon_current"
+}
+side_nix_rollback() {
+	time_ms ms nix-env --profile "$nixprofile" --rollback \; \
+	    nix-env --profile "$nixprofile" --switch-generation "$nix_current"
+}
+# A save: a new package file renamed over the old, timed until the
+# profile link moves; the daemon is let finish recording before the next.
+side_save() {
+	package_file "$save_pkgs" "$dir/new.nix"
+	t=$(bound "$op_timeout")
+	line=$("$rpc" save -f "$pkgfile" -n "$dir/new.nix" -p "$profile" \
+	    -t "$t" 2>> "$errors")
+	ms=$(field ms "$line")
+	[ "$ms" = timeout ] && ms="timeout $t s"
+	[ -n "$ms" ] || ms=failed
+	ctl wait --timeout "$(bound "$op_timeout")" > /dev/null 2>> "$errors"
+}
+side_nix_build_set() {
+	package_file "$save_pkgs" "$nixdir/build.nix"
+	time_ms ms nix-build "$top/daemon/user-env.nix" -A env \
+	    --argstr packageFile "$nixdir/build.nix" -o "$nixdir/result" \; \
+	    nix-env --profile "$nixprofile" --set "$nixdir/result"
+}
+side_nix_env_irf() {
+	package_file "$save_pkgs" "$nixdir/irf.nix"
+	time_ms ms nix-env --profile "$nixprofile" -irf "$nixdir/irf.nix"
+}
+
+# compare ROW PARAMS SIDE_A BASELINE_NAME SIDE_B OP TARGET
+#     [BASELINE2_NAME SIDE_C OP2 TARGET2]: pairs of A B (C) in turn, then
+#     a row for A against B (and one against C).  Sets a_median.
+compare() {
+	crow=$1 cparams=$2 side_a=$3 bname=$4 side_b=$5 cop=$6 ctarget=$7
+	cname=${8:-} side_c=${9:-}
+	shift 7
+	[ $# -ge 2 ] && shift 2
+	cop2=${1:-} ctarget2=${2:-}
+	: > "$tmp/a"; : > "$tmp/b"; : > "$tmp/c"
+	failure=
+	i=0
+	while [ $i -lt "$pairs" ]; do
+		if [ "$(left)" -le 0 ]; then
+			failure="timeout $deadline s"
+			break
+		fi
+		for side in a b c; do
+			case $side in
+			a) fn=$side_a ;;
+			b) fn=$side_b ;;
+			c) fn=$side_c ;;
+			esac
+			[ -n "$fn" ] || continue
+			$fn
+			case $ms in
+			[0-9]*) echo "$ms" >> "$tmp/$side" ;;
+			*) failure=$ms; [ $side = a ] || failure="$failure ($side)"
+			   break 2 ;;
+			esac
+		done
+		i=$((i + 1))
+	done
+	a_median=$(median "$tmp/a")
+	if [ -n "$failure" ]; then
+		note="after $i pairs"
+		case $failure in
+		*"(b)"|*"(c)") note="$note; the baseline: $failure"
+			failure="baseline failed" ;;
+		esac
+		result "$crow" "$cparams" "$failure" ms "$bname" \
+		    "$(median "$tmp/b")" "" "$cop" "$ctarget" "$i" "$note"
+		[ -n "$side_c" ] && result "$crow" "$cparams" "$failure" ms \
+		    "$cname" "$(median "$tmp/c")" "" "$cop2" "$ctarget2" "$i" \
+		    "$note"
+		return 1
+	fi
+	result "$crow" "$cparams" "$a_median" ms "$bname" "$(median "$tmp/b")" \
+	    "$(ratio_median "$tmp/a" "$tmp/b")" "$cop" "$ctarget" "$i" ""
+	[ -n "$side_c" ] && result "$crow" "$cparams" "$a_median" ms "$cname" \
+	    "$(median "$tmp/c")" "$(ratio_median "$tmp/a" "$tmp/c")" \
+	    "$cop2" "$ctarget2" "$i" ""
+	return 0
+}
+
+# ---------------------------------------------------------------- rows
+
+# Rows a daemon that never came up could not measure.
+not_run() {
+	for r in "$@"; do
+		result "$r" "gens=$gens" "not run" "" "" "" "" le 0 0 \
+		    "the daemon was not ready: $why"
+	done
+}
+
+save_rows() {
+	save_pkgs=$1
+	say "$gens generations: saves of $1 packages"
+	compare save-to-active "pkgs=$1 gens=$gens" side_save \
+	    "nix-build + nix-env --set" side_nix_build_set - 0 \
+	    "nix-env -irf" side_nix_env_irf le "$2"
+}
+
+# The throughput rows: the daemon and the echo server in turn.
+throughput_rows() {
+	say "$gens generations: status throughput"
+	"$rpc" capture -s "$sock" -o "$tmp/status.frame" > /dev/null \
+	    2>> "$errors" || return 1
+	"$rpc" echo -s "$tmp/echo.sock" -f "$tmp/status.frame" \
+	    2>> "$errors" &
+	echo $! > "$tmp/echo.pid"
+	i=0
+	while [ ! -S "$tmp/echo.sock" ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	for clients in 1 16 64; do
+		: > "$tmp/rate.a"; : > "$tmp/rate.b"
+		: > "$tmp/p50.a"; : > "$tmp/p50.b"
+		: > "$tmp/p99.a"; : > "$tmp/p99.b"
+		i=0
+		while [ $i -lt "$load_pairs" ] && [ "$(left)" -gt 0 ]; do
+			for side in a b; do
+				s=$sock
+				[ $side = b ] && s=$tmp/echo.sock
+				line=$("$rpc" load -s "$s" -c "$clients" \
+				    -t "$load_seconds" 2>> "$errors")
+				field rate "$line" >> "$tmp/rate.$side"
+				field p50_us "$line" >> "$tmp/p50.$side"
+				field p99_us "$line" >> "$tmp/p99.$side"
+			done
+			i=$((i + 1))
+		done
+		op=- target=0
+		[ "$clients" = 16 ] && op=ge target=0.75
+		result status-throughput "clients=$clients" \
+		    "$(median "$tmp/rate.a")" calls/s "socketpair echo" \
+		    "$(median "$tmp/rate.b")" \
+		    "$(ratio_median "$tmp/rate.a" "$tmp/rate.b")" $op $target \
+		    "$i" ""
+		for q in p50 p99; do
+			result "status-$q" "clients=$clients" \
+			    "$(median "$tmp/$q.a")" us "socketpair echo" \
+			    "$(median "$tmp/$q.b")" \
+			    "$(ratio_median "$tmp/$q.a" "$tmp/$q.b")" - 0 "$i" ""
+		done
+	done
+	stop_pid "$(cat "$tmp/echo.pid")"
+	rm -f "$tmp/echo.pid"
+}
+
+# status calls while another connection lists every generation over and
+# over: how long status waits behind it.
+behind_row() {
+	: > "$tmp/max"
+	i=0
+	while [ $i -lt "$pairs" ] && [ "$(left)" -gt 0 ]; do
+		line=$("$rpc" load -s "$sock" -c 1 -g 1 -t "$load_seconds" \
+		    2>> "$errors")
+		field max_us "$line" | awk '{ print $1 / 1000 }' >> "$tmp/max"
+		p99=$(field p99_us "$line")
+		i=$((i + 1))
+	done
+	worst=$(sort -g "$tmp/max" | tail -n 1)
+	result status-behind-generations "gens=$gens" "${worst:-failed}" ms \
+	    "" "" "" le 5 "$i" "worst of $i runs; p99 of the last ${p99:-?} us"
+}
+
+idle_rows() {
+	sleep 1
+	before=$(switches "$daemon_pid")
+	sleep "$idle_seconds"
+	after=$(switches "$daemon_pid")
+	result idle-wakeups "over ${idle_seconds} s" $((after - before)) \
+	    wakeups "" "" "" le 0 1 "context switches of every thread"
+	result rss-idle "gens=$gens" "$(rss_kb "$daemon_pid")" kB "" "" "" \
+	    - 0 1 "VmRSS"
+}
+
+# Everything at one number of generations, on one daemon against one
+# nix-env profile of the same size.
+size_rows() {
+	gens=$1
+	new_daemon "d-$gens" "$gens" 0 || return 1
+	nixdir=$tmp/nix-$gens
+	nixprofile=$nixdir/profiles/profile
+	make_profile "$nixprofile" "$gens" || return 1
+	say "$gens generations: starting profiled"
+	why=
+	if ! start_daemon "$gens"; then
+		why="start-up: first answer $first_ms, adopted $adopted_ms"
+	elif ! settle; then
+		why="it did not build and switch within $op_timeout s"
+	fi
+	result startup-first-answer "gens=$gens" "$first_ms" ms "" "" "" \
+	    le 50 1 ""
+	result startup-adopted "gens=$gens" "$adopted_ms" ms "" "" "" \
+	    le 10000 1 "until generations lists all $gens"
+	if [ -n "$why" ]; then
+		not_run status generations status-behind-generations \
+		    save-to-active rollback+switch-back rss-after-generations
+		stop_pid "$daemon_pid"
+		return 1
+	fi
+	[ "$gens" = "$smallest" ] && idle_rows
+
+	compare status "gens=$gens" side_status "nix-env --list-generations" \
+	    side_list_generations le 0.1
+	compare generations "gens=$gens" side_generations \
+	    "nix-env --list-generations" side_list_generations le 0.5
+	result rss-after-generations "gens=$gens" "$(rss_kb "$daemon_pid")" \
+	    kB "" "" "" le 10240 1 "VmRSS after listing them"
+	behind_row
+	[ "$gens" = "$smallest" ] && throughput_rows
+
+	save_rows "$base_pkgs" 1.0
+	eval "save_median_$gens=\$a_median"
+	if [ "$gens" = "$smallest" ]; then
+		for p in $pkg_sizes; do
+			[ "$p" = "$base_pkgs" ] && continue
+			t=1.0
+			[ "$p" = "$max_pkgs" ] && t=0.9
+			save_rows "$p" "$t"
+		done
+	else
+		eval "one=\${save_median_$smallest:-}"
+		ratio=$(awk -v a="$a_median" -v b="$one" 'BEGIN {
+		    if (a ~ /^[0-9.e+-]+$/ && b > 0) printf "%.3g\n", a / b }')
+		result save-to-active-vs-1 "pkgs=$base_pkgs gens=$gens" \
+		    "$a_median" ms "at gens=$smallest" "$one" "$ratio" le 1.05 \
+		    "$pairs" "the same save at $smallest generation(s)"
+	fi
+
+	daemon_current=$(current_generation)
+	nix_current=$(readlink "$nixprofile" | sed 's/.*-\([0-9]*\)-link$/\1/')
+	compare rollback+switch-back "gens=$gens" side_rollback \
+	    "nix-env --rollback + --switch-generation" side_nix_rollback \
+	    le 0.25
+	stop_pid "$daemon_pid"
+}
+
+# 100 saves in 2 s (or fewer in smoke mode) at a debounce: builds started.
+burst_row() {
+	gens=1
+	say "a burst at debounce_ms = $1"
+	new_daemon "burst-$1" 1 "$1" || return 1
+	if ! start_daemon 1 || ! settle; then
+		result burst "debounce_ms=$1" "not run" builds "" "" "" le 2 0 \
+		    "the daemon was not ready"
+		stop_pid "$daemon_pid"
+		return 1
+	fi
+	cp "$pkgfile" "$dir/template.nix"
+	before=$(grep -c ': building ' "$dir/log")
+	line=$("$rpc" burst -f "$pkgfile" -T "$dir/template.nix" \
+	    -n "$burst_saves" -i "$burst_interval" 2>> "$errors")
+	ctl wait --timeout "$(bound "$op_timeout")" > /dev/null 2>> "$errors"
+	waited=$?
+	after=$(grep -c ': building ' "$dir/log")
+	note="$(field saves "$line") saves in $(field ms "$line") ms"
+	[ $waited = 0 ] || note="$note; not idle after $op_timeout s"
+	result burst "debounce_ms=$1" $((after - before)) builds "" "" "" le 2 \
+	    1 "$note"
+	stop_pid "$daemon_pid"
+}
+
+chart() {
+	command -v gnuplot > /dev/null 2>&1 || {
+		echo "bench: gnuplot is not installed: no chart (make bench installs it)" >&2
+		return 0
+	}
+	awk -F, 'NR > 1 && $10 != "" {
+	    color = $9 == "PASS" ? "0x2e8b57" : "0xcc3333"
+	    printf "\"%s %s\" %s %s\n", $1, $2, $10, color }' "$out" \
+	    > "$tmp/chart.dat"
+	n=$(wc -l < "$tmp/chart.dat")
+	[ "$n" -gt 0 ] || return 0
+	width=$((300 + 32 * n))
+	gnuplot 2>> "$errors" <<EOF
+set terminal pngcairo size $width,640 font "sans,9"
+set output "$png"
+set title "profiled bench ($mode, $(date -u +%Y-%m-%d)): each result over its target; at most 1 (the line) meets it"
+set logscale y
+set yrange [0.003:*]
+set ylabel "measured / target (log)"
+set xtics rotate by -50 left nomirror noenhanced
+set xrange [-0.6:$n - 0.4]
+set bmargin 14
+set style fill solid 0.8 noborder
+set grid ytics
+unset key
+plot "$tmp/chart.dat" using 0:2:(\$0 - 0.38):(\$0 + 0.38):(0.003):2:3:xtic(1) \
+	with boxxyerror lc rgb variable, 1 with lines lc rgb "black" dt 2
+EOF
+	[ -s "$png" ] || echo "bench: gnuplot made no chart (see above)" >&2
+}
+
+# ---------------------------------------------------------------- the run
+
+if ! prepare_nix; then
+	echo "bench: cannot build the package set:" >&2
+	tail -n 20 "$errors" >&2
+	exit 1
+fi
+for gens in $gens_sizes; do
+	size_rows "$gens"
+done
+for debounce in 10 200; do
+	burst_row "$debounce"
+done
+result debounce "default" 200 ms "" "" "" - 0 0 \
+    "what a real save waits first; the save rows run with debounce_ms = 0"
+
+chart
+misses=$(awk -F, 'NR > 1 && $9 == "MISS"' "$out" | wc -l)
+rows=$(($(wc -l < "$out") - 1))
+echo
+echo "bench: $rows rows, $misses MISS; $(($(date +%s) - started)) s;" \
+    "CSV $out, chart $png"
+if grep -q '^bench-rpc' "$errors"; then
+	echo "bench: what failed (the last lines):"
+	grep '^bench-rpc' "$errors" | tail -n 10
+fi
+exit 0
