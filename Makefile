@@ -128,7 +128,7 @@ run-check: all tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests 
 # Every row of tests/bench/bench.sh: BENCH_QUICK=1 for smaller sizes,
 # BENCH_OUT=FILE.csv for where the CSV (and the PNG beside it) go.
 run-bench: all tests/bench/bench-rpc
-	sh tests/bench/bench.sh
+	bash tests/bench/bench.sh
 
 # The end-to-end tests again with the daemon under valgrind: a memory
 # error makes profiled exit 99, which fails the test that stops it.

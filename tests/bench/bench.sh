@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # make bench: profiled measured against what a user would run instead
 # (nix-env, nix-build), on this machine, in one run, each comparison
 # interleaved (A B A B ..., N pairs) so that a change of load hits both
@@ -20,7 +20,8 @@
 # as profile-N-link, the way Nix names them.  Every process started here
 # is stopped and every link removed on exit, whatever the exit; every step
 # has a timeout, and a row whose step times out reports MISS with the
-# bound, never hangs.
+# bound, never hangs.  Bash, for its clock ($SECONDS) and for doing
+# without a process per number on a machine where each costs.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,19 +33,19 @@ profilectl=$top/client/profilectl
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
 	mode=smoke
 	gens_sizes="1 3" pkg_sizes="3 5" pairs=1
-	load_seconds=0.2 load_pairs=1 idle_seconds=1
+	load_seconds=0.2 load_pairs=1 idle_seconds=1 idle_settle=1
 	burst_saves=10 burst_interval=20
 	start_timeout=30 op_timeout=30 deadline=110
 elif [ "${BENCH_QUICK:-0}" = 1 ]; then
 	mode=quick
 	gens_sizes="1 100 1000" pkg_sizes="10 100 1000" pairs=5
-	load_seconds=1 load_pairs=3 idle_seconds=10
+	load_seconds=1 load_pairs=3 idle_seconds=10 idle_settle=3
 	burst_saves=100 burst_interval=20
 	start_timeout=300 op_timeout=120 deadline=1800
 else
 	mode=full
 	gens_sizes="1 1000 10000" pkg_sizes="10 100 1000" pairs=10
-	load_seconds=3 load_pairs=5 idle_seconds=30
+	load_seconds=3 load_pairs=5 idle_seconds=30 idle_settle=3
 	burst_saves=100 burst_interval=20
 	start_timeout=900 op_timeout=300 deadline=14400
 fi
@@ -76,10 +77,16 @@ watchdog=
 
 # The GC roots Nix registered for links in $tmp (nix-env, nix-build -o,
 # nix-store --add-root: /nix/var/nix/gcroots/auto/NAME, NAME the base-32
-# SHA-1 of the link's path) go with the links, not left dangling.
+# SHA-1 of the link's path) go with the links, not left dangling.  A few
+# processes for them all: each costs on a loaded machine.
 unroot() {
-	find "$tmp" -type l \( -name '*-link' -o -name 'result*' \) 2>/dev/null |
-	awk -v list="$tmp/handmade" '
+	local link n=0 hashes
+	mkdir -p "$tmp/unroot"
+	while read -r link; do
+		n=$((n + 1))
+		printf %s "$link" > "$tmp/unroot/$n"
+	done < <(find "$tmp" -type l \( -name '*-link' -o -name 'result*' \) \
+	    2>/dev/null | awk -v list="$tmp/handmade" '
 	    BEGIN { while ((getline line < list) > 0) {
 		split(line, f, " "); made[f[1]] = f[2] } }
 	    {
@@ -89,20 +96,20 @@ unroot() {
 			if ((p in made) && n <= made[p]) next
 		}
 		print
-	    }' |
-	while read -r link; do
-		hex=$(printf %s "$link" | sha1sum | cut -c1-40)
-		name=$(nix-hash --type sha1 --to-base32 "$hex" 2>/dev/null) ||
-		    continue
-		root=/nix/var/nix/gcroots/auto/$name
-		[ "$(readlink "$root" 2>/dev/null)" = "$link" ] && rm -f "$root"
-	done
+	    }')
+	[ $n -gt 0 ] || return 0
+	hashes=$(cd "$tmp/unroot" && sha1sum -- * | cut -c1-40)
+	# shellcheck disable=SC2046
+	(cd /nix/var/nix/gcroots/auto && rm -f -- $(nix-hash --type sha1 \
+	    --to-base32 $hashes 2>/dev/null))
 }
 
 # Whether pid runs (a zombie whose parent is gone does not).
 alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) in
+	local stat
+	[ -n "$1" ] && read -r stat 2>/dev/null < "/proc/$1/stat" || return 1
+	stat=${stat##*) }
+	case $stat in
 	Z*|X*|'') return 1 ;;
 	esac
 	return 0
@@ -110,10 +117,9 @@ alive() {
 
 # Stop a daemon (its session: Nix children too): SIGTERM, then SIGKILL.
 stop_pid() {
-	pid=$1
+	local pid=$1 i=0
 	alive "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null
-	i=0
 	while alive "$pid" && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
@@ -125,8 +131,9 @@ stop_pid() {
 
 cleanup() {
 	trap - EXIT INT TERM HUP
+	local pidfile pid
 	for pidfile in "$tmp"/*/pid "$tmp"/echo.pid; do
-		[ -f "$pidfile" ] && stop_pid "$(cat "$pidfile")"
+		[ -f "$pidfile" ] && read -r pid < "$pidfile" && stop_pid "$pid"
 	done
 	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
 	unroot
@@ -135,8 +142,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM HUP
 
-started=$(date +%s)
-deadline_at=$((started + deadline))
+SECONDS=0
 # A backstop above every step's own timeout: the whole run is bounded.
 (
 	trap 'kill $nap 2>/dev/null; exit 0' TERM
@@ -149,20 +155,21 @@ watchdog=$!
 
 # A line of progress on stderr, with the seconds since the start.
 say() {
-	echo "bench: [$(($(date +%s) - started)) s] $*" >&2
+	echo "bench: [$SECONDS s] $*" >&2
 }
 
-# Seconds left before the deadline.
-left() {
-	echo $((deadline_at - $(date +%s)))
+# Whether the run's deadline is still ahead.
+in_time() {
+	[ "$SECONDS" -lt "$deadline" ]
 }
 
-# A step's timeout: its own bound, or what is left if less (at least 1).
+# bound VAR SECONDS: a step's timeout into VAR: its own bound, or what is
+# left before the deadline if less (at least 1).
 bound() {
-	l=$(left)
+	local l=$((deadline - SECONDS))
 	[ "$l" -lt 1 ] && l=1
-	[ "$l" -lt "$1" ] && { echo "$l"; return; }
-	echo "$1"
+	[ "$l" -gt "$2" ] && l=$2
+	printf -v "$1" %s "$l"
 }
 
 # The offline settings of tests/e2e/harness.h's OFFLINE_NIX_FLAGS, for
@@ -192,29 +199,23 @@ printf '%-26s %-19s %13s  %-34s %8s  %-10s %s\n' --- ------ -------- \
 #     empty, else by RATIO; OP is le or ge (or - for a row without one).
 #     VALUE "timeout N" means the step timed out after N (MISS).
 result() {
-	row=$1 params=$2 value=$3 unit=$4 bname=$5 bvalue=$6 ratio=$7
-	op=$8 target=$9
-	shift 9
-	npairs=$1 note=$2
-	subject=$value
+	local row=$1 params=$2 value=$3 unit=$4 bname=$5 bvalue=$6 ratio=$7
+	local op=$8 target=$9 npairs=${10} note=${11}
+	local subject=$value verdict score ttext shown bshown rshown
 	[ -n "$ratio" ] && subject=$ratio
-	verdict=$(awk -v v="$subject" -v op="$op" -v t="$target" 'BEGIN {
+	# The verdict, and how far from the target for the chart (at most 1
+	# meets it; a timeout is at least its bound; none without a number).
+	read -r verdict score < <(awk -v v="$subject" -v op="$op" \
+	    -v t="$target" -v u="$unit" 'BEGIN {
 	    if (op == "-") { print "info"; exit }
-	    if (v !~ /^[0-9.e+-]+$/) { print "MISS"; exit }
-	    if (op == "le") print (v + 0 <= t + 0) ? "PASS" : "MISS"
-	    else print (v + 0 >= t + 0) ? "PASS" : "MISS" }')
-	# How far from the target, for the chart: at most 1 meets it.
-	score=$(awk -v v="$subject" -v op="$op" -v t="$target" -v u="$unit" '
-	    BEGIN {
-	    # A timeout is at least its bound.
 	    if (sub(/^timeout /, "", v) && sub(/ s$/, "", v) && u == "ms")
-		v *= 1000
-	    if (op == "-" || v !~ /^[0-9.e+-]+$/) { print ""; exit }
+		{ v *= 1000; timeout = 1 }
+	    if (v !~ /^[0-9.e+-]+$/) { print "MISS"; exit }
 	    v += 0; t += 0
-	    if (op == "le") s = t > 0 ? v / t : (v == 0 ? 0 : v)
-	    else s = v > 0 ? t / v : 100
+	    if (op == "le") { ok = v <= t; s = t > 0 ? v / t : (v == 0 ? 0 : v) }
+	    else { ok = v >= t; s = v > 0 ? t / v : 100 }
 	    if (s < 0.01) s = 0.01
-	    printf "%.4g\n", s }')
+	    printf "%s %.4g\n", ok && !timeout ? "PASS" : "MISS", s }')
 	case $op in
 	le) ttext="<= $target" ;;
 	ge) ttext=">= $target" ;;
@@ -242,23 +243,40 @@ result() {
 	    "$score" "$npairs" "$note" >> "$out"
 }
 
+# The medians in awk: median(n) of v[1..n], and how a value is shown.
+awk_median='
+function median(n,    i, j, x) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+			x = v[j]; v[j] = v[j - 1]; v[j - 1] = x
+		}
+	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function show(m) { return m >= 100 ? sprintf("%.0f", m) : sprintf("%.3g", m) }'
+
 # The median of the numbers in a file, one a line.
 median() {
-	sort -g "$1" | awk '{ v[NR] = $1 } END {
-	    if (NR == 0) exit
-	    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-	    if (m >= 100) printf "%.0f\n", m; else printf "%.3g\n", m }'
+	awk "$awk_median"'
+	    { v[++n] = $1 } END { if (n) print show(median(n)) }' "$1"
 }
 
 # The median of the pair-by-pair ratios of two files' lines.
 ratio_median() {
-	paste "$1" "$2" | awk '$2 > 0 { print $1 / $2 }' > "$tmp/ratios"
-	median "$tmp/ratios"
+	awk "$awk_median"'
+	    NR == FNR { a[FNR] = $1; next }
+	    $1 > 0 && FNR in a { v[++n] = a[FNR] / $1 }
+	    END { if (n) print show(median(n)) }' "$1" "$2"
 }
 
-# A word's value in bench-rpc's key=value output.
-field() {
-	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+# Set kv_KEY for each KEY=VALUE word of bench-rpc's output line.
+kv() {
+	local word
+	unset "${!kv_@}"
+	for word in $1; do
+		case $word in
+		*=*) printf -v "kv_${word%%=*}" %s "${word#*=}" ;;
+		esac
+	done
 }
 
 # ---------------------------------------------------------------- Nix
@@ -288,14 +306,16 @@ prepare_nix() {
 EOF
 	say "building $max_pkgs packages and $markers markers" \
 	    "(the packages once per machine)"
-	timeout "$(bound 1800)" nix-env -p "$tmp/roots/prebuild" --max-jobs 4 \
+	bound t 1800
+	timeout "$t" nix-env -p "$tmp/roots/prebuild" --max-jobs 4 \
 	    -if "$tmp/prebuild.nix" > /dev/null 2>> "$errors" || return 1
 	# The environments the handmade generations point at.
 	say "building the environments the generations link to"
 	for k in 1 2 3; do
 		printf '{ pkgs ? import %s/tests/bench/pkgs.nix { } }:\npkgs.synthetic %s\n' \
 		    "$top" "$k" > "$tmp/seed-$k.nix"
-		timeout "$(bound 300)" nix-env -p "$tmp/roots/seed" \
+		bound t 300
+		timeout "$t" nix-env -p "$tmp/roots/seed" \
 		    -irf "$tmp/seed-$k.nix" > /dev/null 2>> "$errors" ||
 		    return 1
 	done
@@ -338,22 +358,36 @@ EOF
 }
 
 ctl() {
-	timeout "$(bound "$op_timeout")" "$profilectl" --socket "$sock" "$@"
+	local t
+	bound t "$op_timeout"
+	timeout "$t" "$profilectl" --socket "$sock" "$@"
+}
+
+# Wait until the daemon is idle, for the step's timeout at most.
+ctl_wait() {
+	local t
+	bound t "$op_timeout"
+	ctl wait --timeout "$t" > /dev/null 2>> "$errors"
 }
 
 # Start the daemon of new_daemon, without a watchdog (no WATCHDOG_USEC);
 # sets daemon_pid, first_ms and adopted_ms (either may be "timeout N").
 start_daemon() {
-	t=$(bound "$start_timeout")
+	local t line
+	bound t "$start_timeout"
 	line=$(HOME=$dir/home XDG_CONFIG_HOME=$dir XDG_STATE_HOME=$dir \
 	    XDG_RUNTIME_DIR=$dir "$rpc" start -s "$sock" -t "$t" \
 	    -l "$dir/log" -p "$dir/pid" -a "$1" \
 	    "$profiled" --config "$dir/profiled.conf" 2>> "$errors")
-	daemon_pid=$(cat "$dir/pid" 2>/dev/null)
-	first_ms=$(field first_ms "$line")
-	adopted_ms=$(field adopted_ms "$line")
+	daemon_pid=
+	read -r daemon_pid < "$dir/pid"
+	kv "$line"
+	first_ms=${kv_first_ms:-}
+	adopted_ms=${kv_adopted_ms:-}
 	[ "$first_ms" = timeout ] && first_ms="timeout $t s"
 	[ "$adopted_ms" = timeout ] && adopted_ms="timeout $t s"
+	case $first_ms in [0-9]*) printf -v first_ms %.1f "$first_ms" ;; esac
+	case $adopted_ms in [0-9]*) printf -v adopted_ms %.1f "$adopted_ms" ;; esac
 	[ -n "$first_ms" ] || first_ms="failed"
 	[ -n "$adopted_ms" ] || adopted_ms="failed"
 	case $adopted_ms in
@@ -365,9 +399,7 @@ start_daemon() {
 # Wait until the daemon is idle; then, as the user consenting to replace a
 # profile profiled did not make, switch to the package file's build.
 settle() {
-	ctl wait --timeout "$(bound "$op_timeout")" > /dev/null 2>> "$errors" &&
-	ctl switch > /dev/null 2>> "$errors" &&
-	ctl wait --timeout "$(bound "$op_timeout")" > /dev/null 2>> "$errors"
+	ctl_wait && ctl switch > /dev/null 2>> "$errors" && ctl_wait
 }
 
 current_generation() {
@@ -390,14 +422,13 @@ switches() {
 # time_ms VAR COMMAND...: the wall time of COMMAND (';' between several)
 # in ms into VAR, or "timeout N s" or "failed".
 time_ms() {
-	var=$1
+	local var=$1 t v
 	shift
-	t=$(bound "$op_timeout")
-	line=$("$rpc" time -t "$t" "$@" 2>> "$errors")
-	v=$(field ms "$line")
+	bound t "$op_timeout"
+	kv "$("$rpc" time -t "$t" "$@" 2>> "$errors")"
+	v=${kv_ms:-failed}
 	[ "$v" = timeout ] && v="timeout $t s"
-	[ -n "$v" ] || v=failed
-	eval "$var=\$v"
+	printf -v "$var" %s "$v"
 }
 
 # The sides of each comparison: set ms.
@@ -417,14 +448,14 @@ side_nix_rollback() {
 # A save: a new package file renamed over the old, timed until the
 # profile link moves; the daemon is let finish recording before the next.
 side_save() {
+	local t
 	package_file "$save_pkgs" "$dir/new.nix"
-	t=$(bound "$op_timeout")
-	line=$("$rpc" save -f "$pkgfile" -n "$dir/new.nix" -p "$profile" \
-	    -t "$t" 2>> "$errors")
-	ms=$(field ms "$line")
+	bound t "$op_timeout"
+	kv "$("$rpc" save -f "$pkgfile" -n "$dir/new.nix" -p "$profile" \
+	    -t "$t" 2>> "$errors")"
+	ms=${kv_ms:-failed}
 	[ "$ms" = timeout ] && ms="timeout $t s"
-	[ -n "$ms" ] || ms=failed
-	ctl wait --timeout "$(bound "$op_timeout")" > /dev/null 2>> "$errors"
+	ctl_wait
 }
 side_nix_build_set() {
 	package_file "$save_pkgs" "$nixdir/build.nix"
@@ -441,16 +472,12 @@ side_nix_env_irf() {
 #     [BASELINE2_NAME SIDE_C OP2 TARGET2]: pairs of A B (C) in turn, then
 #     a row for A against B (and one against C).  Sets a_median.
 compare() {
-	crow=$1 cparams=$2 side_a=$3 bname=$4 side_b=$5 cop=$6 ctarget=$7
-	cname=${8:-} side_c=${9:-}
-	shift 7
-	[ $# -ge 2 ] && shift 2
-	cop2=${1:-} ctarget2=${2:-}
+	local crow=$1 cparams=$2 side_a=$3 bname=$4 side_b=$5 cop=$6
+	local ctarget=$7 cname=${8:-} side_c=${9:-} cop2=${10:-}
+	local ctarget2=${11:-} failure= i=0 side fn note
 	: > "$tmp/a"; : > "$tmp/b"; : > "$tmp/c"
-	failure=
-	i=0
 	while [ $i -lt "$pairs" ]; do
-		if [ "$(left)" -le 0 ]; then
+		if ! in_time; then
 			failure="timeout $deadline s"
 			break
 		fi
@@ -496,6 +523,7 @@ compare() {
 
 # Rows a daemon that never came up could not measure.
 not_run() {
+	local r
 	for r in "$@"; do
 		result "$r" "gens=$gens" "not run" "" "" "" "" le 0 0 \
 		    "the daemon was not ready: $why"
@@ -512,6 +540,7 @@ save_rows() {
 
 # The throughput rows: the daemon and the echo server in turn.
 throughput_rows() {
+	local i clients side s op target q echo_pid
 	say "$gens generations: status throughput"
 	"$rpc" capture -s "$sock" -o "$tmp/status.frame" > /dev/null \
 	    2>> "$errors" || return 1
@@ -528,15 +557,15 @@ throughput_rows() {
 		: > "$tmp/p50.a"; : > "$tmp/p50.b"
 		: > "$tmp/p99.a"; : > "$tmp/p99.b"
 		i=0
-		while [ $i -lt "$load_pairs" ] && [ "$(left)" -gt 0 ]; do
+		while [ $i -lt "$load_pairs" ] && in_time; do
 			for side in a b; do
 				s=$sock
 				[ $side = b ] && s=$tmp/echo.sock
-				line=$("$rpc" load -s "$s" -c "$clients" \
-				    -t "$load_seconds" 2>> "$errors")
-				field rate "$line" >> "$tmp/rate.$side"
-				field p50_us "$line" >> "$tmp/p50.$side"
-				field p99_us "$line" >> "$tmp/p99.$side"
+				kv "$("$rpc" load -s "$s" -c "$clients" \
+				    -t "$load_seconds" 2>> "$errors")"
+				echo "${kv_rate:-}" >> "$tmp/rate.$side"
+				echo "${kv_p50_us:-}" >> "$tmp/p50.$side"
+				echo "${kv_p99_us:-}" >> "$tmp/p99.$side"
 			done
 			i=$((i + 1))
 		done
@@ -554,29 +583,33 @@ throughput_rows() {
 			    "$(ratio_median "$tmp/$q.a" "$tmp/$q.b")" - 0 "$i" ""
 		done
 	done
-	stop_pid "$(cat "$tmp/echo.pid")"
+	read -r echo_pid < "$tmp/echo.pid"
+	stop_pid "$echo_pid"
 	rm -f "$tmp/echo.pid"
 }
 
 # status calls while another connection lists every generation over and
 # over: how long status waits behind it.
 behind_row() {
-	: > "$tmp/max"
-	i=0
-	while [ $i -lt "$pairs" ] && [ "$(left)" -gt 0 ]; do
-		line=$("$rpc" load -s "$sock" -c 1 -g 1 -t "$load_seconds" \
-		    2>> "$errors")
-		field max_us "$line" | awk '{ print $1 / 1000 }' >> "$tmp/max"
-		p99=$(field p99_us "$line")
+	local i=0 worst=0 p99=
+	while [ $i -lt "$pairs" ] && in_time; do
+		kv "$("$rpc" load -s "$sock" -c 1 -g 1 -t "$load_seconds" \
+		    2>> "$errors")"
+		[ -n "${kv_max_us:-}" ] || { worst=; break; }
+		[ "$kv_max_us" -gt "$worst" ] && worst=$kv_max_us
+		p99=$kv_p99_us
 		i=$((i + 1))
 	done
-	worst=$(sort -g "$tmp/max" | tail -n 1)
+	[ -n "$worst" ] && printf -v worst %d.%03d $((worst / 1000)) \
+	    $((worst % 1000))
 	result status-behind-generations "gens=$gens" "${worst:-failed}" ms \
 	    "" "" "" le 5 "$i" "worst of $i runs; p99 of the last ${p99:-?} us"
 }
 
 idle_rows() {
-	sleep 1
+	local before after
+	# The last client's hang-up is handled first.
+	sleep "$idle_settle"
 	before=$(switches "$daemon_pid")
 	sleep "$idle_seconds"
 	after=$(switches "$daemon_pid")
@@ -589,6 +622,7 @@ idle_rows() {
 # Everything at one number of generations, on one daemon against one
 # nix-env profile of the same size.
 size_rows() {
+	local p t one ratio link
 	gens=$1
 	new_daemon "d-$gens" "$gens" 0 || return 1
 	nixdir=$tmp/nix-$gens
@@ -641,7 +675,9 @@ size_rows() {
 	fi
 
 	daemon_current=$(current_generation)
-	nix_current=$(readlink "$nixprofile" | sed 's/.*-\([0-9]*\)-link$/\1/')
+	link=$(readlink "$nixprofile")
+	link=${link%-link}
+	nix_current=${link##*-}
 	compare rollback+switch-back "gens=$gens" side_rollback \
 	    "nix-env --rollback + --switch-generation" side_nix_rollback \
 	    le 0.25
@@ -650,6 +686,7 @@ size_rows() {
 
 # 100 saves in 2 s (or fewer in smoke mode) at a debounce: builds started.
 burst_row() {
+	local before after waited note
 	gens=1
 	say "a burst at debounce_ms = $1"
 	new_daemon "burst-$1" 1 "$1" || return 1
@@ -661,12 +698,12 @@ burst_row() {
 	fi
 	cp "$pkgfile" "$dir/template.nix"
 	before=$(grep -c ': building ' "$dir/log")
-	line=$("$rpc" burst -f "$pkgfile" -T "$dir/template.nix" \
-	    -n "$burst_saves" -i "$burst_interval" 2>> "$errors")
-	ctl wait --timeout "$(bound "$op_timeout")" > /dev/null 2>> "$errors"
+	kv "$("$rpc" burst -f "$pkgfile" -T "$dir/template.nix" \
+	    -n "$burst_saves" -i "$burst_interval" 2>> "$errors")"
+	note="${kv_saves:-no} saves in ${kv_ms:-?} ms"
+	ctl_wait
 	waited=$?
 	after=$(grep -c ': building ' "$dir/log")
-	note="$(field saves "$line") saves in $(field ms "$line") ms"
 	[ $waited = 0 ] || note="$note; not idle after $op_timeout s"
 	result burst "debounce_ms=$1" $((after - before)) builds "" "" "" le 2 \
 	    1 "$note"
@@ -706,28 +743,37 @@ EOF
 
 # ---------------------------------------------------------------- the run
 
-if ! prepare_nix; then
-	echo "bench: cannot build the package set:" >&2
-	tail -n 20 "$errors" >&2
-	exit 1
-fi
-for gens in $gens_sizes; do
-	size_rows "$gens"
-done
-for debounce in 10 200; do
-	burst_row "$debounce"
-done
-result debounce "default" 200 ms "" "" "" - 0 0 \
-    "what a real save waits first; the save rows run with debounce_ms = 0"
+# The run is one function called on the last line, so that bash has read
+# the whole file before it starts: editing the script while it runs does
+# not change what runs.
+run() {
+	local debounce misses rows
 
-chart
-misses=$(awk -F, 'NR > 1 && $9 == "MISS"' "$out" | wc -l)
-rows=$(($(wc -l < "$out") - 1))
-echo
-echo "bench: $rows rows, $misses MISS; $(($(date +%s) - started)) s;" \
-    "CSV $out, chart $png"
-if grep -q '^bench-rpc' "$errors"; then
-	echo "bench: what failed (the last lines):"
-	grep '^bench-rpc' "$errors" | tail -n 10
-fi
+	if ! prepare_nix; then
+		echo "bench: cannot build the package set:" >&2
+		tail -n 20 "$errors" >&2
+		exit 1
+	fi
+	for gens in $gens_sizes; do
+		size_rows "$gens"
+	done
+	for debounce in 10 200; do
+		burst_row "$debounce"
+	done
+	result debounce "default" 200 ms "" "" "" - 0 0 \
+	    "what a real save waits first; the save rows run with debounce_ms = 0"
+
+	chart
+	misses=$(awk -F, 'NR > 1 && $9 == "MISS"' "$out" | wc -l)
+	rows=$(($(wc -l < "$out") - 1))
+	echo
+	echo "bench: $rows rows, $misses MISS; $SECONDS s;" \
+	    "CSV $out, chart $png"
+	if grep -q '^bench-rpc' "$errors"; then
+		echo "bench: what failed (the last lines):"
+		grep '^bench-rpc' "$errors" | tail -n 10
+	fi
+}
+
+run
 exit 0

@@ -117,7 +117,7 @@ nothing_left() {
 
 start=$(date +%s)
 BENCH_SMOKE=1 BENCH_OUT=$tmp/bench.csv timeout 300 \
-    sh "$top/tests/bench/bench.sh" > "$tmp/out" 2>&1
+    bash "$top/tests/bench/bench.sh" > "$tmp/out" 2>&1
 status=$?
 seconds=$(($(date +%s) - start))
 
