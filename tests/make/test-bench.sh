@@ -121,7 +121,7 @@ BENCH_SMOKE=1 BENCH_OUT=$tmp/bench.csv timeout 300 \
 status=$?
 seconds=$(($(date +%s) - start))
 
-expect "make bench's smoke run exits 0 within the minute it should take (took $seconds s)" \
+expect "make bench's smoke run exits 0 (in $seconds s; under 2 minutes even on a loaded machine)" \
     '[ $status = 0 ]' \
     '[ $seconds -lt 120 ]'
 expect "every row is in the CSV" \
