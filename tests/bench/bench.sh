@@ -58,7 +58,6 @@ esac
 out=${BENCH_OUT:-$default_out}
 png=${out%.csv}.png
 smallest=${gens_sizes%% *}
-largest=${gens_sizes##* }
 base_pkgs=${pkg_sizes%% *}
 max_pkgs=${pkg_sizes##* }
 
@@ -163,6 +162,10 @@ in_time() {
 	[ "$SECONDS" -lt "$deadline" ]
 }
 
+# The value of a row the deadline left no time for.
+late="not run (deadline)"
+late_note="the run's deadline of $deadline s had passed"
+
 # bound VAR SECONDS: a step's timeout into VAR: its own bound, or what is
 # left before the deadline if less (at least 1).
 bound() {
@@ -221,8 +224,9 @@ result() {
 	ge) ttext=">= $target" ;;
 	*) ttext=- ;;
 	esac
-	[ -n "$ratio" ] && [ "$op" != - ] && ttext="${ttext}x"
-	[ -z "$ratio" ] && [ "$op" != - ] && ttext="$ttext $unit"
+	# Against a baseline, the target is a ratio.
+	[ -n "$bname" ] && [ "$op" != - ] && ttext="${ttext}x"
+	[ -z "$bname" ] && [ "$op" != - ] && ttext="$ttext $unit"
 	shown=$value
 	case $value in
 	timeout*) shown="timed out after ${value#timeout }" ;;
@@ -478,7 +482,7 @@ compare() {
 	: > "$tmp/a"; : > "$tmp/b"; : > "$tmp/c"
 	while [ $i -lt "$pairs" ]; do
 		if ! in_time; then
-			failure="timeout $deadline s"
+			failure=$late
 			break
 		fi
 		for side in a b c; do
@@ -500,6 +504,7 @@ compare() {
 	a_median=$(median "$tmp/a")
 	if [ -n "$failure" ]; then
 		note="after $i pairs"
+		[ "$failure" = "$late" ] && note="$late_note; $note"
 		case $failure in
 		*"(b)"|*"(c)") note="$note; the baseline: $failure"
 			failure="baseline failed" ;;
@@ -521,12 +526,26 @@ compare() {
 
 # ---------------------------------------------------------------- rows
 
-# Rows a daemon that never came up could not measure.
+# not_run VALUE NOTE ROW...: the rows at this size that could not be
+# measured (the daemon never came up, or no time was left), each with
+# its target.
 not_run() {
-	local r
+	local value=$1 note=$2 r unit bname op target
+	shift 2
 	for r in "$@"; do
-		result "$r" "gens=$gens" "not run" "" "" "" "" le 0 0 \
-		    "the daemon was not ready: $why"
+		unit=ms bname= op=le
+		case $r in
+		startup-first-answer) target=50 ;;
+		startup-adopted) target=10000 ;;
+		status) bname="nix-env --list-generations" target=0.1 ;;
+		generations) bname="nix-env --list-generations" target=0.5 ;;
+		rss-after-generations) unit=kB target=10240 ;;
+		status-behind-generations) target=5 ;;
+		save-to-active) bname="nix-env -irf" target=1.0 ;;
+		rollback+switch-back) bname="nix-env --rollback" target=0.25 ;;
+		esac
+		result "$r" "gens=$gens" "$value" "$unit" "$bname" "" "" $op \
+		    "$target" 0 "$note"
 	done
 }
 
@@ -571,6 +590,12 @@ throughput_rows() {
 		done
 		op=- target=0
 		[ "$clients" = 16 ] && op=ge target=0.75
+		if [ $i = 0 ]; then
+			result status-throughput "clients=$clients" "$late" \
+			    calls/s "socketpair echo" "" "" $op $target 0 \
+			    "$late_note"
+			continue
+		fi
 		result status-throughput "clients=$clients" \
 		    "$(median "$tmp/rate.a")" calls/s "socketpair echo" \
 		    "$(median "$tmp/rate.b")" \
@@ -591,7 +616,7 @@ throughput_rows() {
 # status calls while another connection lists every generation over and
 # over: how long status waits behind it.
 behind_row() {
-	local i=0 worst=0 p99=
+	local i=0 worst=0 p99= note
 	while [ $i -lt "$pairs" ] && in_time; do
 		kv "$("$rpc" load -s "$sock" -c 1 -g 1 -t "$load_seconds" \
 		    2>> "$errors")"
@@ -602,8 +627,10 @@ behind_row() {
 	done
 	[ -n "$worst" ] && printf -v worst %d.%03d $((worst / 1000)) \
 	    $((worst % 1000))
+	note="worst of $i runs; p99 of the last ${p99:-?} us"
+	[ $i = 0 ] && worst=$late note=$late_note
 	result status-behind-generations "gens=$gens" "${worst:-failed}" ms \
-	    "" "" "" le 5 "$i" "worst of $i runs; p99 of the last ${p99:-?} us"
+	    "" "" "" le 5 "$i" "$note"
 }
 
 idle_rows() {
@@ -622,8 +649,15 @@ idle_rows() {
 # Everything at one number of generations, on one daemon against one
 # nix-env profile of the same size.
 size_rows() {
-	local p t one ratio link
+	local p t one ratio link r note
 	gens=$1
+	if ! in_time; then
+		not_run "$late" "$late_note" startup-first-answer \
+		    startup-adopted status generations rss-after-generations \
+		    status-behind-generations save-to-active \
+		    rollback+switch-back
+		return 1
+	fi
 	new_daemon "d-$gens" "$gens" 0 || return 1
 	nixdir=$tmp/nix-$gens
 	nixprofile=$nixdir/profiles/profile
@@ -640,7 +674,8 @@ size_rows() {
 	result startup-adopted "gens=$gens" "$adopted_ms" ms "" "" "" \
 	    le 10000 1 "until generations lists all $gens"
 	if [ -n "$why" ]; then
-		not_run status generations status-behind-generations \
+		not_run "not run" "the daemon was not ready: $why" status \
+		    generations status-behind-generations \
 		    save-to-active rollback+switch-back rss-after-generations
 		stop_pid "$daemon_pid"
 		return 1
@@ -669,9 +704,11 @@ size_rows() {
 		eval "one=\${save_median_$smallest:-}"
 		ratio=$(awk -v a="$a_median" -v b="$one" 'BEGIN {
 		    if (a ~ /^[0-9.e+-]+$/ && b > 0) printf "%.3g\n", a / b }')
+		note="the same save at $smallest generation(s)"
+		[ -n "$ratio" ] || a_median="not run" note="no median to compare"
 		result save-to-active-vs-1 "pkgs=$base_pkgs gens=$gens" \
 		    "$a_median" ms "at gens=$smallest" "$one" "$ratio" le 1.05 \
-		    "$pairs" "the same save at $smallest generation(s)"
+		    "$pairs" "$note"
 	fi
 
 	daemon_current=$(current_generation)
@@ -688,6 +725,11 @@ size_rows() {
 burst_row() {
 	local before after waited note
 	gens=1
+	if ! in_time; then
+		result burst "debounce_ms=$1" "$late" builds "" "" "" le 2 0 \
+		    "$late_note"
+		return 1
+	fi
 	say "a burst at debounce_ms = $1"
 	new_daemon "burst-$1" 1 "$1" || return 1
 	if ! start_daemon 1 || ! settle; then
