@@ -592,18 +592,18 @@ throughput_rows() {
 		[ "$clients" = 16 ] && op=ge target=0.75
 		if [ $i = 0 ]; then
 			result status-throughput "clients=$clients" "$late" \
-			    calls/s "socketpair echo" "" "" $op $target 0 \
+			    calls/s "unix-socket echo" "" "" $op $target 0 \
 			    "$late_note"
 			continue
 		fi
 		result status-throughput "clients=$clients" \
-		    "$(median "$tmp/rate.a")" calls/s "socketpair echo" \
+		    "$(median "$tmp/rate.a")" calls/s "unix-socket echo" \
 		    "$(median "$tmp/rate.b")" \
 		    "$(ratio_median "$tmp/rate.a" "$tmp/rate.b")" $op $target \
 		    "$i" ""
 		for q in p50 p99; do
 			result "status-$q" "clients=$clients" \
-			    "$(median "$tmp/$q.a")" us "socketpair echo" \
+			    "$(median "$tmp/$q.a")" us "unix-socket echo" \
 			    "$(median "$tmp/$q.b")" \
 			    "$(ratio_median "$tmp/$q.a" "$tmp/$q.b")" - 0 "$i" ""
 		done
