@@ -4,13 +4,15 @@
 #   make demo     run profiled for real in a throw-away home
 #   make          build daemon/profiled and client/profilectl
 #   make check-valgrind  the end-to-end tests with profiled under valgrind
+#   make bench    measure profiled against nix-env side by side (long;
+#                 BENCH_QUICK=1 for a few minutes): table, CSV and PNG
 #   make install  install the binaries, the systemd user units, the example
 #                 config and package file, the manual pages and the shell
 #                 completions under $(PREFIX) (default /usr/local)
 #   make uninstall  remove what make install put
 #   make deps     install every build and test dependency (Debian, as root)
 #
-# make check, make demo and make check-valgrind first bring what they need
+# make check, make demo, make check-valgrind and make bench first bring what they need
 # (etc/deps.sh: as root they apt-get install what is missing); make and the
 # other goals never install anything and stop with the apt-get line to run.
 
@@ -29,7 +31,7 @@ DEBIAN_PACKAGES = $(shell sh etc/deps.sh -l)
 
 # Fail early, with the fix, when something the build needs is missing; the
 # goals that install what they need check in their own recipes instead.
-ifneq ($(filter-out deps clean uninstall check demo check-valgrind, \
+ifneq ($(filter-out deps clean uninstall check demo check-valgrind bench, \
 	$(MAKECMDGOALS)),)
 NEED_BUILD_DEPS = 1
 endif
@@ -70,13 +72,14 @@ UNIT_OBJS = $(filter-out $(QUEUE_TEST_OBJS), \
 	$(patsubst %.c,%.o,$(wildcard tests/unit/*.c)))
 E2E_OBJS = $(patsubst %.c,%.o,$(wildcard tests/e2e/*.c))
 E2E_SHIM = tests/e2e/shim/sqlite-pause.so
+BENCH_OBJS = tests/bench/bench-rpc.o
 
 all: daemon/profiled client/profilectl
 
 # Generated code first: every object may include the generated header.
 # Every object is rebuilt when a header it may include changes.
 $(DAEMON_OBJS) $(CLIENT_OBJS) $(UNIT_OBJS) $(QUEUE_TEST_OBJS) $(E2E_OBJS) \
-	daemon/profiled.o proto/frame.o: proto/profiled.pb-c.h \
+	$(BENCH_OBJS) daemon/profiled.o proto/frame.o: proto/profiled.pb-c.h \
 	daemon/profiled.h proto/frame.h
 $(QUEUE_TEST_OBJS): tests/unit/queue-fakes.h
 $(CLIENT_OBJS): client/client.h
@@ -110,17 +113,28 @@ tests/e2e/e2e-tests: $(E2E_OBJS) $(SHARED_OBJS) daemon/sha256.o $(PROTO_OBJS) \
 $(E2E_SHIM): tests/e2e/shim/sqlite-pause.c
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDLIBS) -ldl
 
+# The load generator and the timers make bench runs (tests/bench/).
+tests/bench/bench-rpc: $(BENCH_OBJS) $(PROTO_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # The goals a newcomer types bring what they need first, then run in a
 # sub-make, so that nothing asks pkg-config before etc/deps.sh has run.
-check demo check-valgrind:
+check demo check-valgrind bench:
 	@sh etc/deps.sh $@
 	@$(MAKE) --no-print-directory run-$@
 
-run-check: all tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests
+run-check: all tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests \
+	tests/bench/bench-rpc
 	tests/unit/unit-tests
 	tests/unit/queue-tests
 	sh tests/make/test-deps.sh
+	sh tests/make/test-bench.sh
 	tests/e2e/e2e-tests --jobs 2
+
+# Every row of tests/bench/bench.sh: BENCH_QUICK=1 for smaller sizes,
+# BENCH_OUT=FILE.csv for where the CSV (and the PNG beside it) go.
+run-bench: all tests/bench/bench-rpc
+	bash tests/bench/bench.sh
 
 # The end-to-end tests again with the daemon under valgrind: a memory
 # error makes profiled exit 99, which fails the test that stops it.
@@ -213,7 +227,7 @@ clean:
 	rm -f daemon/*.o client/*.o proto/*.o tests/unit/*.o tests/e2e/*.o \
 		$(PROTO_GEN) daemon/user-env.c daemon/profiled client/profilectl \
 		tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests \
-		$(E2E_SHIM)
+		$(E2E_SHIM) tests/bench/*.o tests/bench/bench-rpc
 
-.PHONY: all check check-valgrind deps demo install uninstall clean \
-	run-check run-check-valgrind run-demo
+.PHONY: all bench check check-valgrind deps demo install uninstall clean \
+	run-bench run-check run-check-valgrind run-demo

@@ -1,9 +1,9 @@
 #!/bin/sh
 # What each make goal needs, and the Debian package that brings it.
 #
-# `make check`, `make demo` and `make check-valgrind` run this before
-# anything needs a library, so that those commands alone work on a fresh
-# Debian machine.  It looks for each need of the goal (a pkg-config module
+# `make check`, `make demo`, `make check-valgrind` and `make bench` run
+# this before anything needs a library, so that those commands alone work
+# on a fresh Debian machine.  It looks for each need of the goal (a pkg-config module
 # or a command) and computes the packages of the missing ones.  None
 # missing: it prints nothing and the goal starts at once.  Some missing: as
 # root it installs them with apt-get; as another user it prints the
@@ -11,14 +11,15 @@
 # `id`, `pkg-config` when present, and `apt-get` when it installs.
 #
 # usage: sh etc/deps.sh GOAL       check GOAL (build, demo, check,
-#                                  check-valgrind), installing as root
+#                                  check-valgrind, bench), installing as root
 #        sh etc/deps.sh -n GOAL    check only: never install
 #        sh etc/deps.sh -l         list every package (make deps)
 set -eu
 
 # One need a line: the goals that need it, whether it is a pkg-config
 # module or a command, its name, its Debian package.  Every goal needs
-# what `build` needs; `valgrind` is make check-valgrind's own.
+# what `build` needs; `valgrind` is make check-valgrind's own, and gnuplot
+# (the chart) make bench's.
 needs() {
 	while read -r goals kind name package; do
 		"$@" "$goals" "$kind" "$name" "$package"
@@ -30,7 +31,7 @@ build		module	libevent		libevent-dev
 build		module	libprotobuf-c		libprotobuf-c-dev
 build		module	sqlite3			libsqlite3-dev
 build		module	libsystemd		libsystemd-dev
-demo,check	command	nix-env			nix-bin
+demo,check,bench	command	nix-env		nix-bin
 check		module	criterion		libcriterion-dev
 check		command	dbus-daemon		dbus-daemon
 check		command	systemd-analyze		systemd
@@ -42,6 +43,7 @@ check		command	man			man-db
 check		command	zsh			zsh
 check		command	fish			fish
 valgrind	command	valgrind		valgrind
+bench		command	gnuplot			gnuplot-nox
 EOF
 }
 
@@ -75,7 +77,7 @@ check_need() {
 }
 
 usage() {
-	echo "usage: sh etc/deps.sh [-n] build|demo|check|check-valgrind" >&2
+	echo "usage: sh etc/deps.sh [-n] build|demo|check|check-valgrind|bench" >&2
 	echo "       sh etc/deps.sh -l" >&2
 	exit 2
 }
@@ -99,6 +101,7 @@ build) wanted="build" command="make" ;;
 demo) wanted="build demo" command="make demo" ;;
 check) wanted="build check" command="make check" ;;
 check-valgrind) wanted="build check valgrind" command="make check-valgrind" ;;
+bench) wanted="build bench" command="make bench" ;;
 *) usage ;;
 esac
 

@@ -67,7 +67,8 @@ fresh() {
 machine() {
 	fresh "${2:-0}"
 	for command in cc protoc-c nix-env dbus-daemon systemd-analyze \
-	    systemd-socket-activate unshare mount git man zsh fish valgrind; do
+	    systemd-socket-activate unshare mount git man zsh fish valgrind \
+	    gnuplot; do
 		script "$tmp/bin/$command" </dev/null
 	done
 	script "$tmp/bin/pkg-config" <<EOF
@@ -192,7 +193,27 @@ expect "a failed apt-get install stops make check-valgrind" \
     '[ $status != 0 ]' \
     'calls_are "apt-get update" "$install_line valgrind"'
 
+machine ""
+rm "$tmp/bin/gnuplot"
+as_root bench
+expect "make bench installs gnuplot for its chart, and then runs" \
+    '[ $status = 0 ]' \
+    'calls_are "apt-get update" "$install_line gnuplot-nox" \
+	"sub-make --no-print-directory run-bench"'
+
+as_root check
+expect "make check does not install make bench's gnuplot" \
+    '[ $status = 0 ]' \
+    'calls_are "sub-make --no-print-directory run-check"'
+
 fresh
+as_root bench
+expect "make bench on a fresh machine installs the build's, Nix and gnuplot" \
+    '[ $status = 0 ]' \
+    'calls_are "apt-get update" \
+	"$install_line $build_packages nix-bin gnuplot-nox" \
+	"sub-make --no-print-directory run-bench"'
+
 as_root check
 expect "make check on a fresh machine installs pkg-config and all it needs" \
     '[ $status = 0 ]' \
@@ -206,9 +227,10 @@ expect "make demo on a fresh machine installs the build's and Nix" \
 	"sub-make --no-print-directory run-demo"'
 
 as_root deps
-expect "make deps installs every package, as before" \
+expect "make deps installs every package, make bench's too" \
     '[ $status = 0 ]' \
-    'calls_are "apt-get update" "$install_line $check_packages valgrind"'
+    'calls_are "apt-get update" \
+	"$install_line $check_packages valgrind gnuplot-nox"'
 
 echo "test-deps: $passed passed, $failed failed"
 [ $failed = 0 ]
