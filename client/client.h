@@ -90,6 +90,7 @@ int	 cmd_parse_number(const char *, unsigned long long, unsigned long long,
 /* cmd-*.c */
 extern const struct cmd_entry	cmd_add_entry;
 extern const struct cmd_entry	cmd_diff_entry;
+extern const struct cmd_entry	cmd_gc_entry;
 extern const struct cmd_entry	cmd_generations_entry;
 extern const struct cmd_entry	cmd_help_entry;
 extern const struct cmd_entry	cmd_import_entry;

@@ -35,6 +35,7 @@ struct cmd_args {
 const struct cmd_entry *cmd_table[] = {
 	&cmd_add_entry,
 	&cmd_diff_entry,
+	&cmd_gc_entry,
 	&cmd_generations_entry,
 	&cmd_help_entry,
 	&cmd_import_entry,

@@ -25,6 +25,7 @@
 #include "profiled.h"
 
 #define CONFIG_DEBOUNCE_MAX	60000
+#define CONFIG_COUNT_MAX	1000000
 /* A week: longer than any build, short enough that seconds fit an int. */
 #define CONFIG_DURATION_MAX	(7 * 24 * 3600)
 #define CONFIG_SPACE		" \t\n\r\v\f"
@@ -80,6 +81,13 @@ const struct config_key config_keys[] = {
 	    "PATH", "none",
 	    "Nix's search path for <nixpkgs> (none: the environment's "
 	    "NIX_PATH, else the Nix installer's)" },
+	{ "keep_generations", CONFIG_COUNT,
+	    offsetof(struct config, keep_generations), 1,
+	    "N", "50",
+	    "keep the newest N generations (0: keep every one)" },
+	{ "keep_days", CONFIG_COUNT, offsetof(struct config, keep_days), 1,
+	    "N", "30",
+	    "and keep those younger than N days" },
 	{ NULL, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -220,6 +228,8 @@ config_init(struct config *cfg, char **cause)
 	cfg->default_profile = xstrdup(cfg->profile);
 	cfg->debounce_ms = 200;
 	cfg->auto_switch = 1;
+	cfg->keep_generations = 50;
+	cfg->keep_days = 30;
 	cfg->build_timeout = 3600;
 	cfg->notify = 1;
 	cfg->nix_flags = xcalloc(1, sizeof *cfg->nix_flags);
@@ -291,9 +301,9 @@ config_path(const char *key, const char *value, const char *base,
 	return 0;
 }
 
-/* Parse a whole number of milliseconds up to CONFIG_DEBOUNCE_MAX. */
+/* Parse a whole number from 0 to max. */
 static int
-config_milliseconds(const char *key, const char *value, int *ms,
+config_number(const char *key, const char *value, long max, int *number,
     char **cause)
 {
 	const char	*p;
@@ -302,17 +312,17 @@ config_milliseconds(const char *key, const char *value, int *ms,
 
 	for (p = value; *p >= '0' && *p <= '9'; p++) {
 		n = n * 10 + (*p - '0');
-		if (n > CONFIG_DEBOUNCE_MAX)
+		if (n > max)
 			break;
 	}
-	if (p == value || *p != '\0' || n > CONFIG_DEBOUNCE_MAX) {
+	if (p == value || *p != '\0' || n > max) {
 		quoted = config_quote(value);
-		xasprintf(cause, "%s: '%s' is not a whole number from 0 to %d",
-		    key, quoted, CONFIG_DEBOUNCE_MAX);
+		xasprintf(cause, "%s: '%s' is not a whole number from 0 to %ld",
+		    key, quoted, max);
 		free(quoted);
 		return -1;
 	}
-	*ms = (int)n;
+	*number = (int)n;
 	return 0;
 }
 
@@ -449,7 +459,10 @@ config_store(struct config *cfg, const struct config_key *k,
 		*field = path;
 		return 0;
 	case CONFIG_MILLISECONDS:
-		return config_milliseconds(label, value,
+		return config_number(label, value, CONFIG_DEBOUNCE_MAX,
+		    (int *)((char *)cfg + k->offset), cause);
+	case CONFIG_COUNT:
+		return config_number(label, value, CONFIG_COUNT_MAX,
 		    (int *)((char *)cfg + k->offset), cause);
 	case CONFIG_BOOLEAN:
 		return config_boolean(label, value,
@@ -744,6 +757,7 @@ config_format(const struct config *cfg, const struct config_key *k)
 	case CONFIG_PATH:
 		return xstrdup(*(char *const *)field);
 	case CONFIG_MILLISECONDS:
+	case CONFIG_COUNT:
 		xasprintf(&s, "%d", *(const int *)field);
 		return s;
 	case CONFIG_BOOLEAN:

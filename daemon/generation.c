@@ -287,8 +287,9 @@ generation_sync(const struct config *cfg, int read_packages)
 }
 
 /*
- * The generation rollback should go to from current: its parent, which
- * must still exist in the profile.  0 and *cause if there is none.
+ * The generation rollback should go to from current: its parent, or, if
+ * retention (or nix-env) deleted that, the nearest ancestor the profile
+ * still has.  0 and *cause if there is none.
  */
 unsigned
 generation_rollback_target(const struct config *cfg, unsigned current,
@@ -296,8 +297,8 @@ generation_rollback_target(const struct config *cfg, unsigned current,
 {
 	struct generation	*gen;
 	struct profile_link	*links;
-	size_t			 count, i;
-	unsigned		 parent;
+	size_t			 count, i, steps;
+	unsigned		 parent, id;
 
 	if (current == 0) {
 		xasprintf(cause, "the profile has no current generation");
@@ -315,15 +316,133 @@ generation_rollback_target(const struct config *cfg, unsigned current,
 		return 0;
 	}
 	links = profile_list(cfg->profile, &count);
-	for (i = 0; i < count && links[i].id != parent; i++)
-		;
+	/* Parents have lower numbers: the walk ends, even on a bad record. */
+	for (id = parent, steps = 0; id != 0 && steps < count + 1; steps++) {
+		for (i = 0; i < count && links[i].id != id; i++)
+			;
+		if (i < count)
+			break;
+		if ((gen = db_generation_get(id)) == NULL) {
+			id = 0;
+			break;
+		}
+		id = gen->parent < id ? gen->parent : 0;
+		db_generation_free(gen);
+	}
 	profile_list_free(links, count);
-	if (i == count) {
-		xasprintf(cause, "generation %u's parent, %u, has been deleted "
-		    "from the profile", current, parent);
+	if (id == 0 || steps == count + 1) {
+		xasprintf(cause, "generation %u's parent, %u, and every "
+		    "generation before it have been deleted from the profile: "
+		    "there is nothing to roll back to", current, parent);
 		return 0;
 	}
-	return parent;
+	if (id != parent)
+		log_info("generation %u's parent, %u, was deleted; rolling back "
+		    "to its nearest ancestor still there, %u", current, parent,
+		    id);
+	return id;
+}
+
+/*
+ * The generations retention deletes now, under policy, in id order
+ * (*count of them): the profile's live ones, their parents from the
+ * records.
+ */
+unsigned *
+generation_retention_plan(const struct config *cfg,
+    const struct retention_policy *policy, size_t *count)
+{
+	struct retention_generation	*gens;
+	struct profile_link		*links;
+	struct generation		*gen;
+	unsigned			*ids, current;
+	size_t				 nlinks, i;
+	char				*store_path = NULL, *cause = NULL;
+
+	*count = 0;
+	if (profile_current(cfg->profile, &current, &store_path, &cause) ==
+	    -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return NULL;
+	}
+	free(store_path);
+	links = profile_list(cfg->profile, &nlinks);
+	gens = xcalloc(nlinks, sizeof *gens);
+	for (i = 0; i < nlinks; i++) {
+		gens[i].id = links[i].id;
+		gens[i].created = links[i].created;
+		if ((gen = db_generation_get(links[i].id)) != NULL) {
+			gens[i].parent = gen->parent;
+			gens[i].created = gen->created;
+			db_generation_free(gen);
+		}
+	}
+	ids = retention_plan(gens, nlinks, current, policy, time(NULL), count);
+	free(gens);
+	profile_list_free(links, nlinks);
+	return ids;
+}
+
+struct generation_delete {
+	generation_deleted_cb	 done_cb;
+	void			*arg;
+};
+
+static void
+generation_delete_exit_cb(struct proc *p, int status, void *arg)
+{
+	struct generation_delete	*gd = arg;
+	char				*error = NULL;
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		error = nix_output_error(proc_stderr(p));
+	proc_free(p);
+	gd->done_cb(error, gd->arg);
+	free(error);
+	free(gd);
+}
+
+/*
+ * Delete generations ids (count of them) from the profile through Nix,
+ * nix-env --delete-generations, so that their GC roots go with them; the
+ * records stay.  done_cb gets NULL or the error.
+ */
+int
+generation_delete(struct event_base *base, const struct config *cfg,
+    const unsigned *ids, size_t count, generation_deleted_cb done_cb,
+    void *arg, char **cause)
+{
+	struct generation_delete	*gd;
+	char				**argv, **numbers;
+	size_t				  i, n = 0;
+	int				  rc = 0;
+
+	assert(count > 0);
+	argv = xcalloc(count + 5, sizeof *argv);
+	numbers = xcalloc(count, sizeof *numbers);
+	argv[n++] = "nix-env";
+	argv[n++] = "--profile";
+	argv[n++] = cfg->profile;
+	argv[n++] = "--delete-generations";
+	for (i = 0; i < count; i++) {
+		xasprintf(&numbers[i], "%u", ids[i]);
+		argv[n++] = numbers[i];
+	}
+	argv[n] = NULL;
+	gd = xcalloc(1, sizeof *gd);
+	gd->done_cb = done_cb;
+	gd->arg = arg;
+	if (proc_start(base, argv, NULL, generation_delete_exit_cb, gd,
+	    cause) == NULL) {
+		free(gd);
+		rc = -1;
+	}
+	for (i = 0; i < count; i++)
+		free(numbers[i]);
+	free(numbers);
+	free(argv);
+	return rc;
 }
 
 /*

@@ -51,6 +51,8 @@ struct config {
 	char	**nix_flags;	/* NULL-terminated words of nix_flags */
 	int	 build_timeout;	/* seconds; 0: none */
 	char	*nix_path;	/* NIX_PATH to use, or NULL */
+	int	 keep_generations; /* retention: the newest kept; 0: all */
+	int	 keep_days;	/* and those younger kept */
 	struct config *retired;	/* values reloads replaced, see config_update */
 };
 /* How config_set reads a key's value. */
@@ -60,7 +62,8 @@ enum config_type {
 	CONFIG_BOOLEAN,
 	CONFIG_WORDS,
 	CONFIG_STRING,
-	CONFIG_DURATION
+	CONFIG_DURATION,
+	CONFIG_COUNT
 };
 /*
  * A key of the config file, which is also profiled's flag --key (with '-'
@@ -313,6 +316,12 @@ void	 inputs_snapshot_free(struct inputs_snapshot *);
 typedef void (*generation_created_cb)(unsigned, const char *, void *);
 void	 generation_sync(const struct config *, int);
 unsigned generation_rollback_target(const struct config *, unsigned, char **);
+struct retention_policy;
+unsigned *generation_retention_plan(const struct config *,
+	     const struct retention_policy *, size_t *);
+typedef void (*generation_deleted_cb)(const char *, void *);
+int	 generation_delete(struct event_base *, const struct config *,
+	     const unsigned *, size_t, generation_deleted_cb, void *, char **);
 unsigned generation_reusable(const struct config *, const char *);
 int	 generation_switch(const struct config *, unsigned, char **);
 int	 generation_create(struct event_base *, const struct config *,
@@ -343,7 +352,8 @@ enum queue_state {
 	QUEUE_IDLE,
 	QUEUE_WAITING,		/* a save is being debounced */
 	QUEUE_BUILDING,
-	QUEUE_SWITCHING		/* nix-env is making the new generation */
+	QUEUE_SWITCHING,	/* nix-env is making the new generation */
+	QUEUE_DELETING		/* nix-env deletes old generations */
 };
 struct queue_status {		/* where things stand, for status and STATUS= */
 	enum queue_state	 state;
@@ -377,6 +387,8 @@ void	 queue_shutdown(void);
 void	 queue_file_changed(const char *);
 void	 queue_switch_build(queue_done_cb, void *);
 void	 queue_switch_to(int, unsigned, queue_done_cb, void *);
+typedef void (*queue_gc_cb)(const unsigned *, size_t, const char *, void *);
+void	 queue_gc(const struct retention_policy *, int, queue_gc_cb, void *);
 void	 queue_wait(queue_done_cb, void *);
 enum queue_state queue_state(void);
 const char *queue_state_name(enum queue_state);
@@ -439,6 +451,9 @@ int	 edit_start(struct event_base *, const struct config *, int,
 typedef void (*store_size_cb)(int, uint64_t, void *);
 int	 store_closure_size(struct event_base *, const char *, store_size_cb,
 	     void *, char **);
+typedef void (*store_collected_cb)(const char *, uint64_t, uint64_t, void *);
+int	 store_collect_garbage(struct event_base *, store_collected_cb, void *,
+	     char **);
 
 /* rpc.c */
 struct Profiled__Request;

@@ -57,8 +57,10 @@ struct queue_build {
 	char			*file;		/* whose change started it;
 						   NULL for a switch */
 	time_t			 started;
-	int			 switching;	/* nix-env makes its generation */
+	int			 switching;	/* nix-env makes its generation
+						   (or waits for a deletion) */
 	unsigned		 chosen;	/* chosen by hand meanwhile, or 0 */
+	int			 waiting_gc;	/* activates once it is done */
 	struct queue_waiters	 waiters;	/* profilectl switch */
 	struct build_result	*result;	/* once Nix has finished */
 };
@@ -76,6 +78,18 @@ struct queue_deferred {
 	queue_done_cb			 cb;
 	void				*arg;
 	TAILQ_ENTRY(queue_deferred)	 entry;
+};
+
+/*
+ * Generations being deleted (retention after a switch, or profilectl gc):
+ * the profile changes through one nix-env at a time, so a generation
+ * being made, or a switch asked for, waits for it.
+ */
+struct queue_gc {
+	unsigned	*ids;
+	size_t		 count;
+	queue_gc_cb	 cb;		/* profilectl gc, or NULL */
+	void		*arg;
 };
 
 /* What a finished build leads to. */
@@ -109,6 +123,7 @@ static struct {
 
 	struct queue_build		*running;
 	struct queue_next		*next;
+	struct queue_gc			*gc;
 	TAILQ_HEAD(, queue_deferred)	 deferred;
 	struct queue_waiters		 idle_waiters;	/* profilectl wait */
 	struct build_record		*last_build;
@@ -121,6 +136,8 @@ static struct {
 } queue;
 
 static void	queue_start(enum reason, int, struct queue_waiters *);
+static void	queue_retain(void);
+static void	queue_activate(void);
 static void	queue_set_foreign(unsigned, const char *);
 static void	queue_switch_existing(int, unsigned, queue_done_cb, void *);
 
@@ -137,7 +154,11 @@ queue_check(void)
 	assert(queue.next == NULL || b != NULL);
 	assert(queue.next == NULL || queue.next->forced ||
 	    TAILQ_EMPTY(&queue.next->waiters));
-	assert(TAILQ_EMPTY(&queue.deferred) || (b != NULL && b->switching));
+	assert(TAILQ_EMPTY(&queue.deferred) || (b != NULL && b->switching) ||
+	    queue.gc != NULL);
+	/* One nix-env changes the profile at a time. */
+	assert(queue.gc == NULL || b == NULL || !b->switching ||
+	    b->waiting_gc);
 	assert(!queue.stopping || (queue.next == NULL &&
 	    TAILQ_EMPTY(&queue.idle_waiters)));
 	if (b == NULL) {
@@ -439,15 +460,17 @@ queue_end_build(void)
 
 	queue_build_free(queue.running);
 	queue.running = NULL;
-	while ((d = TAILQ_FIRST(&queue.deferred)) != NULL) {
+	while (queue.gc == NULL && (d = TAILQ_FIRST(&queue.deferred)) != NULL) {
 		TAILQ_REMOVE(&queue.deferred, d, entry);
 		queue_switch_existing(d->rollback, d->id, d->cb, d->arg);
 		free(d);
 	}
 	if (queue.stopping) {
-		event_base_loopbreak(queue.base);
+		if (queue.gc == NULL)
+			event_base_loopbreak(queue.base);
 		return;
 	}
+	queue_retain();
 	queue_start_next();
 }
 
@@ -508,6 +531,13 @@ queue_activate(void)
 	unsigned		 current, existing;
 	char			*store_path = NULL, *cause = NULL;
 
+	if (queue.gc != NULL) {
+		/* nix-env deletes generations: make this one after it. */
+		b->switching = b->waiting_gc = 1;
+		queue_changed();
+		return;
+	}
+	b->waiting_gc = 0;
 	if (profile_current(queue.cfg->profile, &current, &store_path,
 	    &cause) == -1)
 		goto fail;
@@ -975,6 +1005,136 @@ fail:
 	free(cause);
 }
 
+static void
+queue_gc_free(struct queue_gc *gc)
+{
+	free(gc->ids);
+	free(gc);
+}
+
+/*
+ * nix-env has deleted the generations (or failed): answer profilectl gc,
+ * then do what waited for it: the switches asked for, the generation a
+ * build waits to make; or go idle.
+ */
+static void
+queue_gc_done_cb(const char *error, void *arg)
+{
+	struct queue_gc		*gc = queue.gc;
+	struct queue_deferred	*d;
+	size_t			 i;
+
+	assert(gc == arg);
+	queue.gc = NULL;
+	if (error != NULL)
+		log_warnx("deleting generations failed: %s", error);
+	else {
+		for (i = 0; i < gc->count; i++)
+			log_info("deleted generation %u from the profile (its "
+			    "record stays)", gc->ids[i]);
+	}
+	if (gc->cb != NULL)
+		gc->cb(gc->ids, gc->count, error, gc->arg);
+	queue_gc_free(gc);
+	if (queue.running != NULL && queue.running->waiting_gc) {
+		queue_activate();
+		queue_check();
+		return;
+	}
+	while ((d = TAILQ_FIRST(&queue.deferred)) != NULL) {
+		TAILQ_REMOVE(&queue.deferred, d, entry);
+		queue_switch_existing(d->rollback, d->id, d->cb, d->arg);
+		free(d);
+	}
+	if (queue.stopping) {
+		if (queue.running == NULL)
+			event_base_loopbreak(queue.base);
+		return;
+	}
+	if (queue.running == NULL)
+		queue_idle();
+	queue_check();
+}
+
+/*
+ * Delete the generations policy lets go, through nix-env; cb (NULL for
+ * retention) gets them, or the error.  0, or -1 if nothing was started
+ * (cb has been called: nothing to delete, or an error).
+ */
+static int
+queue_gc_start(const struct retention_policy *policy, int dry_run,
+    queue_gc_cb cb, void *arg)
+{
+	struct queue_gc	*gc;
+	unsigned	*ids;
+	size_t		 count;
+	char		*cause = NULL;
+
+	ids = generation_retention_plan(queue.cfg, policy, &count);
+	if (count == 0 || dry_run) {
+		if (cb != NULL)
+			cb(ids, count, NULL, arg);
+		free(ids);
+		return -1;
+	}
+	gc = xcalloc(1, sizeof *gc);
+	gc->ids = ids;
+	gc->count = count;
+	gc->cb = cb;
+	gc->arg = arg;
+	if (generation_delete(queue.base, queue.cfg, ids, count,
+	    queue_gc_done_cb, gc, &cause) == -1) {
+		if (cb != NULL)
+			cb(NULL, 0, cause, arg);
+		else
+			log_warnx("%s", cause);
+		free(cause);
+		queue_gc_free(gc);
+		return -1;
+	}
+	queue.gc = gc;
+	queue_changed();
+	return 0;
+}
+
+/*
+ * Retention, after the profile changed: keep_generations 0 keeps them
+ * all; nothing starts while the profile is being changed.
+ */
+static void
+queue_retain(void)
+{
+	struct retention_policy	policy;
+
+	if (queue.cfg->keep_generations == 0 || queue.gc != NULL ||
+	    queue.stopping ||
+	    (queue.running != NULL && queue.running->switching))
+		return;
+	policy.keep_generations = queue.cfg->keep_generations;
+	policy.keep_days = queue.cfg->keep_days;
+	queue_gc_start(&policy, 0, NULL, NULL);
+}
+
+/*
+ * profilectl gc: delete what policy lets go (with dry_run, only say
+ * which); cb gets the generations, or the error.  Refused while the
+ * profile is being changed.
+ */
+void
+queue_gc(const struct retention_policy *policy, int dry_run, queue_gc_cb cb,
+    void *arg)
+{
+	if (queue.stopping)
+		cb(NULL, 0, "profiled is stopping", arg);
+	else if (!dry_run && (queue.gc != NULL || (queue.running != NULL &&
+	    queue.running->switching)))
+		cb(NULL, 0, "the profile is being changed (a generation made "
+		    "or deleted); try again when profilectl wait returns", arg);
+	else
+		queue_gc_start(policy, dry_run, cb, arg);
+	queue_check();
+}
+
 /*
  * profilectl switch --to N (rollback 0) or rollback (rollback 1): done at
  * once, or after the generation being made, if nix-env is making one.  cb
@@ -985,8 +1145,10 @@ queue_switch_to(int rollback, unsigned id, queue_done_cb cb, void *arg)
 {
 	struct queue_deferred	*d;
 
-	if (queue.running == NULL || !queue.running->switching) {
+	if ((queue.running == NULL || !queue.running->switching) &&
+	    queue.gc == NULL) {
 		queue_switch_existing(rollback, id, cb, arg);
+		queue_retain();
 		queue_check();
 		return;
 	}
@@ -1121,6 +1283,8 @@ queue_state(void)
 	if (queue.running != NULL)
 		return queue.running->switching ? QUEUE_SWITCHING :
 		    QUEUE_BUILDING;
+	if (queue.gc != NULL)
+		return QUEUE_DELETING;
 	if (queue.debounce != NULL && evtimer_pending(queue.debounce, NULL))
 		return QUEUE_WAITING;
 	return QUEUE_IDLE;
@@ -1135,6 +1299,7 @@ queue_state_name(enum queue_state state)
 		[QUEUE_WAITING] = "waiting",
 		[QUEUE_BUILDING] = "building",
 		[QUEUE_SWITCHING] = "switching",
+		[QUEUE_DELETING] = "deleting",
 	};
 
 	assert((size_t)state < sizeof names / sizeof names[0]);

@@ -743,6 +743,113 @@ rpc_edit(uint64_t client, const Profiled__EditRequest *request)
 	}
 }
 
+/* A gc answering a client, once Nix has deleted and collected. */
+struct rpc_gc {
+	uint64_t	 client;
+	int		 dry_run;
+	int		 collect;
+	unsigned	*deleted;
+	size_t		 count;
+};
+
+static void
+rpc_gc_reply(struct rpc_gc *gc, int collected, uint64_t paths, uint64_t bytes)
+{
+	Profiled__Response	response = PROFILED__RESPONSE__INIT;
+	Profiled__Collected	reply = PROFILED__COLLECTED__INIT;
+
+	reply.n_deleted = gc->count;
+	reply.deleted = gc->deleted;
+	reply.dry_run = gc->dry_run;
+	reply.has_paths_freed = reply.has_bytes_freed = collected;
+	reply.paths_freed = paths;
+	reply.bytes_freed = bytes;
+	response.result_case = PROFILED__RESPONSE__RESULT_COLLECTED;
+	response.collected = &reply;
+	server_send(gc->client, &response);
+	free(gc->deleted);
+	free(gc);
+}
+
+static void
+rpc_gc_collected_cb(const char *error, uint64_t paths, uint64_t bytes,
+    void *arg)
+{
+	struct rpc_gc	*gc = arg;
+	char		*message;
+
+	if (error != NULL) {
+		xasprintf(&message, "deleted %zu generation%s, but collecting "
+		    "the garbage failed: %s", gc->count, gc->count == 1 ? "" :
+		    "s", error);
+		rpc_reply_error(gc->client, message);
+		free(message);
+		free(gc->deleted);
+		free(gc);
+		return;
+	}
+	rpc_gc_reply(gc, 1, paths, bytes);
+}
+
+static void
+rpc_gc_deleted_cb(const unsigned *ids, size_t count, const char *error,
+    void *arg)
+{
+	struct rpc_gc	*gc = arg;
+	char		*cause = NULL;
+
+	if (error != NULL) {
+		rpc_reply_error(gc->client, error);
+		free(gc);
+		return;
+	}
+	gc->count = count;
+	gc->deleted = xcalloc(count, sizeof *gc->deleted);
+	if (count > 0)
+		memcpy(gc->deleted, ids, count * sizeof *ids);
+	if (!gc->collect || gc->dry_run) {
+		rpc_gc_reply(gc, 0, 0, 0);
+		return;
+	}
+	if (store_collect_garbage(rpc_base, rpc_gc_collected_cb, gc,
+	    &cause) == -1) {
+		rpc_gc_collected_cb(cause, 0, 0, gc);
+		free(cause);
+	}
+}
+
+/*
+ * gc: retention by hand, with the config's policy, or with --keep N and
+ * --older-than DAYS, each alone keeping nothing by the other rule.
+ */
+static void
+rpc_gc(uint64_t client, const Profiled__GcRequest *request)
+{
+	struct retention_policy	 policy;
+	struct rpc_gc		*gc;
+
+	/* Either given, it is the policy; neither, the config's. */
+	if (request->has_keep || request->has_older_than_days) {
+		policy.keep_generations = request->has_keep ? request->keep : 0;
+		policy.keep_days = request->has_older_than_days ?
+		    request->older_than_days : 0;
+	} else {
+		policy.keep_generations = rpc_config->keep_generations;
+		policy.keep_days = rpc_config->keep_days;
+	}
+	if (!request->has_keep && rpc_config->keep_generations == 0 &&
+	    !request->has_older_than_days) {
+		rpc_reply_error(client, "keep_generations is 0, which keeps "
+		    "every generation: give --keep N or --older-than DAYS");
+		return;
+	}
+	gc = xcalloc(1, sizeof *gc);
+	gc->client = client;
+	gc->dry_run = request->dry_run;
+	gc->collect = request->collect;
+	queue_gc(&policy, request->dry_run, rpc_gc_deleted_cb, gc);
+}
+
 /*
  * switch --to N, or switch: a build of the file now, whose progress the
  * client may follow until its answer.
@@ -802,6 +909,9 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 		break;
 	case PROFILED__REQUEST__CALL_EDIT:
 		rpc_edit(client, request->edit);
+		break;
+	case PROFILED__REQUEST__CALL_GC:
+		rpc_gc(client, request->gc);
 		break;
 	default:
 		rpc_reply_error(client, "unknown request");

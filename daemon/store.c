@@ -1,10 +1,12 @@
 /*
  * Questions to the Nix store that take a Nix process, asked from the event
- * loop: how much space a generation's closure takes.  Nix answers in two
+ * loop: how much space a generation's closure takes, and collecting the
+ * garbage that deleted generations leave.  Nix answers in two
  * steps (the closure's paths, then each path's size), each a child process
  * read through proc.c; the answer comes back through a callback.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -110,6 +112,62 @@ store_closure_size(struct event_base *base, const char *store_path,
 	    cause) == NULL) {
 		free(ss->store_path);
 		free(ss);
+		return -1;
+	}
+	return 0;
+}
+
+struct store_collect {
+	store_collected_cb	 done_cb;
+	void			*arg;
+};
+
+/* nix-store --gc is done: "N store paths deleted, X MiB freed". */
+static void
+store_collect_exit_cb(struct proc *p, int status, void *arg)
+{
+	struct store_collect	*sc = arg;
+	const char		*line;
+	unsigned long long	 paths = 0;
+	double			 mib = 0;
+	char			*error = NULL;
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		error = nix_output_error(proc_stderr(p));
+	else {
+		line = strstr(proc_stdout(p), " store paths deleted, ");
+		while (line != NULL && line > proc_stdout(p) &&
+		    line[-1] != '\n')
+			line--;
+		if (line == NULL || sscanf(line, "%llu store paths deleted, "
+		    "%lf MiB freed", &paths, &mib) != 2)
+			error = xstrdup("nix-store --gc did not say what it "
+			    "freed");
+	}
+	proc_free(p);
+	sc->done_cb(error, paths, (uint64_t)(mib * 1024 * 1024), sc->arg);
+	free(error);
+	free(sc);
+}
+
+/*
+ * Collect the store's garbage, as nix-collect-garbage does: every path no
+ * root keeps alive, now including the deleted generations' closures.
+ * done_cb gets the paths deleted and the bytes freed, or the error.
+ */
+int
+store_collect_garbage(struct event_base *base, store_collected_cb done_cb,
+    void *arg, char **cause)
+{
+	struct store_collect	*sc;
+	char			*argv[] = { "nix-store", "--gc", NULL };
+
+	sc = xcalloc(1, sizeof *sc);
+	sc->done_cb = done_cb;
+	sc->arg = arg;
+	if (proc_start(base, argv, NULL, store_collect_exit_cb, sc,
+	    cause) == NULL) {
+		free(sc);
 		return -1;
 	}
 	return 0;

@@ -290,6 +290,10 @@ systemd_status(const struct queue_status *status)
 	case QUEUE_SWITCHING:
 		systemd_set_status("switching, generation %u", status->current);
 		break;
+	case QUEUE_DELETING:
+		systemd_set_status("deleting old generations, generation %u",
+		    status->current);
+		break;
 	case QUEUE_BUILDING:	/* told above */
 		break;
 	}

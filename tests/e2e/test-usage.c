@@ -22,13 +22,15 @@ TestSuite(usage, .init = harness_init, .fini = harness_fini,
 /* A command and what its --help must list besides --json and -h, --help. */
 struct usage_command {
 	char	name[16];
-	char	usage[48];	/* its usage line after USAGE_PREFIX */
-	char	options[2][24];	/* as --help names them; "" ends */
+	char	usage[64];	/* its usage line after USAGE_PREFIX */
+	char	options[4][24];	/* as --help names them; "" ends */
 };
 
 static struct usage_command usage_commands[] = {
 	{ "add", "add ATTR ...", { "" } },
 	{ "diff", "diff [--file] [A [B]]", { "--file", "" } },
+	{ "gc", "gc [--keep N] [--older-than DAYS] [-n] [--collect]",
+	    { "--keep N", "--older-than DAYS", "-n, --dry-run", "--collect" } },
 	{ "generations", "generations [--tree] [--all]",
 	    { "--tree", "--all" } },
 	{ "help", "help [COMMAND]", { "" } },
@@ -93,7 +95,7 @@ ParameterizedTest(const struct usage_command *c, usage, command_help)
 	cr_assert(r.out[strlen(usage)] != '\n' && r.out[strlen(usage)] != '\0',
 	    "%s --help has no description after its usage: %s", c->name,
 	    r.out);
-	for (i = 0; i < 2 && c->options[i][0] != '\0'; i++)
+	for (i = 0; i < 4 && c->options[i][0] != '\0'; i++)
 		assert_option_line(r.out, c->options[i]);
 	assert_option_line(r.out, "--json");
 	assert_option_line(r.out, "-h, --help");

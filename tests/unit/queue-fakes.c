@@ -318,6 +318,27 @@ generation_reusable(const struct config *cfg, const char *store_path)
 	return fakes.reusable;
 }
 
+/* Retention: the queue's tests keep every generation (keep_generations 0). */
+unsigned *
+generation_retention_plan(const struct config *cfg,
+    const struct retention_policy *policy, size_t *count)
+{
+	fakes_violation("retention planned with keep_generations %d",
+	    cfg->keep_generations);
+	*count = 0;
+	return NULL;
+}
+
+int
+generation_delete(struct event_base *base, const struct config *cfg,
+    const unsigned *ids, size_t count, generation_deleted_cb done_cb,
+    void *arg, char **cause)
+{
+	fakes_violation("generations deleted");
+	xasprintf(cause, "no deleting in the queue's tests");
+	return -1;
+}
+
 int
 generation_switch(const struct config *cfg, unsigned id, char **cause)
 {

@@ -22,7 +22,7 @@
 
 #define CONFIG_TEST_KNOWN_KEYS	"(known keys: package_file, profile, " \
 	"state_dir, socket, debounce_ms, auto_switch, notify, nix_flags, " \
-	"build_timeout, nix_path)"
+	"build_timeout, nix_path, keep_generations, keep_days)"
 
 static char	config_test_dir[64];	/* the test's mkdtemp dir */
 static char	config_test_home[PATH_MAX];	/* $HOME, inside it */
@@ -151,6 +151,10 @@ config_test_field(const struct config *cfg, const char *key)
 		xasprintf(&s, "%d", cfg->notify);
 	else if (strcmp(key, "build_timeout") == 0)
 		xasprintf(&s, "%d", cfg->build_timeout);
+	else if (strcmp(key, "keep_generations") == 0)
+		xasprintf(&s, "%d", cfg->keep_generations);
+	else if (strcmp(key, "keep_days") == 0)
+		xasprintf(&s, "%d", cfg->keep_days);
 	else
 		cr_assert_fail("no field for key %s", key);
 	return s;
@@ -344,6 +348,12 @@ ParameterizedTestParameters(config, bad_files)
 		{ "debounce_ms =\n",
 		    "@FILE@:1: debounce_ms: '' is not a whole number from 0 to "
 		    "60000" },
+		{ "keep_generations = -5\n",
+		    "@FILE@:1: keep_generations: '-5' is not a whole number "
+		    "from 0 to 1000000" },
+		{ "\nkeep_days = 1000001\n",
+		    "@FILE@:2: keep_days: '1000001' is not a whole number from "
+		    "0 to 1000000" },
 		{ "notify = on\n\n#\nauto_switch = maybe\n",
 		    "@FILE@:4: auto_switch: 'maybe' is not true or false "
 		    "(or yes/no, on/off, 1/0)" },
@@ -1097,7 +1107,9 @@ Test(config, defaults_as_documented)
 	    "notify = false\n"
 	    "nix_flags = -j 2\n"
 	    "build_timeout = 2\n"
-	    "nix_path = nixpkgs=/n\n");
+	    "nix_path = nixpkgs=/n\n"
+	    "keep_generations = 7\n"
+	    "keep_days = 0\n");
 	for (k = config_keys; k->name != NULL; k++) {
 		if (strcmp(k->name, "profile") == 0)
 			continue;
