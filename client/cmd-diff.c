@@ -63,22 +63,6 @@ cmd_diff_print(const Profiled__Diff *diff)
 }
 
 static void
-cmd_diff_json_packages(const char *key, Profiled__Package **packages,
-    size_t count)
-{
-	size_t	i;
-
-	output_json_array(key);
-	for (i = 0; i < count; i++) {
-		output_json_object(NULL);
-		output_json_string("name", packages[i]->name);
-		output_json_string("version", packages[i]->version);
-		output_json_end();
-	}
-	output_json_end();
-}
-
-static void
 cmd_diff_json(const Profiled__Diff *diff, const char *file_diff)
 {
 	const Profiled__Change	*c;
@@ -87,8 +71,8 @@ cmd_diff_json(const Profiled__Diff *diff, const char *file_diff)
 	output_json_object(NULL);
 	output_json_number("from", diff->from != 0, diff->from);
 	output_json_number("to", diff->to != 0, diff->to);
-	cmd_diff_json_packages("added", diff->added, diff->n_added);
-	cmd_diff_json_packages("removed", diff->removed, diff->n_removed);
+	output_packages_json("added", diff->added, diff->n_added);
+	output_packages_json("removed", diff->removed, diff->n_removed);
 	output_json_array("changed");
 	for (i = 0; i < diff->n_changed; i++) {
 		c = diff->changed[i];
