@@ -19,6 +19,8 @@ static int	cmd_diff_exec(struct cmd_args *, struct client_options *);
 static const struct cmd_option cmd_diff_options[] = {
 	{ "file", 0, NULL,
 	    "a unified diff of the package files the two were built from" },
+	{ "pending", 0, NULL,
+	    "to the build not activated: what profilectl switch would change" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -38,8 +40,12 @@ cmd_diff_print(const Profiled__Diff *diff)
 	size_t			 i;
 
 	if (diff->n_added + diff->n_removed + diff->n_changed == 0) {
-		printf("no package changed from generation %" PRIu32 " to %"
-		    PRIu32 "\n", diff->from, diff->to);
+		if (diff->to == 0)
+			printf("switching to the build would change no package "
+			    "of generation %" PRIu32 "\n", diff->from);
+		else
+			printf("no package changed from generation %" PRIu32
+			    " to %" PRIu32 "\n", diff->from, diff->to);
 		return;
 	}
 	for (i = 0; i < diff->n_added; i++)
@@ -57,22 +63,6 @@ cmd_diff_print(const Profiled__Diff *diff)
 }
 
 static void
-cmd_diff_json_packages(const char *key, Profiled__Package **packages,
-    size_t count)
-{
-	size_t	i;
-
-	output_json_array(key);
-	for (i = 0; i < count; i++) {
-		output_json_object(NULL);
-		output_json_string("name", packages[i]->name);
-		output_json_string("version", packages[i]->version);
-		output_json_end();
-	}
-	output_json_end();
-}
-
-static void
 cmd_diff_json(const Profiled__Diff *diff, const char *file_diff)
 {
 	const Profiled__Change	*c;
@@ -80,9 +70,9 @@ cmd_diff_json(const Profiled__Diff *diff, const char *file_diff)
 
 	output_json_object(NULL);
 	output_json_number("from", diff->from != 0, diff->from);
-	output_json_number("to", 1, diff->to);
-	cmd_diff_json_packages("added", diff->added, diff->n_added);
-	cmd_diff_json_packages("removed", diff->removed, diff->n_removed);
+	output_json_number("to", diff->to != 0, diff->to);
+	output_packages_json("added", diff->added, diff->n_added);
+	output_packages_json("removed", diff->removed, diff->n_removed);
 	output_json_array("changed");
 	for (i = 0; i < diff->n_changed; i++) {
 		c = diff->changed[i];
@@ -127,7 +117,10 @@ cmd_diff_files(const Profiled__Diff *diff)
 		xasprintf(&from_label, "generation %" PRIu32, diff->from);
 	else
 		from_label = xstrdup("nothing");
-	xasprintf(&to_label, "generation %" PRIu32, diff->to);
+	if (diff->to != 0)
+		xasprintf(&to_label, "generation %" PRIu32, diff->to);
+	else
+		to_label = xstrdup("the build not activated");
 	if ((f = open_memstream(&text, &len)) == NULL)
 		fatal("open_memstream");
 	text_diff_unified(f, from_label, diff->from != 0 ?
@@ -165,6 +158,12 @@ cmd_diff_exec(struct cmd_args *args, struct client_options *opts)
 	diff.has_to = cmd_args_count(args) > 1;
 	diff.to = diff.has_to ? n[1] : 0;
 	diff.has_file = diff.file = file;
+	diff.has_pending = diff.pending = cmd_args_has(args, "pending");
+	if (diff.pending && cmd_args_count(args) > 1) {
+		output_fail(CLIENT_EXIT_USAGE, "--pending compares with the "
+		    "build not activated: give at most A");
+		return cmd_usage(&cmd_diff_entry);
+	}
 	request.call_case = PROFILED__REQUEST__CALL_DIFF;
 	request.diff = &diff;
 	response = client_request(opts, &request,

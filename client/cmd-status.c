@@ -122,6 +122,15 @@ cmd_status_print(const Profiled__Status *status)
 		    "run 'profilectl switch'\n");
 	}
 
+	/* What switch would change: the preview of a build not active. */
+	if (status->built_change != NULL) {
+		printf(CMD_STATUS_LABEL, "built");
+		cmd_status_paint(OUTPUT_BUSY, "not active");
+		printf(": switching would %s%s (profilectl diff --pending)\n",
+		    *status->built_change != '\0' ? "change " : "change no "
+		    "package", status->built_change);
+	}
+
 	if (status->nix_version != NULL)
 		printf(CMD_STATUS_LABEL "%s%s%s\n", "nix", status->nix_version,
 		    status->nix_dir != NULL ? " in " : "",

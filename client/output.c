@@ -209,6 +209,7 @@ output_status_json(const Profiled__Status *status)
 		output_json_bool("auto_switch", status->auto_switch);
 	else
 		output_json_string("auto_switch", NULL);
+	output_json_string("built_change", status->built_change);
 	output_json_number("pid", 1, status->pid);
 	if (status->last_build == NULL)
 		output_json_string("last_build", NULL);

@@ -872,6 +872,22 @@ db_generation_children(unsigned id, size_t *count)
 	return children;
 }
 
+/* A copy of gen that owns its strings, for db_generation_free. */
+struct generation *
+db_generation_copy(const struct generation *gen)
+{
+	struct generation	*copy;
+
+	copy = xmalloc(sizeof *copy);
+	*copy = *gen;
+	copy->store_path = xstrdup(gen->store_path);
+	copy->content_hash = gen->content_hash != NULL ?
+	    xstrdup(gen->content_hash) : NULL;
+	copy->content = gen->content != NULL ? xstrdup(gen->content) : NULL;
+	copy->packages = package_list_copy(gen->packages, gen->npackages);
+	return copy;
+}
+
 void
 db_generation_free(struct generation *gen)
 {

@@ -248,6 +248,16 @@ events_held_foreign(unsigned generation, const char *change)
 }
 
 /*
+ * A save's build was not activated, since auto_switch is off: built is
+ * what profilectl switch would make.
+ */
+void
+events_built(const struct generation *built)
+{
+	notify_built(built);
+}
+
+/*
  * The profile's current generation changed from previous to generation:
  * made now (created), or an existing one chosen.  A rollback is told as
  * rolled_back; any other reason (save, switch, switch --to) as switched.

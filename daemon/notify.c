@@ -49,6 +49,7 @@ static const struct {
 	[NOTIFY_ACTION_NONE] = { NULL, NULL },
 	[NOTIFY_ACTION_ROLLBACK] = { "rollback", "Roll back" },
 	[NOTIFY_ACTION_UNDO] = { "undo", "Undo rollback" },
+	[NOTIFY_ACTION_SWITCH] = { "switch", "Switch" },
 };
 
 static struct {
@@ -288,6 +289,10 @@ notify_invoked_cb(sd_bus_message *m, void *arg, sd_bus_error *error)
 		log_info("undoing the rollback, back to generation %u, as "
 		    "asked from the desktop notification", notify.shown_target);
 		break;
+	case NOTIFY_ACTION_SWITCH:
+		log_info("switching to the build, as asked from the desktop "
+		    "notification");
+		break;
 	case NOTIFY_ACTION_NONE:
 		break;
 	}
@@ -506,6 +511,36 @@ notify_held_foreign(unsigned generation, const char *change)
 	    "installed, or profilectl switch to replace it.", generation, name,
 	    change);
 	m->urgency = NOTIFY_URGENCY_NORMAL;
+	free(name);
+	notify_send(m);
+}
+
+/*
+ * A save's build was not activated (auto_switch is off): say what
+ * switching to it would change, with a Switch button.
+ */
+void
+notify_built(const struct generation *built)
+{
+	struct notify_message	*m;
+	struct generation	*current = NULL;
+	unsigned		 id;
+	char			*name, *store_path = NULL, *cause = NULL;
+
+	if (notify.cfg == NULL || !notify.cfg->notify)
+		return;
+	if (profile_current(notify.cfg->profile, &id, &store_path,
+	    &cause) == 0 && id != 0)
+		current = db_generation_get(id);
+	free(store_path);
+	free(cause);
+	name = path_basename(notify.cfg->package_file);
+	m = xcalloc(1, sizeof *m);
+	xasprintf(&m->summary, "%s built, not activated", name);
+	m->body = notify_diff(current, built);
+	m->urgency = NOTIFY_URGENCY_NORMAL;
+	m->action = NOTIFY_ACTION_SWITCH;
+	db_generation_free(current);
 	free(name);
 	notify_send(m);
 }

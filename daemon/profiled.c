@@ -309,6 +309,16 @@ profiled_file_changed_cb(const char *path, void *arg)
 	queue_file_changed(path);
 }
 
+/* The switch a notification's button asked for is over. */
+static void
+profiled_switched_cb(const struct queue_switched *sw, const char *error,
+    void *arg)
+{
+	if (error != NULL)
+		log_warnx("the switch asked from the desktop notification "
+		    "failed: %s", error);
+}
+
 /* A desktop notification's button was pressed: do what it offered. */
 static void
 profiled_notify_action_cb(enum notify_action action, unsigned generation,
@@ -320,6 +330,9 @@ profiled_notify_action_cb(enum notify_action action, unsigned generation,
 		break;
 	case NOTIFY_ACTION_UNDO:
 		queue_switch_to(0, generation, NULL, NULL);
+		break;
+	case NOTIFY_ACTION_SWITCH:
+		queue_switch_build(profiled_switched_cb, NULL);
 		break;
 	case NOTIFY_ACTION_NONE:
 		break;

@@ -225,6 +225,7 @@ int	 db_generation_put(const struct generation *, char **);
 int	 db_generation_done(unsigned, unsigned, char **);
 int	 db_generation_drop(unsigned, char **);
 struct generation *db_generation_get(unsigned);
+struct generation *db_generation_copy(const struct generation *);
 struct generation **db_generation_list(size_t *);
 unsigned *db_generation_children(unsigned, size_t *);
 void	 db_generation_free(struct generation *);
@@ -370,6 +371,7 @@ struct queue_status {		/* where things stand, for status and STATUS= */
 	const struct build_record *last_build;	/* or NULL */
 	const char *const	*warnings;	/* for the user to act on */
 	size_t			 nwarnings;
+	const struct generation	*built;		/* built, not activated */
 };
 struct queue_switched {
 	unsigned		 previous;	/* 0: none */
@@ -387,6 +389,7 @@ void	 queue_shutdown(void);
 void	 queue_file_changed(const char *);
 void	 queue_switch_build(queue_done_cb, void *);
 void	 queue_switch_to(int, unsigned, queue_done_cb, void *);
+const struct generation *queue_built(void);
 typedef void (*queue_gc_cb)(const unsigned *, size_t, const char *, void *);
 void	 queue_gc(const struct retention_policy *, int, queue_gc_cb, void *);
 void	 queue_wait(queue_done_cb, void *);
@@ -413,6 +416,7 @@ void	 events_build_failed(const char *, uint64_t);
 void	 events_build_cancelled(const char *, uint64_t, enum events_cancel);
 void	 events_switched(unsigned, unsigned, int, enum reason);
 void	 events_held_foreign(unsigned, const char *);
+void	 events_built(const struct generation *);
 void	 events_shutdown(void);
 
 /* watch.c */
@@ -475,7 +479,8 @@ void	 systemd_shutdown(void);
 enum notify_action {
 	NOTIFY_ACTION_NONE,
 	NOTIFY_ACTION_ROLLBACK,	/* to the current generation's parent */
-	NOTIFY_ACTION_UNDO	/* a rollback: back to where it came from */
+	NOTIFY_ACTION_UNDO,	/* a rollback: back to where it came from */
+	NOTIFY_ACTION_SWITCH	/* activate a build auto_switch left */
 };
 typedef void (*notify_action_cb)(enum notify_action, unsigned, void *);
 void	 notify_init(struct event_base *, const struct config *,
@@ -484,5 +489,6 @@ void	 notify_shutdown(void);
 void	 notify_generation_changed(unsigned, unsigned, int);
 void	 notify_build_failed(const char *);
 void	 notify_held_foreign(unsigned, const char *);
+void	 notify_built(const struct generation *);
 
 #endif

@@ -127,6 +127,8 @@ static struct {
 	TAILQ_HEAD(, queue_deferred)	 deferred;
 	struct queue_waiters		 idle_waiters;	/* profilectl wait */
 	struct build_record		*last_build;
+	struct generation		*built;	/* built, not activated:
+						   what switch would make */
 
 	unsigned			 foreign;	/* not replaced, or 0 */
 	char				*foreign_change;	/* by the file */
@@ -519,6 +521,25 @@ queue_new_generation(unsigned parent)
 }
 
 /*
+ * The running build's result, built but not activated (auto_switch off,
+ * or a profile profiled did not make): what profilectl switch would make,
+ * for diff --pending; NULL forgets it.
+ */
+static void
+queue_set_built(struct generation *gen)
+{
+	db_generation_free(queue.built);
+	queue.built = gen;
+}
+
+/* The build a switch would activate, if one waits for it. */
+const struct generation *
+queue_built(void)
+{
+	return queue.built;
+}
+
+/*
  * Make a successful build's result the current generation: nothing to do
  * if it is the current one, a switch if it is the newest (as nix-env
  * would), else a new generation made by nix-env.
@@ -538,6 +559,7 @@ queue_activate(void)
 		return;
 	}
 	b->waiting_gc = 0;
+	queue_set_built(NULL);
 	if (profile_current(queue.cfg->profile, &current, &store_path,
 	    &cause) == -1)
 		goto fail;
@@ -739,6 +761,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 		break;
 	case QUEUE_FAILED:
 		queue_learn_inputs();
+		queue_set_built(NULL);
 		queue_fail_build(result->error, b->chosen == 0);
 		queue_end_build();
 		break;
@@ -757,10 +780,14 @@ queue_build_done_cb(struct build_result *result, void *arg)
 		queue_record_build(0, 0);
 		if (outcome == QUEUE_NOT_ACTIVATED)
 			queue_not_activated();
-		else
+		else {
 			queue_settle(b->inputs->hash, 0);
+			queue_set_built(queue_new_generation(0));
+		}
 		if (outcome == QUEUE_FOREIGN)
 			queue_hold_foreign(foreign, change);
+		else if (outcome == QUEUE_BUILT)
+			events_built(queue.built);
 		queue_end_build();
 		break;
 	}
@@ -1270,6 +1297,7 @@ queue_shutdown(void)
 		free(queue.warnings[i]);
 	free(queue.history_warning);
 	db_build_free(queue.last_build);
+	db_generation_free(queue.built);
 	if (queue.debounce != NULL)
 		event_free(queue.debounce);
 	inputs_shutdown();
@@ -1410,6 +1438,7 @@ queue_status(struct queue_status *status, char **cause)
 	status->in_sync = queue_in_sync(status, current_path);
 	status->held = queue.held != 0 && queue.held == status->current &&
 	    !status->in_sync;
+	status->built = queue.built;
 	queue_warn(status);
 	free(current_path);
 	return 0;

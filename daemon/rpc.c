@@ -16,6 +16,10 @@
 #include "frame.h"
 #include "profiled.pb-c.h"
 
+static char	*rpc_change(const struct generation *,
+		    const struct generation *);
+static int	 rpc_packages_unknown(const struct generation *);
+
 static struct event_base	*rpc_base;
 static const struct config	*rpc_config;
 
@@ -103,7 +107,8 @@ rpc_status(uint64_t client)
 	Profiled__Build			 build = PROFILED__BUILD__INIT;
 	struct queue_status		 st;
 	const struct build_record	*last;
-	char				*cause = NULL;
+	struct generation		*current;
+	char				*cause = NULL, *built_change = NULL;
 
 	if (queue_status(&st, &cause) == -1) {
 		rpc_reply_error(client, cause);
@@ -129,6 +134,14 @@ rpc_status(uint64_t client)
 	status.nix_dir = (char *)nix_bin_dir();
 	status.has_auto_switch = 1;
 	status.auto_switch = rpc_config->auto_switch;
+	if (st.built != NULL) {
+		current = st.current != 0 ? db_generation_get(st.current) :
+		    NULL;
+		if (current == NULL || !rpc_packages_unknown(current))
+			built_change = rpc_change(current, st.built);
+		db_generation_free(current);
+		status.built_change = built_change;
+	}
 	if ((last = st.last_build) != NULL) {
 		build.ok = last->ok;
 		build.error = last->error;
@@ -144,6 +157,7 @@ rpc_status(uint64_t client)
 	response.result_case = PROFILED__RESPONSE__RESULT_STATUS;
 	response.status = &status;
 	server_send(client, &response);
+	free(built_change);
 }
 
 /* The log of the build that made generation (0: of the last build). */
@@ -257,30 +271,16 @@ rpc_generation_compare(const void *key, const void *member)
 	return id < gen->id ? -1 : id > gen->id;
 }
 
-/*
- * What changed from gen's parent (in gens, by id) to gen, short: "+jq
- * -cowsay ~hello"; NULL if either package list is unknown (an import
- * not yet read).
- */
+/* What changed from old (NULL: nothing) to new, short: "+jq -cowsay ~hello". */
 static char *
-rpc_summary(const struct generation *gen, struct generation **gens,
-    size_t count)
+rpc_change(const struct generation *old, const struct generation *new)
 {
-	struct generation	**parent = NULL;
-	struct generation_diff	  diff;
-	char			 *summary;
-	size_t			  len, i;
-	FILE			 *f;
+	struct generation_diff	 diff;
+	char			*summary;
+	size_t			 len, i;
+	FILE			*f;
 
-	if (gen->parent != 0)
-		parent = bsearch(&gen->parent, gens, count, sizeof *gens,
-		    rpc_generation_compare);
-	if (gen->npackages == 0 && gen->reason == REASON_IMPORT)
-		return NULL;
-	if (parent != NULL && (*parent)->npackages == 0 &&
-	    (*parent)->reason == REASON_IMPORT)
-		return NULL;
-	generation_diff(parent != NULL ? *parent : NULL, gen, &diff);
+	generation_diff(old, new, &diff);
 	if ((f = open_memstream(&summary, &len)) == NULL)
 		fatal("open_memstream");
 	for (i = 0; i < diff.nadded; i++)
@@ -295,6 +295,32 @@ rpc_summary(const struct generation *gen, struct generation **gens,
 		fatal("open_memstream");
 	generation_diff_free(&diff);
 	return summary;
+}
+
+/* An import whose packages were never read: its list is unknown. */
+static int
+rpc_packages_unknown(const struct generation *gen)
+{
+	return gen->npackages == 0 && gen->reason == REASON_IMPORT;
+}
+
+/*
+ * What changed from gen's parent (in gens, by id) to gen, short; NULL if
+ * either package list is unknown (an import not yet read).
+ */
+static char *
+rpc_summary(const struct generation *gen, struct generation **gens,
+    size_t count)
+{
+	struct generation	**parent = NULL;
+
+	if (gen->parent != 0)
+		parent = bsearch(&gen->parent, gens, count, sizeof *gens,
+		    rpc_generation_compare);
+	if (rpc_packages_unknown(gen) ||
+	    (parent != NULL && rpc_packages_unknown(*parent)))
+		return NULL;
+	return rpc_change(parent != NULL ? *parent : NULL, gen);
 }
 
 /*
@@ -594,15 +620,26 @@ rpc_diff(uint64_t client, const Profiled__DiffRequest *request)
 	Profiled__Change	*changes = NULL, **change_list = NULL;
 	struct generation	*from = NULL, *to = NULL;
 	struct generation_diff	 diff;
-	unsigned		 to_id;
+	unsigned		 to_id = 0;
 	size_t			 i;
 	char			*cause = NULL;
 
-	if (request->has_to)
+	if (request->pending) {
+		if (queue_built() == NULL) {
+			cause = xstrdup("no build waits to be activated: "
+			    "profilectl switch would build the package file "
+			    "now");
+			goto fail;
+		}
+		to = db_generation_copy(queue_built());
+		if (!request->has_from &&
+		    (to->parent = rpc_current(&cause)) == 0)
+			goto fail;
+	} else if (request->has_to)
 		to_id = request->to;
 	else if ((to_id = rpc_current(&cause)) == 0)
 		goto fail;
-	if ((to = rpc_generation_get(to_id, &cause)) == NULL)
+	if (to == NULL && (to = rpc_generation_get(to_id, &cause)) == NULL)
 		goto fail;
 	if (request->has_from) {
 		if ((from = rpc_generation_get(request->from, &cause)) == NULL)

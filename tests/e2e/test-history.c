@@ -470,3 +470,63 @@ Test(history, generations_summarise_and_draw_the_tree)
 	assert_row(out, 5, "  4 ", "-hello");
 	free(out);
 }
+
+/*
+ * With auto_switch off, a save is built and not activated: status says
+ * what switching would change, diff --pending says it in full, and
+ * switch makes it the generation; then nothing is pending.
+ */
+Test(history, preview_of_a_build_not_activated)
+{
+	struct json	*status, *diff;
+	struct run	 r;
+	char		*text;
+
+	harness_config_add("auto_switch = false");
+	harness_save_packages("hello");
+	harness_start();
+	json_free(harness_ctl_json("switch", NULL));
+	json_free(harness_wait_generation(1));
+	status = harness_wait_idle();
+	cr_assert_eq(json_get(status, "built_change")->type, JSON_NULL);
+	json_free(status);
+
+	harness_ctl(&r, "diff", "--pending", NULL);
+	cr_assert_eq(r.status, 1);
+	harness_assert_error(&r, "no build waits to be activated");
+	harness_run_free(&r);
+
+	text = harness_packages("hello-old cowsay");
+	harness_save(text);
+	status = harness_wait_built(text);
+	free(text);
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	cr_assert_str_eq(harness_string(status, "built_change"),
+	    "+cowsay ~hello");
+	json_free(status);
+	harness_ctl(&r, "status", NULL);
+	cr_assert(strstr(r.out, "not active: switching would change +cowsay "
+	    "~hello (profilectl diff --pending)") != NULL, "%s", r.out);
+	harness_run_free(&r);
+
+	diff = harness_ctl_json("diff", "--pending", NULL);
+	cr_assert_eq(harness_number(diff, "from"), 1);
+	cr_assert_eq(json_get(diff, "to")->type, JSON_NULL);
+	assert_packages_are(json_get(diff, "added"), "cowsay 3.7;");
+	cr_assert_str_eq(harness_string(json_get(diff, "changed")->items[0],
+	    "order"), "downgrade");
+	json_free(diff);
+	harness_ctl(&r, "diff", "--pending", "--file", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "+++ the build not activated\n") != NULL &&
+	    strstr(r.out, "+with pkgs; [ hello-old cowsay ]\n") != NULL,
+	    "%s", r.out);
+	harness_run_free(&r);
+	cr_assert_eq(harness_profile_generation(), 1);
+
+	json_free(harness_ctl_json("switch", NULL));
+	json_free(harness_wait_generation(2));
+	status = harness_wait_idle();
+	cr_assert_eq(json_get(status, "built_change")->type, JSON_NULL);
+	json_free(status);
+}

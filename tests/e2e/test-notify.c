@@ -266,6 +266,7 @@ server_wait_call(size_t n)
 /* The buttons, as key and label. */
 #define ROLL_BACK	"rollback", "Roll back"
 #define UNDO		"undo", "Undo rollback"
+#define SWITCH		"switch", "Switch"
 
 /* The call has the summary, body (unless NULL) and button asked for. */
 static void
@@ -560,4 +561,36 @@ Test(notify, held_for_a_nix_env_profile_says_so_once)
 	c = server_wait_call(2);
 	cr_assert_str_eq(c->summary, "Generation 2 is active", "told again "
 	    "after a restart: %s", c->body);
+}
+
+/*
+ * With auto_switch off, a save's build says what switching would change,
+ * with a Switch button that activates it.
+ */
+Test(notify, a_build_not_activated_offers_to_switch)
+{
+	struct call	*c;
+	uint32_t	 id;
+
+	bus_start();
+	server_own(1);
+	harness_config_add("auto_switch = false");
+	harness_save_packages("hello");
+	start_notifying();
+	json_free(harness_ctl_json("switch", NULL));
+	harness_wait_generation(1);
+	id = server_wait_call(1)->id;
+
+	harness_save_packages("hello cowsay");
+	c = server_wait_call(2);
+	assert_call(c, id, "packages.nix built, not activated",
+	    "Added: cowsay 3.7", 1, SWITCH);
+	cr_assert_eq(harness_profile_generation(), 1);
+	server_invoke(id, "switch");
+	json_free(harness_wait_generation(2));
+	c = server_wait_call(3);
+	assert_call(c, id, "Generation 2 is active", "Added: cowsay 3.7", 1,
+	    ROLL_BACK);
+	cr_assert_eq(harness_log_count("switching to the build, as asked "
+	    "from the desktop notification"), 1);
 }

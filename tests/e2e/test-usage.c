@@ -28,7 +28,8 @@ struct usage_command {
 
 static struct usage_command usage_commands[] = {
 	{ "add", "add ATTR ...", { "" } },
-	{ "diff", "diff [--file] [A [B]]", { "--file", "" } },
+	{ "diff", "diff [--file] [--pending] [A [B]]",
+	    { "--file", "--pending", "" } },
 	{ "gc", "gc [--keep N] [--older-than DAYS] [-n] [--collect]",
 	    { "--keep N", "--older-than DAYS", "-n, --dry-run", "--collect" } },
 	{ "generations", "generations [--tree] [--all]",

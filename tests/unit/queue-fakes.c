@@ -521,6 +521,12 @@ events_held_foreign(unsigned generation, const char *change)
 }
 
 void
+events_built(const struct generation *built)
+{
+	fakes_record("events_built %s", built->store_path);
+}
+
+void
 events_log_line(const char *line)
 {
 	fakes_record("events_log_line %s", line);
