@@ -39,6 +39,13 @@
 
 #include "profiled.h"
 
+/*
+ * After a build stopped for newer content, the next waits until the saves
+ * have stopped for this long (or debounce_ms, if longer): a burst of saves
+ * faster than the debounce then costs two builds, not one per save.
+ */
+#define QUEUE_SETTLE_MS		500
+
 /* Warnings status carries at most. */
 #define QUEUE_WARNINGS_MAX	6
 
@@ -120,6 +127,8 @@ static struct {
 	char				 settled_hash[SHA256_HEX_SIZE];
 	unsigned			 held;	/* chosen by hand, or 0 */
 	int				 stopping;
+	int				 settling;	/* a build was superseded:
+							   saves settle first */
 
 	struct queue_build		*running;
 	struct queue_next		*next;
@@ -219,6 +228,23 @@ queue_waiters_switched(struct queue_waiters *list, unsigned previous,
 	struct queue_switched	sw = { previous, generation, created };
 
 	queue_waiters_done(list, &sw, NULL);
+}
+
+/*
+ * (Re)start the wait after a save: debounce_ms, or while saves come in a
+ * burst that superseded a build, until they have settled.
+ */
+static void
+queue_arm_debounce(void)
+{
+	struct timeval	tv;
+	int		ms = queue.cfg->debounce_ms;
+
+	if (queue.settling && ms < QUEUE_SETTLE_MS)
+		ms = QUEUE_SETTLE_MS;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(queue.debounce, &tv);
 }
 
 /*
@@ -625,6 +651,12 @@ queue_supersede(const char *why)
 	queue_record_build(0, 1);
 	next = queue_want_next(!TAILQ_EMPTY(&b->waiters));
 	TAILQ_CONCAT(&next->waiters, &b->waiters, entry);
+	if (!next->forced && !queue.stopping) {
+		/* Saves keep coming: build once they have settled. */
+		queue.settling = 1;
+		queue_drop_next(NULL);
+		queue_arm_debounce();
+	}
 	queue_end_build();
 }
 
@@ -742,6 +774,10 @@ queue_build_done_cb(struct build_result *result, void *arg)
 	b->result = result;
 	queue_answer_switch();
 	outcome = queue_judge(b, &foreign, &change);
+	/* A build that ran to its end: saves are not coming in a burst. */
+	if (outcome != QUEUE_STALE && outcome != QUEUE_STOPPED &&
+	    outcome != QUEUE_OUTDATED)
+		queue.settling = 0;
 	switch (outcome) {
 	case QUEUE_STALE:
 		queue_supersede("the package file changed while Nix read it");
@@ -926,13 +962,9 @@ out:
 void
 queue_file_changed(const char *path)
 {
-	struct timeval	tv;
-
 	free(queue.changed_file);
 	queue.changed_file = path != NULL ? xstrdup(path) : NULL;
-	tv.tv_sec = queue.cfg->debounce_ms / 1000;
-	tv.tv_usec = (queue.cfg->debounce_ms % 1000) * 1000;
-	evtimer_add(queue.debounce, &tv);
+	queue_arm_debounce();
 	if (queue.running == NULL)
 		queue_changed();
 	queue_check();

@@ -388,3 +388,41 @@ Test(saves, symlink_target_directory_removed_and_recreated)
 	assert_built_once(after, text, target, "hello-2.12 ripgrep-14.1");
 	free(dotfiles);
 }
+
+/*
+ * 100 saves in 2 s with debounce_ms = 10, far faster than a build: the
+ * first build is stopped, and one build of the last content follows once
+ * the saves have settled: at most two builds, not one per save.
+ */
+Test(saves, burst_faster_than_the_debounce_costs_two_builds)
+{
+	struct timespec		 pace = { 0, 20 * 1000000L };
+	struct harness_build	*builds;
+	struct json		*status;
+	char			*text, names[64];
+	size_t			 n;
+	long			 after;
+	int			 i;
+
+	harness_config_add("debounce_ms = 10");
+	after = start_at_generation_1();
+	for (i = 0; i < 100; i++) {
+		/* hello at 100 versions: each save a new content. */
+		snprintf(names, sizeof names, "(mk { pname = \"hello\"; "
+		    "version = \"3.%d\"; })", i);
+		text = harness_packages(names);
+		harness_save(text);
+		if (i < 99)
+			free(text);
+		nanosleep(&pace, NULL);
+	}
+	status = harness_wait_built(text);
+	cr_assert_eq(harness_bool(json_get(status, "last_build"), "ok"), 1);
+	json_free(status);
+	n = harness_builds_since(after, &builds);
+	cr_log_info("%zu builds for 100 saves", n);
+	cr_assert_leq(n, 2, "%zu builds for a burst of 100 saves", n);
+	cr_assert_str_eq(builds[n - 1].content_hash, harness_hash(text));
+	harness_builds_free(builds, n);
+	free(text);
+}

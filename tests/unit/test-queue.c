@@ -286,11 +286,17 @@ Test(queue, saves_while_building_stop_it_and_build_the_newest)
 	assert_building(a);
 	cr_assert(status().pending);
 
-	/* Nix stopped: recorded superseded, and the newest content builds. */
+	/*
+	 * Nix stopped: recorded superseded, and once the saves have settled
+	 * the newest content builds.
+	 */
 	fakes_build_finish(fakes_result_cancelled());
 	assert_logged("events_build_cancelled superseded");
 	assert_logged("db_build_add save ok=0 superseded=1 generation=0");
 	cr_assert_null(status().last_build, "a superseded build is not the last");
+	assert_count("build_start", 1);
+	cr_assert_str_eq(state_name(), "waiting");
+	fire_debounce();
 	assert_count("build_start", 2);
 	assert_building(b);
 	cr_assert(!status().pending);
@@ -301,6 +307,7 @@ Test(queue, saves_while_building_stop_it_and_build_the_newest)
 	assert_building(b);
 	cr_assert(status().pending);
 	fakes_build_finish(fakes_result_cancelled());
+	fire_debounce();
 	assert_count("build_start", 3);
 	assert_building(c);
 
@@ -319,6 +326,7 @@ Test(queue, saves_while_a_stop_is_pending_build_only_the_newest)
 	save("[ b ]\n");
 	save(c);
 	fakes_build_finish(fakes_result_cancelled());
+	fire_debounce();
 	assert_count("build_start", 2);
 	assert_building(c);
 	assert_count("events_build_queued", 1);
@@ -334,6 +342,7 @@ Test(queue, stale_result_is_superseded_and_rebuilt)
 	fakes_build_finish(fakes_result_stale());
 	assert_logged("db_build_add save ok=0 superseded=1 generation=0");
 	assert_count("generation_create", 0);
+	fire_debounce();
 	assert_count("build_start", 2);
 	assert_building(b);
 }
@@ -370,8 +379,42 @@ Test(queue, stopped_build_of_content_saved_back_is_built_again)
 	save("[ b ]\n");
 	save(a);
 	fakes_build_finish(fakes_result_cancelled());
+	fire_debounce();
 	assert_count("build_start", 2);
 	assert_building(a);
+}
+
+/*
+ * A burst of saves faster than the debounce: the first save's build, once
+ * stopped, is followed by one build of the newest content when the saves
+ * have settled, not one per save.
+ */
+Test(queue, a_burst_of_saves_costs_two_builds)
+{
+	char	text[32];
+	int	i;
+
+	start("[ s0 ]\n");
+	for (i = 1; i <= 20; i++) {
+		snprintf(text, sizeof text, "[ s%d ]\n", i);
+		write_file(cfg.package_file, text);
+		queue_file_changed(cfg.package_file);
+		if (i == 1) {
+			/* The first save after the build stops it. */
+			fire_debounce();
+			fakes_build_finish(fakes_result_cancelled());
+		}
+		/* The rest come faster than the saves settle. */
+		cr_assert_neq(event_base_loop(base,
+		    EVLOOP_ONCE|EVLOOP_NONBLOCK), -1);
+		assert_count("build_start", 1);
+	}
+	cr_assert_str_eq(state_name(), "waiting");
+	fire_debounce();
+	assert_count("build_start", 2);
+	assert_building("[ s20 ]\n");
+	build_and_create("/nix/store/2222-user-environment", 2);
+	cr_assert_str_eq(state_name(), "idle");
 }
 
 Test(queue, failed_build_is_recorded_and_not_retried_until_a_change)
