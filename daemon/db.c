@@ -648,6 +648,35 @@ db_generation_put(const struct generation *gen, char **cause)
 	return 0;
 }
 
+/*
+ * Record the n generations gens (none an intent) in one transaction, so
+ * adopting a thousand links is one commit, not a thousand.
+ */
+int
+db_generation_put_many(const struct generation *gens, size_t n,
+    char **cause)
+{
+	size_t	i;
+
+	db_begin_call();
+	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		assert(gens[i].id != 0 && gens[i].store_path != NULL);
+		assert(!gens[i].intent);
+		if (db_generation_insert(&gens[i]) == -1) {
+			db_fail("recording a generation", cause);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	if (db_exec("COMMIT", cause) == -1) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 /* Run sql with the numbers a and b bound; -1 if it fails. */
 static int
 db_run2(const char *sql, unsigned a, unsigned b)

@@ -54,27 +54,20 @@ generation_compare_keys(const void *a, const void *b)
 }
 
 /*
- * Fill gen's package list from what nix-env reads in the generation's
- * manifest.nix (nix-env -q --json --out-path), in the manifest's order.
- * Blocks on nix-env; a generation it cannot read keeps an empty list.
+ * Fill gen's package list from text, what nix-env -q --json --out-path
+ * printed for link's manifest.nix, in the manifest's order.  A manifest it
+ * cannot read leaves an empty list.
  */
-static void
-generation_read_manifest(const char *link, struct generation *gen)
+void
+generation_parse_manifest(const char *link, const char *text,
+    struct generation *gen)
 {
 	struct json		 *list;
 	const struct json	 *item, *name, *pname, *version, *outputs;
-	char			 *argv[] = { "nix-env", "--profile", (char *)link,
-	    "-q", "--json", "--out-path", NULL };
-	char			 *text, *cause = NULL, **keys;
+	char			 *cause = NULL, **keys;
 	size_t			  i, j;
 
-	if ((text = proc_run_sync(argv, &cause)) == NULL) {
-		log_warnx("cannot list the packages of %s: %s", link, cause);
-		free(cause);
-		return;
-	}
 	list = json_parse(text, strlen(text), &cause);
-	free(text);
 	if (list == NULL || list->type != JSON_OBJECT) {
 		log_warnx("cannot list the packages of %s: %s", link,
 		    cause != NULL ? cause : "not a JSON object");
@@ -108,6 +101,34 @@ generation_read_manifest(const char *link, struct generation *gen)
 	}
 	free(keys);
 	json_free(list);
+}
+
+/*
+ * Fill gen's package list from link's manifest.  Blocks on nix-env: only
+ * for the current generation at start, before the loop runs (the rest are
+ * read in the background, adopt.c).
+ */
+static void
+generation_read_manifest(const char *link, struct generation *gen)
+{
+	char	*argv[] = { "nix-env", "--profile", (char *)link, "-q",
+	    "--json", "--out-path", NULL };
+	char	*text, *cause = NULL;
+
+	if ((text = proc_run_sync(argv, &cause)) == NULL) {
+		log_warnx("cannot list the packages of %s: %s", link, cause);
+		free(cause);
+		return;
+	}
+	generation_parse_manifest(link, text, gen);
+	free(text);
+}
+
+/* Whether id is the generation being made, whose record sync leaves. */
+int
+generation_is_creating(unsigned id)
+{
+	return generation_creating != NULL && generation_creating->gen->id == id;
 }
 
 /* The link in links numbered id, or NULL. */
@@ -211,35 +232,45 @@ generation_reconcile(const struct profile_link *links, size_t count)
  * over (generation_reconcile), then record every generation link it has no
  * record of (or a record for another store path) as an import whose
  * parent is the generation numbered below it, since that is all Nix tells
- * us.  With read_packages, an import's packages are read from its
- * manifest, which blocks on nix-env: at start only.  Nothing is done
- * while the database is locked; the next sync does it.
+ * us, all in one transaction.  Imports are recorded without their
+ * packages: adopt.c reads those in the background.  With read_packages
+ * (at start, before the loop runs), the current generation's are read at
+ * once, blocking on one nix-env, so a build held because it would replace
+ * it can say what it would remove.  Nothing is done while the database is
+ * locked; the next sync does it.
  */
 void
 generation_sync(const struct config *cfg, int read_packages)
 {
 	struct profile_link	*links;
-	struct generation	*known, import;
-	size_t			 count, i;
-	char			*cause = NULL, *link;
+	struct generation	*known, *imports;
+	size_t			 count, i, n = 0;
+	char			*cause = NULL, *link, *path = NULL;
+	unsigned		 current = 0;
 
 	links = profile_list(cfg->profile, &count);
 	if (generation_reconcile(links, count) == -1) {
 		profile_list_free(links, count);
 		return;
 	}
+	if (read_packages && profile_current(cfg->profile, &current, &path,
+	    &cause) == -1) {
+		free(cause);
+		cause = NULL;
+		current = 0;
+	}
+	free(path);
+	imports = xcalloc(count, sizeof *imports);
 	for (i = 0; i < count; i++) {
 		/* Its link may exist before nix-env says it is done. */
-		if (generation_creating != NULL &&
-		    generation_creating->gen->id == links[i].id)
+		if (generation_is_creating(links[i].id))
 			continue;
 		known = db_generation_get(links[i].id);
 		if (db_failed())
 			break;
 		if (known != NULL &&
 		    strcmp(known->store_path, links[i].store_path) == 0) {
-			/* An import made while running has no packages yet. */
-			if (read_packages && known->npackages == 0 &&
+			if (known->id == current && known->npackages == 0 &&
 			    known->reason == REASON_IMPORT) {
 				link = profile_link_path(cfg->profile,
 				    known->id);
@@ -256,33 +287,29 @@ generation_sync(const struct config *cfg, int read_packages)
 			continue;
 		}
 		db_generation_free(known);
-		memset(&import, 0, sizeof import);
-		import.id = links[i].id;
-		import.parent = i > 0 ? links[i - 1].id : 0;
-		import.store_path = links[i].store_path;
-		import.created = links[i].created;
-		import.reason = REASON_IMPORT;
-		import.build_ms = -1;
-		if (read_packages) {
-			link = profile_link_path(cfg->profile, import.id);
-			generation_read_manifest(link, &import);
+		imports[n].id = links[i].id;
+		imports[n].parent = i > 0 ? links[i - 1].id : 0;
+		imports[n].store_path = links[i].store_path;
+		imports[n].created = links[i].created;
+		imports[n].reason = REASON_IMPORT;
+		imports[n].build_ms = -1;
+		if (imports[n].id == current) {
+			link = profile_link_path(cfg->profile, current);
+			generation_read_manifest(link, &imports[n]);
 			free(link);
 		}
-		if (db_generation_put(&import, &cause) == -1) {
-			log_warnx("cannot record generation %u: %s", import.id,
-			    cause);
-			free(cause);
-			cause = NULL;
-			if (db_busy()) {
-				package_list_free(import.packages,
-				    import.npackages);
-				break;
-			}
-		} else
-			log_info("recorded existing generation %u (%s)",
-			    import.id, import.store_path);
-		package_list_free(import.packages, import.npackages);
+		n++;
 	}
+	if (n > 0 && db_generation_put_many(imports, n, &cause) == -1) {
+		log_warnx("cannot record %zu existing generation%s: %s", n,
+		    n == 1 ? "" : "s", cause);
+		free(cause);
+	} else if (n > 0)
+		log_info("recorded %zu existing generation%s, %u to %u", n,
+		    n == 1 ? "" : "s", imports[0].id, imports[n - 1].id);
+	for (i = 0; i < n; i++)
+		package_list_free(imports[i].packages, imports[i].npackages);
+	free(imports);
 	profile_list_free(links, count);
 }
 

@@ -553,9 +553,11 @@ main(int argc, char **argv)
 	log_info("watching %s for profile %s", cfg.package_file, cfg.profile);
 	systemd_ready();
 	profiled_status_cb();
+	adopt_start(base, &cfg, profiled_status_cb);
 
 	event_base_dispatch(base);
 
+	adopt_free();
 	queue_shutdown();
 	events_shutdown();
 	notify_shutdown();

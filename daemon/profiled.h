@@ -184,6 +184,13 @@ int	 package_edit_valid_attr(const char *);
 char	*package_edit_apply(const char *, const char *, size_t, int,
 	     struct package_edit *, size_t, char **);
 
+/* adopt.c */
+typedef void (*adopt_changed_cb)(void);
+void	 adopt_start(struct event_base *, const struct config *,
+	     adopt_changed_cb);
+int	 adopt_progress(size_t *, size_t *);
+void	 adopt_free(void);
+
 /* db.c */
 struct generation {
 	unsigned	 id;		/* the profile's number */
@@ -222,6 +229,7 @@ int	 db_failed(void);
 int	 db_busy(void);
 long long db_waiting_ms(void);
 int	 db_generation_put(const struct generation *, char **);
+int	 db_generation_put_many(const struct generation *, size_t, char **);
 int	 db_generation_done(unsigned, unsigned, char **);
 int	 db_generation_drop(unsigned, char **);
 struct generation *db_generation_get(unsigned);
@@ -316,6 +324,9 @@ void	 inputs_snapshot_free(struct inputs_snapshot *);
 /* generation.c */
 typedef void (*generation_created_cb)(unsigned, const char *, void *);
 void	 generation_sync(const struct config *, int);
+void	 generation_parse_manifest(const char *, const char *,
+	     struct generation *);
+int	 generation_is_creating(unsigned);
 unsigned generation_rollback_target(const struct config *, unsigned, char **);
 struct retention_policy;
 unsigned *generation_retention_plan(const struct config *,
