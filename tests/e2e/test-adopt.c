@@ -1,0 +1,278 @@
+/*
+ * Adoption in the background: a profile with hundreds of generations
+ * profiled has no record of (links to a few real environments, as years
+ * of nix-env leave) is answered for at once, while the package lists are
+ * read; a save meanwhile is numbered and parented right; once done every
+ * generation's packages are known.  nix-env -q is a wrapper first on the
+ * daemon's PATH that blocks on a FIFO while DIR/pause/hold exists, so
+ * "still adopting" is a state the test holds, not a race it hopes to win.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Links made beyond the three generations profiled made. */
+#define ADOPT_LINKS	300
+
+TestSuite(adopt_background, .init = harness_init, .fini = harness_fini,
+    .timeout = HARNESS_TIMEOUT);
+
+static void
+save_and_wait(const char *names, long generation)
+{
+	harness_save_packages(names);
+	json_free(harness_wait_generation(generation));
+}
+
+/* The profile's link for generation id, as a new string. */
+static char *
+link_path(long id)
+{
+	char	*path;
+
+	xasprintf(&path, "%s-%ld-link", harness.profile, id);
+	return path;
+}
+
+/* What link id points at, as a new string. */
+static char *
+link_target(long id)
+{
+	char	*path = link_path(id), buf[PATH_MAX];
+	ssize_t	 n;
+
+	n = readlink(path, buf, sizeof buf - 1);
+	cr_assert(n > 0, "readlink %s: %s", path, strerror(errno));
+	buf[n] = '\0';
+	free(path);
+	return xstrdup(buf);
+}
+
+/* The nix-env profiled would run: the first on PATH. */
+static char *
+real_nix_env(void)
+{
+	char	*path = xstrdup(getenv("PATH")), *dir, *last, *found = NULL;
+
+	for (dir = strtok_r(path, ":", &last); dir != NULL && found == NULL;
+	    dir = strtok_r(NULL, ":", &last)) {
+		xasprintf(&found, "%s/nix-env", dir);
+		if (access(found, X_OK) != 0) {
+			free(found);
+			found = NULL;
+		}
+	}
+	free(path);
+	cr_assert_not_null(found, "no nix-env on PATH");
+	return found;
+}
+
+/*
+ * DIR/wrap/nix-env: Nix's, except that -q, while DIR/pause/hold exists,
+ * writes DIR/pause/reached and blocks reading the FIFO DIR/pause/go.
+ */
+static char *
+write_wrapper(void)
+{
+	char	*wrap, *pause, *script, *path, *real = real_nix_env();
+
+	xasprintf(&wrap, "%s/wrap", harness.dir);
+	xasprintf(&pause, "%s/pause", harness.dir);
+	cr_assert(mkdir(wrap, 0755) == 0, "mkdir %s: %s", wrap,
+	    strerror(errno));
+	cr_assert(mkdir(pause, 0755) == 0, "mkdir %s: %s", pause,
+	    strerror(errno));
+	xasprintf(&path, "%s/go", pause);
+	cr_assert(mkfifo(path, 0644) == 0, "mkfifo: %s", strerror(errno));
+	free(path);
+	xasprintf(&path, "%s/hold", pause);
+	harness_write(path, "");
+	free(path);
+	xasprintf(&script,
+	    "#!/bin/sh\n"
+	    "case \" $* \" in *' -q '*) ;; *) exec %s \"$@\" ;; esac\n"
+	    "if [ -e %s/hold ]; then\n"
+	    "  echo $$ > %s/reached.tmp; mv %s/reached.tmp %s/reached\n"
+	    "  read go < %s/go\n"
+	    "fi\n"
+	    "exec %s \"$@\"\n",
+	    real, pause, pause, pause, pause, pause, real);
+	xasprintf(&path, "%s/nix-env", wrap);
+	harness_write(path, script);
+	cr_assert(chmod(path, 0755) == 0, "chmod: %s", strerror(errno));
+	free(path);
+	free(script);
+	free(pause);
+	free(real);
+	return wrap;
+}
+
+/* Wait, with the harness's deadline, for the wrapper to block. */
+static void
+wait_blocked(void)
+{
+	long long	 deadline = harness_clock_ms() + HARNESS_DEADLINE_MS;
+	char		*reached;
+
+	xasprintf(&reached, "%s/pause/reached", harness.dir);
+	while (access(reached, F_OK) != 0) {
+		cr_assert(harness_clock_ms() < deadline,
+		    "no nix-env -q was run to read an adopted generation");
+		harness_pause();
+	}
+	free(reached);
+}
+
+/* Let the blocked nix-env -q and every later one run. */
+static void
+release(void)
+{
+	char	*path;
+	int	 fd;
+
+	xasprintf(&path, "%s/pause/hold", harness.dir);
+	cr_assert(unlink(path) == 0, "unlink: %s", strerror(errno));
+	free(path);
+	xasprintf(&path, "%s/pause/go", harness.dir);
+	fd = open(path, O_WRONLY);
+	cr_assert(fd != -1, "open %s: %s", path, strerror(errno));
+	cr_assert(write(fd, "go\n", 3) == 3);
+	close(fd);
+	free(path);
+}
+
+/* The status's warning about adoption, or NULL. */
+static const char *
+adopting_warning(const struct json *status)
+{
+	const struct json	*list = json_get(status, "warnings");
+	size_t			 i;
+
+	cr_assert(list != NULL && list->type == JSON_ARRAY, "no warnings");
+	for (i = 0; i < list->count; i++) {
+		if (strncmp(list->items[i]->string, "adopting ", 9) == 0)
+			return list->items[i]->string;
+	}
+	return NULL;
+}
+
+static int
+adopted(const struct json *status, const void *arg)
+{
+	return adopting_warning(status) == NULL;
+}
+
+static void
+assert_adopting(const char *want)
+{
+	struct json	*status = harness_status();
+	const char	*warning = adopting_warning(status);
+
+	cr_assert_not_null(warning, "status does not say it is adopting");
+	cr_assert(strncmp(warning, want, strlen(want)) == 0, "%s", warning);
+	json_free(status);
+}
+
+/* "name version;" for each package of array, in order. */
+static char *
+packages_of(const struct json *array)
+{
+	const struct json	*p;
+	char			*all = xstrdup(""), *next;
+	size_t			 i;
+
+	cr_assert(array != NULL && array->type == JSON_ARRAY);
+	for (i = 0; i < array->count; i++) {
+		p = array->items[i];
+		xasprintf(&next, "%s%s %s;", all, harness_string(p, "name"),
+		    harness_string(p, "version"));
+		free(all);
+		all = next;
+	}
+	return all;
+}
+
+static void
+assert_diff(long from, long to, const char *added, const char *removed)
+{
+	struct json	*diff;
+	char		 a[32], b[32], *got;
+
+	snprintf(a, sizeof a, "%ld", from);
+	snprintf(b, sizeof b, "%ld", to);
+	diff = harness_ctl_json("diff", a, b, NULL);
+	got = packages_of(json_get(diff, "added"));
+	cr_assert_str_eq(got, added, "diff %ld %ld: added", from, to);
+	free(got);
+	got = packages_of(json_get(diff, "removed"));
+	cr_assert_str_eq(got, removed, "diff %ld %ld: removed", from, to);
+	free(got);
+	json_free(diff);
+}
+
+Test(adopt_background, answers_at_once_and_saves_while_adopting)
+{
+	struct json		*generations;
+	const struct json	*gen;
+	char			*targets[3], *link, *wrap, *path, want[64];
+	long			 id;
+	int			 i;
+
+	/* Three real environments, made by profiled. */
+	harness_start();
+	save_and_wait("hello", 1);
+	save_and_wait("hello cowsay", 2);
+	save_and_wait("ripgrep", 3);
+	harness_stop();
+
+	/* Years of nix-env: links 4.. to those three, not recorded. */
+	for (i = 0; i < 3; i++)
+		targets[i] = link_target(i + 1);
+	for (id = 4; id <= ADOPT_LINKS; id++) {
+		link = link_path(id);
+		cr_assert(symlink(targets[(id - 1) % 3], link) == 0,
+		    "symlink %s: %s", link, strerror(errno));
+		free(link);
+	}
+
+	/* The first package list read blocks: status answers meanwhile. */
+	wrap = write_wrapper();
+	xasprintf(&path, "%s:%s", wrap, getenv("PATH"));
+	harness_start_with_env("PATH", path);
+	wait_blocked();
+	snprintf(want, sizeof want, "adopting 0 of %d existing generations",
+	    ADOPT_LINKS - 3);
+	assert_adopting(want);
+
+	/* A save meanwhile is the next number, its parent the current. */
+	save_and_wait("cowsay", ADOPT_LINKS + 1);
+	generations = harness_ctl_json("generations", "--json", NULL);
+	gen = harness_generation(generations, ADOPT_LINKS + 1);
+	cr_assert_not_null(gen, "generation %d is not listed", ADOPT_LINKS + 1);
+	cr_assert_eq(harness_number(gen, "parent"), 3);
+	cr_assert_str_eq(harness_string(gen, "reason"), "save");
+	json_free(generations);
+	assert_adopting(want);
+
+	/* Released, adoption ends and every generation's packages are known. */
+	release();
+	json_free(harness_wait(adopted, NULL, "adoption to finish"));
+	assert_diff(4, 5, "cowsay 3.7;", "");
+	assert_diff(5, 6, "ripgrep 14.1;", "hello 2.12;cowsay 3.7;");
+	assert_diff(ADOPT_LINKS - 2, ADOPT_LINKS - 1, "cowsay 3.7;", "");
+	assert_diff(ADOPT_LINKS, ADOPT_LINKS + 1, "cowsay 3.7;",
+	    "ripgrep 14.1;");
+	assert_diff(3, ADOPT_LINKS, "", "");
+
+	for (i = 0; i < 3; i++)
+		free(targets[i]);
+	free(path);
+	free(wrap);
+}
