@@ -131,6 +131,11 @@ cmd_status_print(const Profiled__Status *status)
 		    "package", status->built_change);
 	}
 
+	if (status->has_adopting_total)
+		printf(CMD_STATUS_LABEL "%" PRIu32 " of %" PRIu32 " existing "
+		    "generations (reading their packages)\n", "adopting",
+		    status->adopting_done, status->adopting_total);
+
 	if (status->nix_version != NULL)
 		printf(CMD_STATUS_LABEL "%s%s%s\n", "nix", status->nix_version,
 		    status->nix_dir != NULL ? " in " : "",

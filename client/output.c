@@ -210,6 +210,14 @@ output_status_json(const Profiled__Status *status)
 	else
 		output_json_string("auto_switch", NULL);
 	output_json_string("built_change", status->built_change);
+	/* Only while generations found at start are being adopted. */
+	if (status->has_adopting_total) {
+		output_json_object("adopting");
+		output_json_number("done", 1, status->adopting_done);
+		output_json_number("total", 1, status->adopting_total);
+		output_json_end();
+	} else
+		output_json_string("adopting", NULL);
 	output_json_number("pid", 1, status->pid);
 	if (status->last_build == NULL)
 		output_json_string("last_build", NULL);

@@ -305,7 +305,7 @@ generation_sync(const struct config *cfg, int read_packages)
 		    n == 1 ? "" : "s", cause);
 		free(cause);
 	} else if (n > 0)
-		log_info("recorded %zu existing generation%s, %u to %u", n,
+		log_info("recorded %zu existing generation%s (%u up to %u)", n,
 		    n == 1 ? "" : "s", imports[0].id, imports[n - 1].id);
 	for (i = 0; i < n; i++)
 		package_list_free(imports[i].packages, imports[i].npackages);

@@ -47,7 +47,7 @@
 #define QUEUE_SETTLE_MS		500
 
 /* Warnings status carries at most. */
-#define QUEUE_WARNINGS_MAX	7
+#define QUEUE_WARNINGS_MAX	6
 
 /* Someone waiting for a result, and how to tell them. */
 struct queue_waiter {
@@ -1392,7 +1392,7 @@ queue_in_sync(const struct queue_status *status, const char *current_path)
 static void
 queue_warn(struct queue_status *status)
 {
-	size_t		n = 0, i, done, total;
+	size_t		n = 0, i;
 	char		*name;
 	unsigned	 waiting = generation_waiting();
 	long long	 waited = db_waiting_ms();
@@ -1420,10 +1420,6 @@ queue_warn(struct queue_status *status)
 		    getenv("NIX_PATH") != NULL ? getenv("NIX_PATH") : "unset");
 	if (queue.history_warning != NULL)
 		queue.warnings[n++] = xstrdup(queue.history_warning);
-	if (adopt_progress(&done, &total))
-		xasprintf(&queue.warnings[n++], "adopting %zu of %zu existing "
-		    "generations: their package lists are being read in the "
-		    "background", done, total);
 	if (waiting != 0)
 		xasprintf(&queue.warnings[n++], "the database %s is locked by "
 		    "another process: generation %u waits to be recorded, and "

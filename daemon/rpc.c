@@ -109,6 +109,7 @@ rpc_status(uint64_t client)
 	const struct build_record	*last;
 	struct generation		*current;
 	char				*cause = NULL, *built_change = NULL;
+	size_t				 done, total;
 
 	if (queue_status(&st, &cause) == -1) {
 		rpc_reply_error(client, cause);
@@ -134,6 +135,11 @@ rpc_status(uint64_t client)
 	status.nix_dir = (char *)nix_bin_dir();
 	status.has_auto_switch = 1;
 	status.auto_switch = rpc_config->auto_switch;
+	if (adopt_progress(&done, &total)) {
+		status.has_adopting_done = status.has_adopting_total = 1;
+		status.adopting_done = done;
+		status.adopting_total = total;
+	}
 	if (st.built != NULL) {
 		current = st.current != 0 ? db_generation_get(st.current) :
 		    NULL;

@@ -586,11 +586,3 @@ watch_set(const char *const *files, size_t count, char **cause)
 	free(line);
 	return 0;
 }
-
-/* adopt.c: nothing is being adopted here. */
-int
-adopt_progress(size_t *done, size_t *total)
-{
-	*done = *total = 0;
-	return 0;
-}
