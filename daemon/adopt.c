@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -121,19 +122,32 @@ adopt_next(void)
 	char			*argv[] = { "nix-env", "--profile", NULL, "-q",
 	    "--json", "--out-path", NULL };
 
+	size_t			 i;
+
 	while (adopt.next < adopt.nenvs) {
 		env = &adopt.envs[adopt.next];
-		link = profile_link_path(adopt.cfg->profile, env->ids[0]);
-		argv[2] = link;
-		adopt.proc = proc_start(adopt.base, argv, NULL, adopt_exit_cb,
-		    NULL, &cause);
-		free(link);
-		if (adopt.proc != NULL)
-			return;
-		log_warnx("cannot list the packages of %s: %s",
-		    env->store_path, cause);
-		free(cause);
-		cause = NULL;
+		/* Retention (or nix-env) may have deleted some meanwhile. */
+		link = NULL;
+		for (i = 0; i < env->nids && link == NULL; i++) {
+			link = profile_link_path(adopt.cfg->profile,
+			    env->ids[i]);
+			if (access(link, F_OK) != 0) {
+				free(link);
+				link = NULL;
+			}
+		}
+		if (link != NULL) {
+			argv[2] = link;
+			adopt.proc = proc_start(adopt.base, argv, NULL,
+			    adopt_exit_cb, NULL, &cause);
+			free(link);
+			if (adopt.proc != NULL)
+				return;
+			log_warnx("cannot list the packages of %s: %s",
+			    env->store_path, cause);
+			free(cause);
+			cause = NULL;
+		}
 		adopt.done += env->nids;
 		adopt.next++;
 	}
