@@ -1619,3 +1619,41 @@ harness_assert_waits_for_file(long after, const char *why)
 	harness_assert_no_build(after);
 	harness_assert_runs("bin/hello", "hello 2.12\n");
 }
+
+/* The program the daemon would run by that name: the first on PATH. */
+char *
+harness_which(const char *program)
+{
+	char	*path = xstrdup(getenv("PATH")), *dir, *last, *found = NULL;
+
+	for (dir = strtok_r(path, ":", &last); dir != NULL && found == NULL;
+	    dir = strtok_r(NULL, ":", &last)) {
+		xasprintf(&found, "%s/%s", dir, program);
+		if (access(found, X_OK) != 0) {
+			free(found);
+			found = NULL;
+		}
+	}
+	free(path);
+	cr_assert_not_null(found, "no %s on PATH", program);
+	return found;
+}
+
+/* "name version;" for each package of a JSON array, in order. */
+char *
+harness_packages_of(const struct json *array)
+{
+	const struct json	*p;
+	char			*all = xstrdup(""), *next;
+	size_t			 i;
+
+	cr_assert(array != NULL && array->type == JSON_ARRAY);
+	for (i = 0; i < array->count; i++) {
+		p = array->items[i];
+		xasprintf(&next, "%s%s %s;", all, harness_string(p, "name"),
+		    harness_string(p, "version"));
+		free(all);
+		all = next;
+	}
+	return all;
+}

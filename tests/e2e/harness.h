@@ -101,6 +101,8 @@ struct json	*harness_wait_idle(void);
 int		 harness_idle(const struct json *);
 
 /* Reading JSON and the profile. */
+char		*harness_packages_of(const struct json *);
+char		*harness_which(const char *);
 long		 harness_number(const struct json *, const char *);
 const char	*harness_string(const struct json *, const char *);
 int		 harness_bool(const struct json *, const char *);

@@ -55,25 +55,6 @@ link_target(long id)
 	return xstrdup(buf);
 }
 
-/* The nix-env profiled would run: the first on PATH. */
-static char *
-real_nix_env(void)
-{
-	char	*path = xstrdup(getenv("PATH")), *dir, *last, *found = NULL;
-
-	for (dir = strtok_r(path, ":", &last); dir != NULL && found == NULL;
-	    dir = strtok_r(NULL, ":", &last)) {
-		xasprintf(&found, "%s/nix-env", dir);
-		if (access(found, X_OK) != 0) {
-			free(found);
-			found = NULL;
-		}
-	}
-	free(path);
-	cr_assert_not_null(found, "no nix-env on PATH");
-	return found;
-}
-
 /*
  * DIR/wrap/nix-env: Nix's, except that -q, while DIR/pause/hold exists,
  * writes DIR/pause/reached and blocks reading the FIFO DIR/pause/go.
@@ -81,7 +62,7 @@ real_nix_env(void)
 static char *
 write_wrapper(void)
 {
-	char	*wrap, *pause, *script, *path, *real = real_nix_env();
+	char	*wrap, *pause, *script, *path, *real = harness_which("nix-env");
 
 	xasprintf(&wrap, "%s/wrap", harness.dir);
 	xasprintf(&pause, "%s/pause", harness.dir);
@@ -180,25 +161,6 @@ assert_adopting(long done, long total)
 	harness_run_free(&r);
 }
 
-/* "name version;" for each package of array, in order. */
-static char *
-packages_of(const struct json *array)
-{
-	const struct json	*p;
-	char			*all = xstrdup(""), *next;
-	size_t			 i;
-
-	cr_assert(array != NULL && array->type == JSON_ARRAY);
-	for (i = 0; i < array->count; i++) {
-		p = array->items[i];
-		xasprintf(&next, "%s%s %s;", all, harness_string(p, "name"),
-		    harness_string(p, "version"));
-		free(all);
-		all = next;
-	}
-	return all;
-}
-
 static void
 assert_diff(long from, long to, const char *added, const char *removed)
 {
@@ -208,10 +170,10 @@ assert_diff(long from, long to, const char *added, const char *removed)
 	snprintf(a, sizeof a, "%ld", from);
 	snprintf(b, sizeof b, "%ld", to);
 	diff = harness_ctl_json("diff", a, b, NULL);
-	got = packages_of(json_get(diff, "added"));
+	got = harness_packages_of(json_get(diff, "added"));
 	cr_assert_str_eq(got, added, "diff %ld %ld: added", from, to);
 	free(got);
-	got = packages_of(json_get(diff, "removed"));
+	got = harness_packages_of(json_get(diff, "removed"));
 	cr_assert_str_eq(got, removed, "diff %ld %ld: removed", from, to);
 	free(got);
 	json_free(diff);

@@ -81,25 +81,6 @@ crash_file(const char *name)
 	return path;
 }
 
-/* The nix-env profiled would run: the first on PATH. */
-static char *
-crash_real_nix_env(void)
-{
-	char	*path = xstrdup(getenv("PATH")), *dir, *last, *found = NULL;
-
-	for (dir = strtok_r(path, ":", &last); dir != NULL && found == NULL;
-	    dir = strtok_r(NULL, ":", &last)) {
-		xasprintf(&found, "%s/nix-env", dir);
-		if (access(found, X_OK) != 0) {
-			free(found);
-			found = NULL;
-		}
-	}
-	free(path);
-	cr_assert_not_null(found, "no nix-env on PATH");
-	return found;
-}
-
 /*
  * Write DIR/wrap/nix-env: Nix's nix-env, except that --set is logged to
  * the trace and, at point (before, during, after, or none), says where it
@@ -109,7 +90,7 @@ crash_real_nix_env(void)
 static char *
 crash_wrapper(const char *point)
 {
-	char	*wrap, *script, *path, *real = crash_real_nix_env();
+	char	*wrap, *script, *path, *real = harness_which("nix-env");
 	char	*p = crash_dir(), *go = crash_file("go");
 
 	xasprintf(&wrap, "%s/wrap", harness.dir);

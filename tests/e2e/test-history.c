@@ -32,29 +32,10 @@ save_and_wait(const char *text, long generation)
 	json_free(harness_wait_generation(generation));
 }
 
-/* The name and version of each of array's packages, "name version;..." */
-static char *
-packages_of(const struct json *array)
-{
-	const struct json	*p;
-	char			*all = xstrdup(""), *next;
-	size_t			 i;
-
-	cr_assert(array != NULL && array->type == JSON_ARRAY);
-	for (i = 0; i < array->count; i++) {
-		p = array->items[i];
-		xasprintf(&next, "%s%s %s;", all, harness_string(p, "name"),
-		    harness_string(p, "version"));
-		free(all);
-		all = next;
-	}
-	return all;
-}
-
 static void
 assert_packages_are(const struct json *array, const char *want)
 {
-	char	*got = packages_of(array);
+	char	*got = harness_packages_of(array);
 
 	cr_assert_str_eq(got, want);
 	free(got);
