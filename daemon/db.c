@@ -848,6 +848,46 @@ db_generation_get(unsigned id)
 	return gen;
 }
 
+/*
+ * Every record's number and store path, by number, in one query: what
+ * generation_sync compares with the profile's links, without reading each
+ * record and its packages.  *count says how many.
+ */
+struct db_record_path *
+db_generation_paths(size_t *count)
+{
+	sqlite3_stmt		*stmt;
+	struct db_record_path	*list = NULL;
+	int			 rc;
+
+	*count = 0;
+	db_begin_call();
+	if (sqlite3_prepare_v2(db, "SELECT id, store_path FROM generations "
+	    "ORDER BY id", -1, &stmt, NULL) != SQLITE_OK) {
+		db_fail("listing generations", NULL);
+		return NULL;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list = xreallocarray(list, *count + 1, sizeof *list);
+		list[*count].id = sqlite3_column_int64(stmt, 0);
+		list[(*count)++].store_path = db_column_text(stmt, 1);
+	}
+	if (rc != SQLITE_DONE)
+		db_fail("listing generations", NULL);
+	sqlite3_finalize(stmt);
+	return list;
+}
+
+void
+db_generation_paths_free(struct db_record_path *list, size_t count)
+{
+	size_t	i;
+
+	for (i = 0; i < count; i++)
+		free(list[i].store_path);
+	free(list);
+}
+
 /* Every generation record, oldest number first; *count says how many. */
 struct generation **
 db_generation_list(size_t *count)

@@ -243,8 +243,9 @@ void
 generation_sync(const struct config *cfg, int read_packages)
 {
 	struct profile_link	*links;
+	struct db_record_path	*records;
 	struct generation	*known, *imports;
-	size_t			 count, i, n = 0;
+	size_t			 count, nrecords, i, j, n = 0;
 	char			*cause = NULL, *link, *path = NULL;
 	unsigned		 current = 0;
 
@@ -260,17 +261,28 @@ generation_sync(const struct config *cfg, int read_packages)
 		current = 0;
 	}
 	free(path);
+	/* What is recorded, in one query; links and records are by id. */
+	records = db_generation_paths(&nrecords);
+	if (db_failed()) {
+		db_generation_paths_free(records, nrecords);
+		profile_list_free(links, count);
+		return;
+	}
 	imports = xcalloc(count, sizeof *imports);
-	for (i = 0; i < count; i++) {
+	for (i = 0, j = 0; i < count; i++) {
 		/* Its link may exist before nix-env says it is done. */
 		if (generation_is_creating(links[i].id))
 			continue;
-		known = db_generation_get(links[i].id);
-		if (db_failed())
-			break;
-		if (known != NULL &&
-		    strcmp(known->store_path, links[i].store_path) == 0) {
-			if (known->id == current && known->npackages == 0 &&
+		while (j < nrecords && records[j].id < links[i].id)
+			j++;
+		if (j < nrecords && records[j].id == links[i].id &&
+		    strcmp(records[j].store_path, links[i].store_path) == 0) {
+			if (links[i].id != current)
+				continue;
+			/* The current one: its packages, if never read. */
+			if ((known = db_generation_get(current)) == NULL)
+				continue;
+			if (known->npackages == 0 &&
 			    known->reason == REASON_IMPORT) {
 				link = profile_link_path(cfg->profile,
 				    known->id);
@@ -286,7 +298,6 @@ generation_sync(const struct config *cfg, int read_packages)
 			db_generation_free(known);
 			continue;
 		}
-		db_generation_free(known);
 		imports[n].id = links[i].id;
 		imports[n].parent = i > 0 ? links[i - 1].id : 0;
 		imports[n].store_path = links[i].store_path;
@@ -310,6 +321,7 @@ generation_sync(const struct config *cfg, int read_packages)
 	for (i = 0; i < n; i++)
 		package_list_free(imports[i].packages, imports[i].npackages);
 	free(imports);
+	db_generation_paths_free(records, nrecords);
 	profile_list_free(links, count);
 }
 

@@ -235,6 +235,12 @@ int	 db_generation_drop(unsigned, char **);
 struct generation *db_generation_get(unsigned);
 struct generation *db_generation_copy(const struct generation *);
 struct generation **db_generation_list(size_t *);
+struct db_record_path {
+	unsigned	 id;
+	char		*store_path;
+};
+struct db_record_path *db_generation_paths(size_t *);
+void	 db_generation_paths_free(struct db_record_path *, size_t);
 unsigned *db_generation_children(unsigned, size_t *);
 void	 db_generation_free(struct generation *);
 void	 db_generation_list_free(struct generation **, size_t);

@@ -133,6 +133,24 @@ Test(db, list_is_ordered_by_number)
 	db_generation_list_free(list, count);
 }
 
+/* The numbers and store paths alone, by number, as sync compares them. */
+Test(db, paths_are_ordered_by_number)
+{
+	struct db_record_path	*paths;
+	size_t			 count;
+
+	put(5, 0, "/nix/store/e-user-environment", 2);
+	put(2, 0, "/nix/store/b-user-environment", 0);
+	paths = db_generation_paths(&count);
+	cr_assert(!db_failed());
+	cr_assert_eq(count, 2);
+	cr_assert_eq(paths[0].id, 2);
+	cr_assert_str_eq(paths[0].store_path, "/nix/store/b-user-environment");
+	cr_assert_eq(paths[1].id, 5);
+	cr_assert_str_eq(paths[1].store_path, "/nix/store/e-user-environment");
+	db_generation_paths_free(paths, count);
+}
+
 Test(db, last_build_is_the_newest)
 {
 	struct build_record	 a = { .started = 10, .duration_ms = 5,
