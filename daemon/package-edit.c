@@ -150,6 +150,18 @@ package_edit_interpolation(struct package_edit_lexer *lx)
 	}
 }
 
+/* Step past one byte of a string's text, or a whole ${...} in it. */
+static void
+package_edit_string_step(struct package_edit_lexer *lx)
+{
+	if (lx->text[lx->pos] == '$' && lx->pos + 1 < lx->len &&
+	    lx->text[lx->pos + 1] == '{') {
+		lx->pos += 2;
+		package_edit_interpolation(lx);
+	} else
+		lx->pos++;
+}
+
 /* A "..." string; pos is past the opening quote. */
 static void
 package_edit_string(struct package_edit_lexer *lx, size_t start)
@@ -162,12 +174,8 @@ package_edit_string(struct package_edit_lexer *lx, size_t start)
 		else if (t[lx->pos] == '"') {
 			lx->pos++;
 			return;
-		} else if (t[lx->pos] == '$' && lx->pos + 1 < lx->len &&
-		    t[lx->pos + 1] == '{') {
-			lx->pos += 2;
-			package_edit_interpolation(lx);
 		} else
-			lx->pos++;
+			package_edit_string_step(lx);
 	}
 	package_edit_fail(lx, "a string is not closed", start);
 }
@@ -194,12 +202,7 @@ package_edit_indented_string(struct package_edit_lexer *lx, size_t start)
 			lx->pos += 2;
 			return;
 		}
-		if (t[lx->pos] == '$' && lx->pos + 1 < lx->len &&
-		    t[lx->pos + 1] == '{') {
-			lx->pos += 2;
-			package_edit_interpolation(lx);
-		} else
-			lx->pos++;
+		package_edit_string_step(lx);
 	}
 	package_edit_fail(lx, "a '' string is not closed", start);
 }
