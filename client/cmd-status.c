@@ -145,6 +145,9 @@ cmd_status_print(const Profiled__Status *status)
 		cmd_status_print_build(status->last_build);
 	else
 		printf(CMD_STATUS_LABEL "none\n", "last build");
+	if (status->has_builds_started)
+		printf(CMD_STATUS_LABEL "%" PRIu32 " started since profiled "
+		    "started\n", "builds", status->builds_started);
 	for (i = 0; i < status->n_warnings; i++)
 		printf(CMD_STATUS_LABEL "%s\n", "warning", status->warnings[i]);
 }

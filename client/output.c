@@ -219,6 +219,9 @@ output_status_json(const Profiled__Status *status)
 	} else
 		output_json_string("adopting", NULL);
 	output_json_number("pid", 1, status->pid);
+	/* null from a daemon too old to count. */
+	output_json_number("builds_started", status->has_builds_started,
+	    status->builds_started);
 	if (status->last_build == NULL)
 		output_json_string("last_build", NULL);
 	else

@@ -346,6 +346,7 @@ profiled_status_cb(void)
 	struct queue_status	 status;
 	char			*cause = NULL;
 
+	rpc_status_changed();
 	if (queue_status(&status, &cause) == -1) {
 		log_debug("%s", cause);
 		free(cause);
@@ -468,6 +469,7 @@ profiled_reload_cb(evutil_socket_t sig, short events, void *arg)
 		free(cause);
 	} else
 		config_update(cfg, &fresh);
+	rpc_status_changed();
 	systemd_ready();
 }
 
@@ -559,6 +561,7 @@ main(int argc, char **argv)
 
 	adopt_free();
 	queue_shutdown();
+	rpc_shutdown();
 	events_shutdown();
 	notify_shutdown();
 	nix_shutdown();

@@ -413,6 +413,7 @@ void	 queue_wait(queue_done_cb, void *);
 enum queue_state queue_state(void);
 const char *queue_state_name(enum queue_state);
 int	 queue_status(struct queue_status *, char **);
+unsigned queue_builds_started(void);
 void	 queue_add_warning(char *);
 
 /* events.c */
@@ -448,6 +449,7 @@ struct Profiled__Response;
 int	 server_start(struct event_base *, int, const char *, char **);
 void	 server_stop(void);
 void	 server_send(uint64_t, const struct Profiled__Response *);
+void	 server_send_frame(uint64_t, const unsigned char *, size_t);
 
 /* retention.c */
 struct retention_generation {
@@ -482,6 +484,9 @@ void	 rpc_init(struct event_base *, const struct config *);
 void	 rpc_dispatch(uint64_t, const struct Profiled__Request *);
 void	 rpc_reply_error(uint64_t, const char *);
 void	 rpc_status(uint64_t);
+void	 rpc_status_changed(void);
+const unsigned char *rpc_status_frame(size_t *, char **);
+void	 rpc_shutdown(void);
 
 /* systemd.c */
 void	 systemd_init(struct event_base *);

@@ -126,6 +126,7 @@ static struct {
 						/* last told as changed */
 	char				 settled_hash[SHA256_HEX_SIZE];
 	unsigned			 held;	/* chosen by hand, or 0 */
+	unsigned			 builds_started; /* since start-up */
 	int				 stopping;
 	int				 settling;	/* a build was superseded:
 							   saves settle first */
@@ -186,7 +187,11 @@ queue_check(void)
 	assert(TAILQ_EMPTY(&b->waiters) || b->trigger == REASON_SWITCH);
 }
 
-/* The status has changed: tell whoever shows it (systemd's STATUS=). */
+/*
+ * The status may have changed: tell whoever shows it (status answers,
+ * which are packed once per change, and systemd's STATUS=).  Every entry
+ * point ends with it, so that no change goes untold.
+ */
 static void
 queue_changed(void)
 {
@@ -522,6 +527,7 @@ queue_created_cb(unsigned id, const char *error, void *arg)
 		queue_settle(b->inputs->hash, 0);
 	}
 	queue_end_build();
+	queue_changed();
 	queue_check();
 }
 
@@ -828,6 +834,7 @@ queue_build_done_cb(struct build_result *result, void *arg)
 		break;
 	}
 	free(change);
+	queue_changed();
 	queue_check();
 }
 
@@ -879,6 +886,7 @@ queue_start(enum reason trigger, int forced, struct queue_waiters *waiters)
 		queue_end_build();
 		return;
 	}
+	queue.builds_started++;
 	queue_changed();
 	events_build_started(trigger, b->file, snap->file_hash);
 }
@@ -952,6 +960,7 @@ queue_debounce_cb(evutil_socket_t fd, short events, void *arg)
 		free(why);
 	}
 out:
+	queue_changed();
 	queue_check();
 }
 
@@ -965,8 +974,7 @@ queue_file_changed(const char *path)
 	free(queue.changed_file);
 	queue.changed_file = path != NULL ? xstrdup(path) : NULL;
 	queue_arm_debounce();
-	if (queue.running == NULL)
-		queue_changed();
+	queue_changed();
 	queue_check();
 }
 
@@ -990,6 +998,7 @@ queue_switch_build(queue_done_cb cb, void *arg)
 		queue.changed_file = NULL;
 	}
 	queue_request(REASON_SWITCH, 1, cb, arg);
+	queue_changed();
 	queue_check();
 }
 
@@ -1011,6 +1020,7 @@ queue_wait(queue_done_cb cb, void *arg)
 		cb(NULL, NULL, arg);
 	else
 		queue_waiters_add(&queue.idle_waiters, cb, arg);
+	queue_changed();
 	queue_check();
 }
 
@@ -1097,6 +1107,7 @@ queue_gc_done_cb(const char *error, void *arg)
 	queue_gc_free(gc);
 	if (queue.running != NULL && queue.running->waiting_gc) {
 		queue_activate();
+		queue_changed();
 		queue_check();
 		return;
 	}
@@ -1112,6 +1123,7 @@ queue_gc_done_cb(const char *error, void *arg)
 	}
 	if (queue.running == NULL)
 		queue_idle();
+	queue_changed();
 	queue_check();
 }
 
@@ -1191,6 +1203,7 @@ queue_gc(const struct retention_policy *policy, int dry_run, queue_gc_cb cb,
 		    "or deleted); try again when profilectl wait returns", arg);
 	else
 		queue_gc_start(policy, dry_run, cb, arg);
+	queue_changed();
 	queue_check();
 }
 
@@ -1208,6 +1221,7 @@ queue_switch_to(int rollback, unsigned id, queue_done_cb cb, void *arg)
 	    queue.gc == NULL) {
 		queue_switch_existing(rollback, id, cb, arg);
 		queue_retain();
+		queue_changed();
 		queue_check();
 		return;
 	}
@@ -1217,6 +1231,7 @@ queue_switch_to(int rollback, unsigned id, queue_done_cb cb, void *arg)
 	d->cb = cb;
 	d->arg = arg;
 	TAILQ_INSERT_TAIL(&queue.deferred, d, entry);
+	queue_changed();
 	queue_check();
 }
 
@@ -1272,6 +1287,7 @@ queue_init(struct event_base *base, const struct config *cfg,
 	}
 	queue_request(REASON_SAVE, 0, NULL, NULL);
 out:
+	queue_changed();
 	queue_check();
 }
 
@@ -1299,6 +1315,7 @@ queue_stop(void)
 		queue_build_free(queue.running);
 		queue.running = NULL;
 	}
+	queue_changed();
 	queue_check();
 	return 0;
 }
@@ -1334,6 +1351,13 @@ queue_shutdown(void)
 		event_free(queue.debounce);
 	inputs_shutdown();
 	memset(&queue, 0, sizeof queue);
+}
+
+/* How many builds Nix has started for the queue since start-up. */
+unsigned
+queue_builds_started(void)
+{
+	return queue.builds_started;
 }
 
 /* What the queue is doing now. */
@@ -1442,6 +1466,7 @@ queue_add_warning(char *warning)
 {
 	free(queue.history_warning);
 	queue.history_warning = warning;
+	queue_changed();
 }
 
 /*

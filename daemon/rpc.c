@@ -5,12 +5,27 @@
  * with a callback, which answers the client when the work is done (a
  * client that has gone meanwhile misses its answer: clients are ids).
  * subscribe is the one call answered with a stream (events.c).
+ *
+ * status is the call made most, by scripts and prompts in loops, so its
+ * answer is packed once and the same bytes are sent until something it
+ * shows may have changed: the queue says so (rpc_status_changed, through
+ * its changed_cb), any other call may have changed something, the profile
+ * link points elsewhere (nix-env by hand: one readlink a call tells), or
+ * adoption or Nix's version moved on.  What only the user changes outside
+ * profiled (~/.nix-profile, nixpkgs on NIX_PATH) is looked at again at
+ * least every RPC_STATUS_RECHECK_MS; a database waiting on a lock, whose
+ * warning counts milliseconds, is never cached.
  */
 #include <sys/stat.h>
+#include <sys/time.h>
+
+#include <limits.h>
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "profiled.h"
 #include "frame.h"
@@ -22,6 +37,21 @@ static int	 rpc_packages_unknown(const struct generation *);
 
 static struct event_base	*rpc_base;
 static const struct config	*rpc_config;
+
+/* How long a cached status answer may go without a fresh look outside. */
+#define RPC_STATUS_RECHECK_MS	1000
+
+/* The status answer, packed, and what it was packed from. */
+static struct {
+	unsigned char	*frame;
+	size_t		 size;
+	int		 stale;		/* told changed since */
+	char		 link[PATH_MAX];	/* the profile link's target */
+	const char	*nix_version;
+	size_t		 adopting_done;
+	size_t		 adopting_total;
+	struct timeval	 packed;	/* when */
+} rpc_status_cache;
 
 /* A show waiting for Nix to size the generation's closure. */
 struct rpc_show {
@@ -98,9 +128,12 @@ rpc_idle_cb(const struct queue_switched *sw, const char *error, void *arg)
 		rpc_status(client);
 }
 
-/* Answer client with the daemon's status. */
-void
-rpc_status(uint64_t client)
+/*
+ * Pack the daemon's status into a new frame (its size in *size); NULL and
+ * *cause if the profile cannot be read.
+ */
+static unsigned char *
+rpc_status_pack(size_t *size, char **cause)
 {
 	Profiled__Response		 response = PROFILED__RESPONSE__INIT;
 	Profiled__Status		 status = PROFILED__STATUS__INIT;
@@ -108,14 +141,12 @@ rpc_status(uint64_t client)
 	struct queue_status		 st;
 	const struct build_record	*last;
 	struct generation		*current;
-	char				*cause = NULL, *built_change = NULL;
+	char				*built_change = NULL;
+	unsigned char			*frame;
 	size_t				 done, total;
 
-	if (queue_status(&st, &cause) == -1) {
-		rpc_reply_error(client, cause);
-		free(cause);
-		return;
-	}
+	if (queue_status(&st, cause) == -1)
+		return NULL;
 	status.state = (char *)queue_state_name(st.state);
 	status.has_current_generation = st.current != 0;
 	status.current_generation = st.current;
@@ -124,6 +155,8 @@ rpc_status(uint64_t client)
 	status.in_sync = st.in_sync;
 	status.package_file_exists = st.file_exists;
 	status.pid = getpid();
+	status.has_builds_started = 1;
+	status.builds_started = queue_builds_started();
 	status.build_pending = st.pending;
 	status.held = st.held;
 	status.file_error = (char *)st.file_error;
@@ -162,8 +195,101 @@ rpc_status(uint64_t client)
 	}
 	response.result_case = PROFILED__RESPONSE__RESULT_STATUS;
 	response.status = &status;
-	server_send(client, &response);
+	frame = frame_pack(&response.base, size);
 	free(built_change);
+	if (frame == NULL)
+		*cause = xstrdup("the status is larger than a frame");
+	return frame;
+}
+
+/* Something status shows may have changed: pack it again when asked. */
+void
+rpc_status_changed(void)
+{
+	rpc_status_cache.stale = 1;
+}
+
+/*
+ * Whether the packed status still holds: nothing was told changed, the
+ * profile link is where it was (its target in link, from readlink), and
+ * it was packed less than RPC_STATUS_RECHECK_MS ago.
+ */
+static int
+rpc_status_fresh(const char *link)
+{
+	struct timeval	now, age;
+	size_t		done = 0, total = 0;
+
+	if (rpc_status_cache.frame == NULL || rpc_status_cache.stale)
+		return 0;
+	adopt_progress(&done, &total);
+	if (strcmp(link, rpc_status_cache.link) != 0 ||
+	    nix_version() != rpc_status_cache.nix_version ||
+	    done != rpc_status_cache.adopting_done ||
+	    total != rpc_status_cache.adopting_total)
+		return 0;
+	event_base_gettimeofday_cached(rpc_base, &now);
+	timersub(&now, &rpc_status_cache.packed, &age);
+	return age.tv_sec >= 0 && age.tv_sec * 1000 + age.tv_usec / 1000 <
+	    RPC_STATUS_RECHECK_MS;
+}
+
+/*
+ * The status answer as a packed frame, kept until rpc_status_fresh says
+ * otherwise; NULL and *cause if the profile cannot be read.
+ */
+const unsigned char *
+rpc_status_frame(size_t *size, char **cause)
+{
+	char		link[PATH_MAX];
+	ssize_t		n;
+	unsigned char	*frame;
+
+	if ((n = readlink(rpc_config->profile, link, sizeof link - 1)) == -1)
+		n = 0;
+	link[n] = '\0';
+	if (!rpc_status_fresh(link)) {
+		if ((frame = rpc_status_pack(size, cause)) == NULL)
+			return NULL;
+		free(rpc_status_cache.frame);
+		rpc_status_cache.frame = frame;
+		rpc_status_cache.size = *size;
+		memcpy(rpc_status_cache.link, link, n + 1);
+		rpc_status_cache.nix_version = nix_version();
+		adopt_progress(&rpc_status_cache.adopting_done,
+		    &rpc_status_cache.adopting_total);
+		event_base_gettimeofday_cached(rpc_base,
+		    &rpc_status_cache.packed);
+		/* Its warning counts the milliseconds a lock has lasted. */
+		rpc_status_cache.stale = generation_waiting() != 0 ||
+		    db_waiting_ms() > 0;
+	}
+	*size = rpc_status_cache.size;
+	return rpc_status_cache.frame;
+}
+
+/* Answer client with the daemon's status. */
+void
+rpc_status(uint64_t client)
+{
+	const unsigned char	*frame;
+	size_t			 size;
+	char			*cause = NULL;
+
+	if ((frame = rpc_status_frame(&size, &cause)) == NULL) {
+		rpc_reply_error(client, cause);
+		free(cause);
+		return;
+	}
+	server_send_frame(client, frame, size);
+}
+
+/* Free the packed status; the loop has ended. */
+void
+rpc_shutdown(void)
+{
+	free(rpc_status_cache.frame);
+	memset(&rpc_status_cache, 0, sizeof rpc_status_cache);
 }
 
 /* The log of the build that made generation (0: of the last build). */
@@ -919,6 +1045,9 @@ rpc_switch(uint64_t client, const Profiled__SwitchRequest *request)
 void
 rpc_dispatch(uint64_t client, const Profiled__Request *request)
 {
+	/* Any call but status may change what status shows. */
+	if (request->call_case != PROFILED__REQUEST__CALL_STATUS)
+		rpc_status_changed();
 	switch (request->call_case) {
 	case PROFILED__REQUEST__CALL_STATUS:
 		rpc_status(client);

@@ -8,9 +8,14 @@
  * and writable by no one else, so no one can swap it, and nothing but a
  * stale socket is ever removed from its path.
  *
- * Each client is a bufferevent.  Requests are handed to rpc.c one frame at
- * a time; a client that sends a frame over FRAME_MAX or one that does not
- * unpack is dropped, never the daemon.  Clients are known to the rest of
+ * Each client is a socket with a read event, a write event added only while
+ * output waits, and an evbuffer each way.  One read per wakeup takes what
+ * the socket holds and every whole frame in it is handed to rpc.c, straight
+ * from the read buffer when nothing was left over; a reply is written at
+ * once with one send, and only what the socket does not take is kept.  So
+ * a status call costs one read and one send, and no event is re-armed.
+ * A client that sends a frame over FRAME_MAX or one that does not unpack is
+ * dropped, never the daemon.  Clients are known to the rest of
  * the daemon by a number, so a reply meant for a client that has gone is
  * simply discarded.  No client can starve the others: one that stops
  * reading (a stalled `profilectl watch`) is dropped once SERVER_OUTPUT_MAX
@@ -37,10 +42,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "profiled.h"
@@ -60,10 +65,18 @@
 #define SERVER_FRAME_SECONDS	5
 /* Seconds accepting pauses when out of descriptors with none in reserve. */
 #define SERVER_PAUSE_SECONDS	1
+/* Bytes one read takes from a client. */
+#define SERVER_READ_SIZE	65536
+/* A call handler running longer than this on the loop is logged (debug). */
+#define SERVER_SLOW_MS		5
 
 struct server_client {
 	uint64_t		 id;
-	struct bufferevent	*bev;
+	int			 fd;
+	struct event		*read_event;
+	struct event		*write_event;	/* added while out waits */
+	struct evbuffer		*in;		/* a partial frame */
+	struct evbuffer		*out;		/* what the socket did not take */
 	struct event		*frame_timer;	/* a partial frame's deadline */
 	size_t			 buffered;	/* of a partial frame */
 	pid_t			 pid;		/* that connected */
@@ -87,6 +100,7 @@ static char			*server_path;	/* a socket we bound */
 static pid_t			 server_pid;	/* the process that bound it */
 
 static void	server_client_free(struct server_client *);
+static void	server_client_drop(struct server_client *);
 
 static struct server_client *
 server_client_find(uint64_t id)
@@ -95,9 +109,14 @@ server_client_find(uint64_t id)
 
 	LIST_FOREACH(c, &server_clients, entry) {
 		if (c->id == id)
-			return c;
+			break;
 	}
-	return NULL;
+	/* The client answered now is likely answered again soon. */
+	if (c != NULL && c != LIST_FIRST(&server_clients)) {
+		LIST_REMOVE(c, entry);
+		LIST_INSERT_HEAD(&server_clients, c, entry);
+	}
+	return c;
 }
 
 /* A client started a frame SERVER_FRAME_SECONDS ago and has not ended it. */
@@ -122,7 +141,7 @@ static int
 server_client_pending(struct server_client *c, int newly_begun)
 {
 	struct timeval	tv = { SERVER_FRAME_SECONDS, 0 };
-	size_t		len = evbuffer_get_length(bufferevent_get_input(c->bev));
+	size_t		len = evbuffer_get_length(c->in);
 
 	server_buffered = server_buffered - c->buffered + len;
 	c->buffered = len;
@@ -142,50 +161,122 @@ server_client_pending(struct server_client *c, int newly_begun)
 	return 0;
 }
 
-static void
-server_client_read_cb(struct bufferevent *bev, void *arg)
+/*
+ * Hand client c's request, len bytes of body, to rpc.c; -1 if it does not
+ * unpack (c is freed) or c was dropped meanwhile.  A handler that holds the
+ * loop past SERVER_SLOW_MS is logged, so that a regression shows.
+ */
+static int
+server_client_request(struct server_client *c, const unsigned char *body,
+    uint32_t len)
 {
-	struct server_client	*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
-	unsigned char		 header[FRAME_HEADER_SIZE], *body;
-	uint32_t		 len;
 	Profiled__Request	*request;
-	int			 ended = 0;
+	struct timespec		 start, end;
+	long long		 ms;
 
-	/* rpc_dispatch may drop c (it stopped reading): c stays till later. */
-	while (!c->dropped &&
-	    evbuffer_get_length(in) >= FRAME_HEADER_SIZE) {
-		evbuffer_copyout(in, header, sizeof header);
-		if (frame_header_decode(header, &len) == -1) {
-			log_warnx("client %llu: frame of %u bytes refused",
-			    (unsigned long long)c->id, len);
-			server_client_free(c);
-			return;
-		}
-		if (evbuffer_get_length(in) < FRAME_HEADER_SIZE + len)
-			break;
-		ended = 1;
-		evbuffer_drain(in, FRAME_HEADER_SIZE);
-		body = evbuffer_pullup(in, len);
-		request = profiled__request__unpack(NULL, len, body);
-		evbuffer_drain(in, len);
-		if (request == NULL) {
-			log_warnx("client %llu: bad request",
-			    (unsigned long long)c->id);
-			server_client_free(c);
-			return;
-		}
-		rpc_dispatch(c->id, request);
-		profiled__request__free_unpacked(request, NULL);
+	if ((request = profiled__request__unpack(NULL, len, body)) == NULL) {
+		log_warnx("client %llu: bad request",
+		    (unsigned long long)c->id);
+		server_client_free(c);
+		return -1;
 	}
-	if (!c->dropped)
-		server_client_pending(c, ended);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	rpc_dispatch(c->id, request);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (end.tv_sec - start.tv_sec) * 1000LL +
+	    (end.tv_nsec - start.tv_nsec) / 1000000;
+	if (ms > SERVER_SLOW_MS)
+		log_debug("client %llu: request %d held the loop for %lld ms",
+		    (unsigned long long)c->id, (int)request->call_case, ms);
+	profiled__request__free_unpacked(request, NULL);
+	return c->dropped ? -1 : 0;
 }
 
-static void
-server_client_event_cb(struct bufferevent *bev, short events, void *arg)
+/*
+ * Handle every whole frame of the len bytes at data; the number of bytes
+ * they took, or -1 if c is gone or dropped.
+ */
+static ssize_t
+server_client_frames(struct server_client *c, const unsigned char *data,
+    size_t len)
 {
-	server_client_free(arg);
+	size_t		used = 0;
+	uint32_t	body;
+
+	while (len - used >= FRAME_HEADER_SIZE) {
+		if (frame_header_decode(data + used, &body) == -1) {
+			log_warnx("client %llu: frame of %u bytes refused",
+			    (unsigned long long)c->id, body);
+			server_client_free(c);
+			return -1;
+		}
+		if (len - used - FRAME_HEADER_SIZE < body)
+			break;
+		used += FRAME_HEADER_SIZE;
+		if (server_client_request(c, data + used, body) == -1)
+			return -1;
+		used += body;
+	}
+	return used;
+}
+
+/*
+ * What client c sent: one read a wakeup (the event is level-triggered, so
+ * more comes next turn), its frames handled from the read buffer itself
+ * unless part of a frame was waiting.
+ */
+static void
+server_client_read_cb(evutil_socket_t fd, short events, void *arg)
+{
+	static unsigned char	 buf[SERVER_READ_SIZE];
+	struct server_client	*c = arg;
+	const unsigned char	*data = buf;
+	ssize_t			 n, used;
+	size_t			 len, before = evbuffer_get_length(c->in);
+
+	if ((n = read(fd, buf, sizeof buf)) == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_debug("client %llu: read: %s", (unsigned long long)c->id,
+		    strerror(errno));
+	}
+	if (n <= 0) {
+		server_client_free(c);
+		return;
+	}
+	len = n;
+	if (before > 0) {
+		if (evbuffer_add(c->in, buf, n) == -1)
+			fatalx("out of memory");
+		len = evbuffer_get_length(c->in);
+		data = evbuffer_pullup(c->in, -1);
+	}
+	/* rpc_dispatch may drop c (it stopped reading): c stays till later. */
+	if ((used = server_client_frames(c, data, len)) == -1)
+		return;
+	if (before > 0)
+		evbuffer_drain(c->in, used);
+	else if ((size_t)used < len && evbuffer_add(c->in, buf + used,
+	    len - used) == -1)
+		fatalx("out of memory");
+	server_client_pending(c, before == 0 || used > 0);
+}
+
+/* Send what waits for client c, as much as its socket takes. */
+static void
+server_client_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct server_client	*c = arg;
+
+	if (evbuffer_write(c->out, fd) == -1 && errno != EAGAIN &&
+	    errno != EINTR) {
+		log_debug("client %llu: write: %s", (unsigned long long)c->id,
+		    strerror(errno));
+		server_client_drop(c);
+		return;
+	}
+	if (evbuffer_get_length(c->out) == 0)
+		event_del(c->write_event);
 }
 
 /* Take new connections again, after a pause for want of descriptors. */
@@ -207,7 +298,11 @@ server_client_free(struct server_client *c)
 	server_buffered -= c->buffered;
 	server_nclients--;
 	event_free(c->frame_timer);
-	bufferevent_free(c->bev);
+	event_free(c->read_event);
+	event_free(c->write_event);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	close(c->fd);
 	free(c);
 	/* A descriptor is free again. */
 	server_resume();
@@ -236,20 +331,53 @@ server_client_drop(struct server_client *c)
 {
 	c->dropped = 1;
 	evtimer_del(c->frame_timer);
-	bufferevent_disable(c->bev, EV_READ|EV_WRITE);
+	event_del(c->read_event);
+	event_del(c->write_event);
 	event_active(server_reap_event, EV_TIMEOUT, 0);
+}
+
+/*
+ * Send the packed frame of size bytes to client id, if it is still
+ * connected: written at once when nothing waits before it, and what the
+ * socket does not take is kept for the write event.
+ */
+void
+server_send_frame(uint64_t id, const unsigned char *frame, size_t size)
+{
+	struct server_client	*c;
+	ssize_t			 n = 0;
+
+	if ((c = server_client_find(id)) == NULL || c->dropped)
+		return;
+	if (evbuffer_get_length(c->out) == 0 &&
+	    (n = send(c->fd, frame, size, MSG_NOSIGNAL|MSG_DONTWAIT)) == -1) {
+		if (errno != EAGAIN && errno != EINTR) {
+			log_debug("client %llu: send: %s",
+			    (unsigned long long)id, strerror(errno));
+			server_client_drop(c);
+			return;
+		}
+		n = 0;
+	}
+	if ((size_t)n == size)
+		return;
+	if (evbuffer_add(c->out, frame + n, size - n) == -1)
+		fatalx("out of memory");
+	event_add(c->write_event, NULL);
+	if (evbuffer_get_length(c->out) > SERVER_OUTPUT_MAX) {
+		log_warnx("client %llu is not reading; dropping it",
+		    (unsigned long long)id);
+		server_client_drop(c);
+	}
 }
 
 /* Send response to client id, if it is still connected. */
 void
 server_send(uint64_t id, const Profiled__Response *response)
 {
-	struct server_client	*c;
-	unsigned char		*frame;
-	size_t			 size;
+	unsigned char	*frame;
+	size_t		 size;
 
-	if ((c = server_client_find(id)) == NULL || c->dropped)
-		return;
 	if ((frame = frame_pack(&response->base, &size)) == NULL) {
 		log_warnx("client %llu: response too large",
 		    (unsigned long long)id);
@@ -259,14 +387,8 @@ server_send(uint64_t id, const Profiled__Response *response)
 			rpc_reply_error(id, "the answer is larger than a frame");
 		return;
 	}
-	bufferevent_write(c->bev, frame, size);
+	server_send_frame(id, frame, size);
 	free(frame);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
-	    SERVER_OUTPUT_MAX) {
-		log_warnx("client %llu is not reading; dropping it",
-		    (unsigned long long)id);
-		server_client_drop(c);
-	}
 }
 
 static void
@@ -414,14 +536,18 @@ server_accept_cb(evutil_socket_t fd, short events, void *arg)
 	c = xcalloc(1, sizeof *c);
 	c->id = server_next_id++;
 	c->pid = pid;
-	c->bev = bufferevent_socket_new(server_base, client_fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	c->fd = client_fd;
+	c->read_event = event_new(server_base, client_fd, EV_READ|EV_PERSIST,
+	    server_client_read_cb, c);
+	c->write_event = event_new(server_base, client_fd,
+	    EV_WRITE|EV_PERSIST, server_client_write_cb, c);
 	c->frame_timer = evtimer_new(server_base, server_client_stalled_cb, c);
-	if (c->bev == NULL || c->frame_timer == NULL)
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	if (c->read_event == NULL || c->write_event == NULL ||
+	    c->frame_timer == NULL || c->in == NULL || c->out == NULL ||
+	    event_add(c->read_event, NULL) == -1)
 		fatalx("cannot make a client's events");
-	bufferevent_setcb(c->bev, server_client_read_cb, NULL,
-	    server_client_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ);
 	LIST_INSERT_HEAD(&server_clients, c, entry);
 	server_nclients++;
 }

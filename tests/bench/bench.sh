@@ -411,6 +411,12 @@ current_generation() {
 	    sed -n 's/.*"current_generation": \([0-9]*\).*/\1/p'
 }
 
+# Builds the daemon's queue has started since it started, as status says.
+builds_started() {
+	ctl --json status 2>/dev/null |
+	    sed -n 's/.*"builds_started": \([0-9]*\).*/\1/p'
+}
+
 rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
@@ -739,13 +745,13 @@ burst_row() {
 		return 1
 	fi
 	cp "$pkgfile" "$dir/template.nix"
-	before=$(grep -c ': building ' "$dir/log")
+	before=$(builds_started)
 	kv "$("$rpc" burst -f "$pkgfile" -T "$dir/template.nix" \
 	    -n "$burst_saves" -i "$burst_interval" 2>> "$errors")"
 	note="${kv_saves:-no} saves in ${kv_ms:-?} ms"
 	ctl_wait
 	waited=$?
-	after=$(grep -c ': building ' "$dir/log")
+	after=$(builds_started)
 	[ $waited = 0 ] || note="$note; not idle after $op_timeout s"
 	result burst "debounce_ms=$1" $((after - before)) builds "" "" "" le 2 \
 	    1 "$note"

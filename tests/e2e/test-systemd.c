@@ -284,18 +284,17 @@ Test(systemd, no_watchdog_unless_asked)
 }
 
 /*
- * With stderr the journal (JOURNAL_STREAM names it), lines go to journald
- * with PRIORITY= and, for generations, GENERATION= and STORE_PATH=.  The
- * journal socket is the test's, mounted over /run in a private mount
- * namespace, so no journald is needed and the host's is not touched.
+ * Make the next daemon's stderr the journal (JOURNAL_STREAM names the
+ * harness's log) and its journal socket the test's, mounted over /run in a
+ * private mount namespace, so no journald is needed and the host's is not
+ * touched; the socket, for the test to read.  Skips without namespaces.
  */
-Test(systemd, journal_gets_priorities_and_fields)
+static int
+journal_of_test(void)
 {
-	struct json	*generations;
 	struct stat	 sb;
 	struct run	 r;
-	char		*dir, *path, *stream, *wrapper, *seen = xstrdup(""), *want;
-	char		*log, *datagram;
+	char		*dir, *path, *stream, *wrapper;
 	int		 fd;
 
 	harness_run(&r, "unshare", "--mount", "true", NULL);
@@ -316,6 +315,22 @@ Test(systemd, journal_gets_priorities_and_fields)
 	    "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && "
 	    "mount --bind \"$0\" /run/systemd/journal && exec \"$@\"' %s", dir);
 	setenv("PROFILED_TEST_WRAPPER", wrapper, 1);
+	free(wrapper);
+	free(stream);
+	free(path);
+	free(dir);
+	return fd;
+}
+
+/*
+ * With stderr the journal (JOURNAL_STREAM names it), lines go to journald
+ * with PRIORITY= and, for generations, GENERATION= and STORE_PATH=.
+ */
+Test(systemd, journal_gets_priorities_and_fields)
+{
+	struct json	*generations;
+	char		*seen = xstrdup(""), *want, *log, *datagram;
+	int		 fd = journal_of_test();
 
 	harness_start();
 	harness_wait_generation(1);
@@ -339,10 +354,41 @@ Test(systemd, journal_gets_priorities_and_fields)
 	free(datagram);
 	free(log);
 	free(want);
-	free(wrapper);
-	free(stream);
-	free(path);
-	free(dir);
+	free(seen);
+	close(fd);
+}
+
+/*
+ * journald not reading (its socket's queue full) never blocks the loop:
+ * lines that do not fit are dropped, so the daemon goes on building and
+ * answering status; once the journal reads again, a line says how many
+ * were lost, before the next.
+ */
+Test(systemd, full_journal_drops_lines_and_never_blocks)
+{
+	char		 buf[65536], *seen = xstrdup(""), *log;
+	int		 fd = journal_of_test(), queued = 0;
+
+	/* Start-up and two builds say more than the socket queues. */
+	harness_start();
+	json_free(harness_wait_generation(1));
+	harness_save_packages("hello cowsay");
+	json_free(harness_wait_generation(2));
+	while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+		queued++;
+	cr_assert_gt(queued, 0, "the journal got nothing");
+
+	/* The journal reads again: the loss is told before the next line. */
+	harness_save_packages("hello");
+	free(wait_datagram(fd, &seen, "MESSAGE=generation 3 is active", 1));
+	cr_assert(strstr(seen, "log lines were dropped: the journal did not "
+	    "take them in time") != NULL, "no line told the loss; after %d "
+	    "queued:\n%s", queued, seen);
+	log = harness_read(harness.log);
+	cr_assert(strstr(log, "generation 2 is active") == NULL,
+	    "a dropped line went to stderr:\n%s", log);
+	harness_stop();
+	free(log);
 	free(seen);
 	close(fd);
 }

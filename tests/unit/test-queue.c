@@ -412,6 +412,7 @@ Test(queue, a_burst_of_saves_costs_two_builds)
 	cr_assert_str_eq(state_name(), "waiting");
 	fire_debounce();
 	assert_count("build_start", 2);
+	cr_assert_eq(queue_builds_started(), 2);
 	assert_building("[ s20 ]\n");
 	build_and_create("/nix/store/2222-user-environment", 2);
 	cr_assert_str_eq(state_name(), "idle");
@@ -922,4 +923,104 @@ Test(queue, stop_cancels_the_build_and_answers_waiters)
 	assert_logged("reply error 8 profiled is stopping");
 	assert_logged("reply error 5 profiled is stopping");
 	cr_assert(!status().pending);
+}
+
+/*
+ * Status answers are packed once per change (rpc.c), so the queue must
+ * tell every change through its changed_cb: the status as last told must
+ * equal the status now after every step, whatever the step.
+ */
+static char	*told;
+
+/* What status shows, as one string, to compare. */
+static char *
+status_text(void)
+{
+	struct queue_status	 st = status();
+	char			*text, *next;
+	size_t			 i;
+
+	xasprintf(&text, "%s current=%u sync=%d held=%d pending=%d exists=%d "
+	    "error=%s imports=%zu built=%s builds=%u", queue_state_name(
+	    st.state), st.current, st.in_sync, st.held, st.pending,
+	    st.file_exists, st.file_error != NULL ? st.file_error : "-",
+	    st.nimports, st.built != NULL ? st.built->store_path : "-",
+	    queue_builds_started());
+	if (st.last_build != NULL) {
+		xasprintf(&next, "%s last=%d,%u,%s", text, st.last_build->ok,
+		    st.last_build->generation, st.last_build->content_hash);
+		free(text);
+		text = next;
+	}
+	for (i = 0; i < st.nwarnings; i++) {
+		xasprintf(&next, "%s warning=%s", text, st.warnings[i]);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+static void
+told_cb(void)
+{
+	free(told);
+	told = status_text();
+}
+
+#define assert_told() do {						\
+	char	*now_ = status_text();					\
+	cr_assert_str_eq(told, now_, "the status changed untold");	\
+	free(now_);							\
+} while (0)
+
+Test(queue, every_change_of_status_is_told)
+{
+	const char	*text = "[ hello ]\n";
+
+	write_file(cfg.package_file, text);
+	queue_init(base, &cfg, told_cb);
+	assert_told();
+	assert_building(text);
+	cr_assert_eq(queue_builds_started(), 1);
+
+	/* A save while it builds: pending, then the newest is built. */
+	write_file(cfg.package_file, "[ hello cowsay ]\n");
+	queue_file_changed(cfg.package_file);
+	assert_told();
+	fire_debounce();
+	assert_told();
+	fakes_build_finish(fakes_result_cancelled());
+	assert_told();
+	while (queue_builds_started() < 2)
+		cr_assert_neq(event_base_loop(base,
+		    EVLOOP_ONCE|EVLOOP_NONBLOCK), -1);
+	assert_told();
+	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
+	assert_told();
+	fakes_generation_created(2);
+	assert_told();
+	cr_assert_str_eq(state_name(), "idle");
+
+	/* A failed build, a rollback, a switch, a wait, a missing file. */
+	save("[ broken ]\n");
+	assert_told();
+	fakes_build_finish(fakes_result_failed("no such package"));
+	assert_told();
+	fakes.rollback_target = 1;
+	queue_switch_to(1, 0, fakes_done_cb, CLIENT(1));
+	assert_told();
+	queue_switch_build(fakes_done_cb, CLIENT(2));
+	assert_told();
+	fakes_build_finish(fakes_result_ok("/nix/store/3333-user-environment"));
+	assert_told();
+	fakes_generation_created(3);
+	assert_told();
+	queue_wait(fakes_done_cb, CLIENT(3));
+	assert_told();
+	cr_assert_eq(unlink(cfg.package_file), 0);
+	changed(cfg.package_file);
+	assert_told();
+	cr_assert_eq(queue_builds_started(), 4);
+	free(told);
+	told = NULL;
 }
