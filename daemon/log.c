@@ -11,9 +11,11 @@
  * Logging never blocks the daemon's loop: lines go to journald's socket
  * in its native protocol from a non-blocking socket of our own (libsystemd's
  * sd_journal_send blocks while journald's queue is full).  A line the
- * journal does not take at once is dropped and counted, never written to
- * stderr instead (that is journald too, and would block the same way);
- * the next line it takes is preceded by one saying how many were lost.
+ * journal cannot take at once waits in a queue of LOG_QUEUE_MAX lines,
+ * sent from the loop as soon as the journal reads again (log_loop); past
+ * that, lines are dropped and counted, never written to stderr instead
+ * (that is journald too, and would block the same way), and once the
+ * queue drains a line says how many were lost.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,12 +23,15 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "profiled.h"
 
@@ -36,10 +41,25 @@ static int		 log_journal;	/* stderr is the journal */
 static int		 log_journal_fd = -1;
 static unsigned long long log_dropped;	/* lines the journal did not take */
 
+/* Lines waiting for the journal to read, oldest first. */
+struct log_pending {
+	char			*datagram;
+	size_t			 size;
+	struct log_pending	*next;
+};
+static struct log_pending	*log_queue, **log_queue_tail = &log_queue;
+static size_t			 log_queued;
+static struct event		*log_writable;	/* NULL until log_loop */
+
 /* Where journald reads native-protocol datagrams. */
 #define LOG_JOURNAL_SOCKET	"/run/systemd/journal/socket"
 /* A message cut to this many bytes if the journal finds it too large. */
 #define LOG_JOURNAL_CUT		4096
+/* Lines held while the journal is not reading; systemd lets its socket
+ * queue as many. */
+#define LOG_QUEUE_MAX		512
+/* How long a stopping daemon waits for the journal to take what is left. */
+#define LOG_DRAIN_MS		1000
 
 /* Structured fields a line carries to the journal. */
 struct log_fields {
@@ -97,24 +117,39 @@ log_journal_field(FILE *f, const char *name, const char *value, size_t len)
 }
 
 /*
- * Send one datagram of fields to journald without waiting: 0 if it took
- * it, 1 if it is full (or found it too large even cut short), -1 if there
- * is no journal to send to.
+ * The socket to journald, connected so that the loop can wait for it to
+ * take more (an unconnected datagram socket always polls writable); -1 if
+ * there is no journal to send to.
  */
 static int
-log_journal_send(int priority, const char *message, size_t len,
-    const struct log_fields *fields)
+log_journal_socket(void)
 {
 	static const struct sockaddr_un	 sa = { AF_UNIX, LOG_JOURNAL_SOCKET };
-	char				*datagram;
-	size_t				 size;
-	ssize_t				 n;
-	FILE				*f;
+	int				 fd;
 
-	if (log_journal_fd == -1 && (log_journal_fd = socket(AF_UNIX,
-	    SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0)) == -1)
+	if (log_journal_fd != -1)
+		return log_journal_fd;
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK,
+	    0)) == -1)
 		return -1;
-	if ((f = open_memstream(&datagram, &size)) == NULL)
+	if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) == -1) {
+		close(fd);
+		return -1;
+	}
+	return log_journal_fd = fd;
+}
+
+/*
+ * One datagram of fields in journald's native protocol, in *datagram and
+ * *size; the message's first len bytes.  -1 if it cannot be made.
+ */
+static int
+log_journal_format(int priority, const char *message, size_t len,
+    const struct log_fields *fields, char **datagram, size_t *size)
+{
+	FILE	*f;
+
+	if ((f = open_memstream(datagram, size)) == NULL)
 		return -1;
 	log_journal_field(f, "MESSAGE", message, len);
 	fprintf(f, "PRIORITY=%d\n", priority);
@@ -124,52 +159,196 @@ log_journal_send(int priority, const char *message, size_t len,
 	if (fields != NULL && fields->store_path != NULL)
 		log_journal_field(f, "STORE_PATH", fields->store_path,
 		    strlen(fields->store_path));
-	if (fclose(f) != 0)
-		return -1;
-	n = sendto(log_journal_fd, datagram, size, MSG_NOSIGNAL|MSG_DONTWAIT,
-	    (const struct sockaddr *)&sa, sizeof sa);
-	free(datagram);
-	if (n != -1)
-		return 0;
-	if (errno == EMSGSIZE && len > LOG_JOURNAL_CUT)
-		return log_journal_send(priority, message, LOG_JOURNAL_CUT,
-		    fields);
-	if (errno == EAGAIN || errno == ENOBUFS || errno == EMSGSIZE ||
-	    errno == EINTR)
-		return 1;
-	return -1;
+	return fclose(f) == 0 ? 0 : -1;
 }
 
 /*
- * Send one line to the journal, after saying how many were dropped before
- * it, if any; -1 if there is no journal to send to.  A line it has no room
- * for is dropped and counted.
+ * Send one datagram without waiting: 0 sent, 1 the journal is full, 2 it
+ * is too large.  A datagram the journal refuses otherwise (it went away)
+ * is counted as dropped.
+ */
+static int
+log_journal_send(const char *datagram, size_t size)
+{
+	if (send(log_journal_fd, datagram, size, MSG_NOSIGNAL|MSG_DONTWAIT) !=
+	    -1)
+		return 0;
+	if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR)
+		return 1;
+	if (errno == EMSGSIZE)
+		return 2;
+	log_dropped++;
+	return 0;
+}
+
+static void	log_journal_queue(char *, size_t);
+
+/*
+ * Queue a line saying how many lines were lost since the last told, if
+ * any; it may go past the queue's bound by this one line.
+ */
+static void
+log_journal_tell_lost(void)
+{
+	char	*lost, *datagram;
+	size_t	 size;
+
+	if (log_dropped == 0)
+		return;
+	xasprintf(&lost, "%llu log line%s dropped: the journal did not take "
+	    "%s in time", log_dropped, log_dropped == 1 ? " was" : "s were",
+	    log_dropped == 1 ? "it" : "them");
+	log_dropped = 0;
+	if (log_journal_format(LOG_WARNING, lost, strlen(lost), NULL,
+	    &datagram, &size) == 0)
+		log_journal_queue(datagram, size);
+	free(lost);
+}
+
+/*
+ * Queue a datagram for the loop to send, after the line telling of any
+ * lost before it; dropped and counted if the queue is full.
+ */
+static void
+log_journal_queue(char *datagram, size_t size)
+{
+	struct log_pending	*p;
+
+	if (log_queued >= LOG_QUEUE_MAX) {
+		free(datagram);
+		log_dropped++;
+		return;
+	}
+	if (log_dropped > 0 && log_queued < LOG_QUEUE_MAX - 1)
+		log_journal_tell_lost();
+	p = xmalloc(sizeof *p);
+	p->datagram = datagram;
+	p->size = size;
+	p->next = NULL;
+	*log_queue_tail = p;
+	log_queue_tail = &p->next;
+	log_queued++;
+	if (log_writable != NULL && !event_pending(log_writable, EV_WRITE,
+	    NULL))
+		event_add(log_writable, NULL);
+}
+
+/* Send what is queued until the journal is full again. */
+static void
+log_journal_flush(void)
+{
+	struct log_pending	*p;
+
+	while ((p = log_queue) != NULL) {
+		switch (log_journal_send(p->datagram, p->size)) {
+		case 1:
+			return;
+		case 2:
+			log_dropped++;
+			break;
+		}
+		if ((log_queue = p->next) == NULL)
+			log_queue_tail = &log_queue;
+		log_queued--;
+		free(p->datagram);
+		free(p);
+	}
+	if (log_dropped > 0) {
+		log_journal_tell_lost();
+		log_journal_flush();
+	}
+}
+
+static void
+log_writable_cb(evutil_socket_t fd, short events, void *arg)
+{
+	log_journal_flush();
+	if (log_queue != NULL)
+		event_add(log_writable, NULL);
+}
+
+/*
+ * Send lines the journal could not take at once from base's loop, as soon
+ * as it reads again.  Until this is called (and after log_loop_end) they
+ * wait in the queue, or are dropped once it is full.
+ */
+void
+log_loop(struct event_base *base)
+{
+	if (!log_journal || log_journal_socket() == -1)
+		return;
+	log_writable = event_new(base, log_journal_fd, EV_WRITE,
+	    log_writable_cb, NULL);
+	if (log_writable != NULL && log_queue != NULL)
+		event_add(log_writable, NULL);
+}
+
+/*
+ * Send what is still queued, waiting for the journal at most
+ * LOG_DRAIN_MS in all: the daemon is stopping, and its last lines say why.
+ */
+static void
+log_journal_drain(void)
+{
+	struct pollfd	pfd = { .fd = log_journal_fd, .events = POLLOUT };
+	int		waited = 0;
+
+	log_journal_flush();
+	while (log_queue != NULL && waited < LOG_DRAIN_MS) {
+		if (poll(&pfd, 1, 10) == -1 && errno != EINTR)
+			break;
+		waited += 10;
+		log_journal_flush();
+	}
+}
+
+/* Stop sending from the loop (which is going away); send what is left. */
+void
+log_loop_end(void)
+{
+	if (log_writable != NULL)
+		event_free(log_writable);
+	log_writable = NULL;
+	if (log_journal_fd != -1)
+		log_journal_drain();
+}
+
+/*
+ * Send one line to the journal, or queue it behind those waiting; -1 if
+ * there is no journal to send to.
  */
 static int
 log_send_journal(int priority, const char *message,
     const struct log_fields *fields)
 {
-	char	*lost;
+	char	*datagram;
+	size_t	 size, len = strlen(message);
 	int	 r;
 
-	if (log_dropped > 0) {
-		xasprintf(&lost, "%llu log line%s dropped: the journal did not "
-		    "take %s in time", log_dropped, log_dropped == 1 ? " was" :
-		    "s were", log_dropped == 1 ? "it" : "them");
-		r = log_journal_send(LOG_WARNING, lost, strlen(lost), NULL);
-		free(lost);
-		if (r == -1)
-			return -1;
-		if (r == 1) {
-			log_dropped++;
-			return 0;
-		}
-		log_dropped = 0;
+	if (log_journal_socket() == -1 || log_journal_format(priority, message,
+	    len, fields, &datagram, &size) == -1)
+		return -1;
+	if (log_queue != NULL || log_dropped > 0) {
+		log_journal_queue(datagram, size);
+		if (log_queue != NULL && log_writable == NULL)
+			log_journal_flush();
+		return 0;
 	}
-	if ((r = log_journal_send(priority, message, strlen(message),
-	    fields)) == 1)
+	if ((r = log_journal_send(datagram, size)) == 2 &&
+	    len > LOG_JOURNAL_CUT) {
+		free(datagram);
+		if (log_journal_format(priority, message, LOG_JOURNAL_CUT,
+		    fields, &datagram, &size) == -1)
+			return -1;
+		r = log_journal_send(datagram, size);
+	}
+	if (r == 2)
 		log_dropped++;
-	return r == -1 ? -1 : 0;
+	if (r == 1)
+		log_journal_queue(datagram, size);
+	else
+		free(datagram);
+	return 0;
 }
 
 /* One line, to the journal if stderr is the journal, else to stderr. */
@@ -262,6 +441,8 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_CRIT, "fatal: ", fmt, ap, strerror(saved_errno), NULL);
 	va_end(ap);
+	if (log_journal_fd != -1)
+		log_journal_drain();
 	exit(1);
 }
 
@@ -273,5 +454,7 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_CRIT, "fatal: ", fmt, ap, NULL, NULL);
 	va_end(ap);
+	if (log_journal_fd != -1)
+		log_journal_drain();
 	exit(1);
 }

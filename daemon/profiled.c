@@ -529,6 +529,7 @@ main(int argc, char **argv)
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
+	log_loop(base);
 	proc_init(base);
 	nix_version_start(base);
 	sigterm = evsignal_new(base, SIGTERM, profiled_signal_cb, base);
@@ -573,6 +574,7 @@ main(int argc, char **argv)
 	event_free(sigint);
 	event_free(sighup);
 	proc_shutdown();
+	log_loop_end();
 	event_base_free(base);
 	config_free(&cfg);
 	return 0;

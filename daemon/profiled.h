@@ -18,7 +18,10 @@
 #define printflike(a, b)	__attribute__((format(printf, a, b)))
 
 /* log.c */
+struct event_base;
 void	 log_init(const char *, int);
+void	 log_loop(struct event_base *);
+void	 log_loop_end(void);
 void	 log_warn(const char *, ...) printflike(1, 2);
 void	 log_warnx(const char *, ...) printflike(1, 2);
 void	 log_info(const char *, ...) printflike(1, 2);

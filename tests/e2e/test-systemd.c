@@ -359,34 +359,82 @@ Test(systemd, journal_gets_priorities_and_fields)
 }
 
 /*
- * journald not reading (its socket's queue full) never blocks the loop:
- * lines that do not fit are dropped, so the daemon goes on building and
- * answering status; once the journal reads again, a line says how many
- * were lost, before the next.
+ * Send the daemon n requests that do not unpack, each on a connection of
+ * its own, waiting for it to close each: n warning lines logged.
  */
-Test(systemd, full_journal_drops_lines_and_never_blocks)
+static void
+send_bad_requests(int n)
 {
-	char		 buf[65536], *seen = xstrdup(""), *log;
-	int		 fd = journal_of_test(), queued = 0;
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	const unsigned char	 frame[] = { 0, 0, 0, 1, 0xff };
+	char			 buf[64];
+	int			 fd, i;
 
-	/* Start-up and two builds say more than the socket queues. */
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", harness.socket);
+	for (i = 0; i < n; i++) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert(fd != -1 && connect(fd, (struct sockaddr *)&sun,
+		    sizeof sun) == 0, "connect: %s", strerror(errno));
+		cr_assert(write(fd, frame, sizeof frame) == sizeof frame);
+		while (read(fd, buf, sizeof buf) > 0)
+			;
+		close(fd);
+	}
+}
+
+/* How many times needle is in haystack. */
+static int
+count_of(const char *haystack, const char *needle)
+{
+	int	 n = 0;
+
+	while ((haystack = strstr(haystack, needle)) != NULL) {
+		n++;
+		haystack += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * journald not reading (its socket's queue full) never blocks the loop:
+ * lines wait in the daemon's queue (512) and go once the journal reads
+ * again; past that they are dropped, and a line says how many, before the
+ * lines that follow.  Nothing goes to stderr instead.
+ */
+Test(systemd, full_journal_queues_then_drops_lines_and_never_blocks)
+{
+	char		 buf[65536], *seen = xstrdup(""), *log, *next;
+	int		 fd = journal_of_test(), bad;
+	ssize_t		 n;
+
 	harness_start();
 	json_free(harness_wait_generation(1));
+	/* 700 lines, while the journal reads none. */
+	send_bad_requests(700);
 	harness_save_packages("hello cowsay");
 	json_free(harness_wait_generation(2));
-	while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
-		queued++;
-	cr_assert_gt(queued, 0, "the journal got nothing");
 
-	/* The journal reads again: the loss is told before the next line. */
+	/* The journal reads again: what was queued comes, then the loss. */
+	while ((n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = '\0';
+		xasprintf(&next, "%s%s\n", seen, buf);
+		free(seen);
+		seen = next;
+	}
 	harness_save_packages("hello");
 	free(wait_datagram(fd, &seen, "MESSAGE=generation 3 is active", 1));
+	bad = count_of(seen, ": bad request\n");
+	cr_assert_geq(bad, 512, "only %d of 700 lines came: not queued", bad);
+	cr_assert_lt(bad, 700, "all 700 came: nothing was dropped");
 	cr_assert(strstr(seen, "log lines were dropped: the journal did not "
-	    "take them in time") != NULL, "no line told the loss; after %d "
-	    "queued:\n%s", queued, seen);
+	    "take them in time") != NULL, "no line told the loss:\n%s", seen);
+	cr_assert(strstr(seen, "were dropped") < strstr(seen,
+	    "MESSAGE=generation 3 is active"), "the loss told late:\n%s",
+	    seen);
 	log = harness_read(harness.log);
-	cr_assert(strstr(log, "generation 2 is active") == NULL,
-	    "a dropped line went to stderr:\n%s", log);
+	cr_assert(strstr(log, "bad request") == NULL &&
+	    strstr(log, "generation 2 is active") == NULL,
+	    "a line went to stderr:\n%s", log);
 	harness_stop();
 	free(log);
 	free(seen);
