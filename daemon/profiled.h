@@ -280,7 +280,6 @@ struct build_result {
 	int		 stale;		/* the file changed while Nix read it */
 	int		 cancelled;	/* stopped by build_stop */
 	char		*error;		/* one line, for status */
-	char		*drv_path;
 	char		*out_path;
 	struct package	*packages;
 	size_t		 npackages;

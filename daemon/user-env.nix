@@ -3,8 +3,10 @@
 # The package file's path arrives with --argstr, never spliced into Nix text.
 # The result mirrors what nix-env builds: a builtin:buildenv derivation with a
 # manifest.nix inside, so `nix-env -q` on the profile still lists the packages.
-# profiled evaluates `info` (JSON: the derivation to realise and the package
-# list it records) and then realises info.drvPath.
+# profiled runs `nix-build -A env`, evaluation and build in one Nix process,
+# and reads the package list it records from the result: the first line of
+# manifest.nix is a comment holding it as JSON (build.c reads it), "*/"
+# written "*\/" so that no name can end the comment.
 { packageFile }:
 
 let
@@ -56,8 +58,16 @@ let
     // (if p ? system then { system = p.system; } else { })
     // builtins.listToAttrs (map (o: { name = o; value = { outPath = p.${o}.outPath; }; }) outs);
 
-  manifest = toFile "env-manifest.nix"
-    (unsafeDiscardStringContext (toNix (map manifestEntry checked)));
+  packages = map (p: {
+    name = pnameOf p;
+    version = versionOf p;
+    path = p.outPath;
+  }) checked;
+
+  manifest = toFile "env-manifest.nix" (unsafeDiscardStringContext (
+    "/* profiled packages: "
+    + replaceStrings [ "*/" ] [ "*\\/" ] (toJSON packages)
+    + " */\n" + toNix (map manifestEntry checked)));
 
   env = derivation {
     name = "user-environment";
@@ -73,12 +83,4 @@ let
 in
 {
   inherit env;
-  info = {
-    drvPath = env.drvPath;
-    packages = map (p: {
-      name = pnameOf p;
-      version = versionOf p;
-      path = p.outPath;
-    }) checked;
-  };
 }
