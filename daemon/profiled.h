@@ -265,6 +265,8 @@ void	 profile_list_free(struct profile_link *, size_t);
 int	 profile_switch(const char *, unsigned, char **);
 int	 profile_link_home(const char *, char **);
 char	*profile_home_warning(const char *);
+int	 profile_links_are_roots(const char *);
+int	 profile_create(const char *, const char *, unsigned *, char **);
 
 /* nix.c */
 void	 nix_init(const struct config *);
