@@ -9,7 +9,10 @@
  *	generation.
  *
  * Evaluation and build in one process, as nix-env -irf does, since each
- * Nix start-up costs about as much as building a small environment.  The
+ * Nix start-up costs about as much as building a small environment.  When
+ * some package is not in the store yet, the wrapper's result is named
+ * profiled-packages instead: building it built the packages, and the same
+ * nix-build runs once more for the environment (see user-env.nix).  The
  * package list recorded with the generation comes from the result: the
  * wrapper writes it as JSON in a comment on the first line of the
  * environment's manifest.nix, so it is read from what was built, whether
@@ -68,6 +71,8 @@ extern const char user_env_nix[];
 #define BUILD_VERSION_MAX	256
 /* How much of a refused name an error quotes. */
 #define BUILD_QUOTE_MAX		60
+/* What user-env.nix names its result while packages were still to build. */
+#define BUILD_PACKAGES_NAME	"-profiled-packages"
 /* How user-env.nix starts manifest.nix: the package list, as JSON. */
 #define BUILD_MANIFEST_PREFIX	"/* profiled packages: "
 #define BUILD_MANIFEST_SUFFIX	" */"
@@ -86,6 +91,7 @@ struct build {
 	int			 timeout_seconds;
 	char			*stop_error;	/* stopped: why */
 	int			 cancelled;	/* stopped by the queue */
+	int			 again;		/* nix-build's second run */
 	struct timeval		 start;
 	build_line_cb		 line_cb;
 	build_done_cb		 done_cb;
@@ -369,6 +375,39 @@ build_run(struct build *b, char *const argv[], proc_exit_cb exit_cb,
 	return -1;
 }
 
+/* Start b's nix-build; -1 and *cause if it cannot start. */
+static int
+build_nix(struct build *b, char **cause)
+{
+	char	**argv;
+	int	  rc;
+
+	argv = build_argv((const char *const[]){ "nix-build", "-v",
+	    b->wrapper, "-A", "env", "--argstr", "packageFile",
+	    b->package_file, "-o", b->root, NULL }, b->nix_flags);
+	rc = build_run(b, argv, build_exit_cb, cause);
+	free(argv);
+	return rc;
+}
+
+/*
+ * Whether the result is the wrapper's profiled-packages, made while
+ * packages were still to build, rather than the environment.
+ */
+static int
+build_result_is_packages(const char *root)
+{
+	char	target[PATH_MAX];
+	ssize_t	n;
+	size_t	len = strlen(BUILD_PACKAGES_NAME);
+
+	if ((n = readlink(root, target, sizeof target - 1)) == -1)
+		return 0;
+	target[n] = '\0';
+	return (size_t)n > len &&
+	    strcmp(target + n - len, BUILD_PACKAGES_NAME) == 0;
+}
+
 static void
 build_fail_from_log(struct build *b)
 {
@@ -412,8 +451,6 @@ build_start(struct event_base *base, const struct config *cfg,
 {
 	struct build	 *b;
 	struct timeval	  tv;
-	char		**argv;
-	int		  rc;
 
 	assert(build_current == NULL);
 	b = xcalloc(1, sizeof *b);
@@ -431,12 +468,7 @@ build_start(struct event_base *base, const struct config *cfg,
 	b->arg = arg;
 	gettimeofday(&b->start, NULL);
 
-	argv = build_argv((const char *const[]){ "nix-build", "-v",
-	    b->wrapper, "-A", "env", "--argstr", "packageFile",
-	    b->package_file, "-o", b->root, NULL }, b->nix_flags);
-	rc = build_run(b, argv, build_exit_cb, cause);
-	free(argv);
-	if (rc == -1) {
+	if (build_nix(b, cause) == -1) {
 		build_result_free(b->result);
 		build_free(b);
 		return -1;
@@ -615,6 +647,18 @@ build_exit_cb(struct proc *p, int status, void *arg)
 		build_fail_from_log(b);
 		return;
 	}
+	if (!b->again && build_result_is_packages(b->root)) {
+		/* The packages are built: now the environment. */
+		b->again = 1;
+		if (build_nix(b, &cause) == -1) {
+			build_finish(b, cause);
+			free(cause);
+		}
+		return;
+	}
+	if (b->again && build_result_is_packages(b->root))
+		log_warnx("some package is still not in the store after "
+		    "nix-build built it; recording its environment as built");
 	if (build_read_result(b, &cause) == -1) {
 		build_finish(b, cause);
 		free(cause);

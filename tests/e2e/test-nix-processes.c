@@ -1,11 +1,13 @@
 /*
  * The Nix processes a save costs, counted: every Nix command is a wrapper
  * first in the daemon's PATH that logs its name and first argument, then
- * runs Nix's own.  A save is one nix-build (evaluation, build and GC root
- * in one process); making the generation adds nix-env --set only where
- * the profile's links are not GC roots by themselves, outside Nix's
- * profiles directory.  A change that adds a Nix process to a save fails
- * here, as root without a nix-daemon and as a user against one.
+ * runs Nix's own.  A save of packages already in the store is one
+ * nix-build (evaluation, build and GC root in one process); one adding a
+ * package never built is two (the packages, then the environment);
+ * making the generation adds nix-env --set only where the profile's links
+ * are not GC roots by themselves, outside Nix's profiles directory.  A
+ * change that adds a Nix process to a save fails here, as root without a
+ * nix-daemon and as a user against one.
  */
 #include <sys/stat.h>
 
@@ -79,18 +81,17 @@ nix_processes_start(void)
 }
 
 /*
- * Save the package list packages once profiled has settled at generation
- * n - 1, and return the Nix processes that made generation n, as the
- * trace has them.
+ * Save text once profiled has settled at generation n - 1, and return the
+ * Nix processes that made generation n, as the trace has them.
  */
 static char *
-nix_processes_of_save(const char *packages, long n)
+nix_processes_of_save(const char *text, long n)
 {
 	char	*trace_path = nix_processes_trace(), *before, *after, *ours;
 
 	json_free(harness_wait_generation(n - 1));
 	before = harness_read(trace_path);
-	harness_save_packages(packages);
+	harness_save(text);
 	json_free(harness_wait_generation(n));
 	after = harness_read(trace_path);
 	cr_assert(strncmp(after, before, strlen(before)) == 0,
@@ -102,33 +103,57 @@ nix_processes_of_save(const char *packages, long n)
 	return ours;
 }
 
-/* Saves to generations 2 and 3 each ran exactly expected. */
+/*
+ * A save adding a package never built (the fixture gated on a file of
+ * this test's own, there already) ran first_save; the same packages saved
+ * again, built now, make the same environment (no new generation); and
+ * the same packages in another order ran built_save.
+ */
 static void
-nix_processes_assert_saves(const char *expected)
+nix_processes_assert_saves(const char *first_save, const char *built_save)
 {
-	char	*seen;
+	struct json	*status;
+	char		*gate, *text, *again, *seen;
 
+	xasprintf(&gate, "%s/gates/open", harness.dir);
+	text = harness_gated_packages("hello", "open");
+	harness_write(gate, "");
 	nix_processes_start();
-	seen = nix_processes_of_save("hello cowsay", 2);
-	cr_assert_str_eq(seen, expected, "a save ran these Nix processes:\n"
-	    "%sinstead of:\n%s", seen, expected);
+	seen = nix_processes_of_save(text, 2);
+	cr_assert_str_eq(seen, first_save, "a save of a new package ran these "
+	    "Nix processes:\n%sinstead of:\n%s", seen, first_save);
 	free(seen);
-	seen = nix_processes_of_save("hello ripgrep", 3);
-	cr_assert_str_eq(seen, expected, "a save ran these Nix processes:\n"
-	    "%sinstead of:\n%s", seen, expected);
+
+	xasprintf(&again, "%s# built now\n", text);
+	harness_save(again);
+	status = harness_wait_built(again);
+	cr_assert_eq(harness_number(status, "current_generation"), 2,
+	    "the same packages, built before, made another environment");
+	json_free(status);
+	free(again);
+	free(text);
+
+	xasprintf(&text, "{ pkgs ? import %s/tests/fixtures/pkgs.nix { } }:\n"
+	    "with pkgs; [ (gated \"%s\") hello ]\n", harness.root, gate);
+	seen = nix_processes_of_save(text, 3);
+	cr_assert_str_eq(seen, built_save, "a save of built packages ran "
+	    "these Nix processes:\n%sinstead of:\n%s", seen, built_save);
 	free(seen);
+	free(text);
+	free(gate);
 	harness_assert_nix_agrees();
 }
 
 /*
  * In Nix's profiles directory the generation link is a GC root by itself,
- * so profiled makes it: the save is one nix-build, and Nix still lists
+ * so profiled makes it: a save is nix-build alone, and Nix still lists
  * the packages and generations.
  */
-HARNESS_TEST_BOTH(nix_processes, one_nix_build_in_nix_profiles)
+HARNESS_TEST_BOTH(nix_processes, nix_build_alone_in_nix_profiles)
 {
 	harness_use_nix_profiles();
-	nix_processes_assert_saves("nix-build -v\n");
+	nix_processes_assert_saves("nix-build -v\nnix-build -v\n",
+	    "nix-build -v\n");
 }
 
 /*
@@ -138,5 +163,7 @@ HARNESS_TEST_BOTH(nix_processes, one_nix_build_in_nix_profiles)
 HARNESS_TEST_BOTH(nix_processes, nix_env_set_elsewhere)
 {
 	cr_assert(!profile_links_are_roots(harness.profile));
-	nix_processes_assert_saves("nix-build -v\nnix-env --profile\n");
+	nix_processes_assert_saves(
+	    "nix-build -v\nnix-build -v\nnix-env --profile\n",
+	    "nix-build -v\nnix-env --profile\n");
 }
