@@ -1,26 +1,34 @@
 /*
- * One build of the package file, as two Nix children run in turn:
+ * One build of the package file, as one Nix child:
  *
- *   nix-instantiate --eval --strict --json --read-write-mode user-env.nix
- *       -A info --argstr packageFile FILE
+ *   nix-build -v user-env.nix -A env --argstr packageFile FILE
+ *       -o STATE/result
  *	evaluates the wrapper (user-env.nix, compiled into profiled and
- *	written to the state directory) and prints the user environment's
- *	derivation and the package list as JSON;
- *   nix-store --realise DRV --add-root STATE/result
- *	builds it, keeping the result alive as a GC root until it becomes a
+ *	written to the state directory), builds the user environment and
+ *	keeps it alive as a GC root (STATE/result) until it becomes a
  *	generation.
+ *
+ * Evaluation and build in one process, as nix-env -irf does, since each
+ * Nix start-up costs about as much as building a small environment.  When
+ * some package is not in the store yet, the wrapper's result is named
+ * profiled-packages instead: building it built the packages, and the same
+ * nix-build runs once more for the environment (see user-env.nix).  The
+ * package list recorded with the generation comes from the result: the
+ * wrapper writes it as JSON in a comment on the first line of the
+ * environment's manifest.nix, so it is read from what was built, whether
+ * Nix built it now or found it valid.
  *
  * The file's path is passed with --argstr and never spliced into Nix text.
  * Nix reads the file itself, so once it has, the file is hashed again: if
  * it changed, Nix may have read either content, and the build is given up
  * as stale rather than recorded as the content the queue hashed.
  *
- * nix-instantiate runs with -v, which makes Nix say "evaluating file" for
- * each file it imports: those outside the store (and outside the search
- * path, <nixpkgs>) are the build's inputs, which the queue watches too.
- * Every other line of both children's stderr is the build log, handed to
- * subscribers as it comes; on failure the error a user should read is taken
- * from it by build_error_summary.
+ * nix-build runs with -v, which makes Nix say "evaluating file" for each
+ * file it imports: those outside the store (and outside the search path,
+ * <nixpkgs>) are the build's inputs, which the queue watches too.  Every
+ * other line of its stderr is the build log, handed to subscribers as it
+ * comes; on failure the error a user should read is taken from it by
+ * build_error_summary.
  *
  * A build can be stopped, by the queue (newer content was saved) or by
  * build_timeout: Nix is sent SIGTERM and the callback still runs, once it
@@ -63,6 +71,11 @@ extern const char user_env_nix[];
 #define BUILD_VERSION_MAX	256
 /* How much of a refused name an error quotes. */
 #define BUILD_QUOTE_MAX		60
+/* What user-env.nix names its result while packages were still to build. */
+#define BUILD_PACKAGES_NAME	"-profiled-packages"
+/* How user-env.nix starts manifest.nix: the package list, as JSON. */
+#define BUILD_MANIFEST_PREFIX	"/* profiled packages: "
+#define BUILD_MANIFEST_SUFFIX	" */"
 
 struct build {
 	struct event_base	*base;
@@ -78,6 +91,7 @@ struct build {
 	int			 timeout_seconds;
 	char			*stop_error;	/* stopped: why */
 	int			 cancelled;	/* stopped by the queue */
+	int			 again;		/* nix-build's second run */
 	struct timeval		 start;
 	build_line_cb		 line_cb;
 	build_done_cb		 done_cb;
@@ -86,8 +100,7 @@ struct build {
 
 static struct build	*build_current;
 
-static void	build_eval_exit_cb(struct proc *, int, void *);
-static void	build_realise_exit_cb(struct proc *, int, void *);
+static void	build_exit_cb(struct proc *, int, void *);
 
 /*
  * Write the wrapper expression into the state directory, if it is not
@@ -362,6 +375,39 @@ build_run(struct build *b, char *const argv[], proc_exit_cb exit_cb,
 	return -1;
 }
 
+/* Start b's nix-build; -1 and *cause if it cannot start. */
+static int
+build_nix(struct build *b, char **cause)
+{
+	char	**argv;
+	int	  rc;
+
+	argv = build_argv((const char *const[]){ "nix-build", "-v",
+	    b->wrapper, "-A", "env", "--argstr", "packageFile",
+	    b->package_file, "-o", b->root, NULL }, b->nix_flags);
+	rc = build_run(b, argv, build_exit_cb, cause);
+	free(argv);
+	return rc;
+}
+
+/*
+ * Whether the result is the wrapper's profiled-packages, made while
+ * packages were still to build, rather than the environment.
+ */
+static int
+build_result_is_packages(const char *root)
+{
+	char	target[PATH_MAX];
+	ssize_t	n;
+	size_t	len = strlen(BUILD_PACKAGES_NAME);
+
+	if ((n = readlink(root, target, sizeof target - 1)) == -1)
+		return 0;
+	target[n] = '\0';
+	return (size_t)n > len &&
+	    strcmp(target + n - len, BUILD_PACKAGES_NAME) == 0;
+}
+
 static void
 build_fail_from_log(struct build *b)
 {
@@ -405,8 +451,6 @@ build_start(struct event_base *base, const struct config *cfg,
 {
 	struct build	 *b;
 	struct timeval	  tv;
-	char		**argv;
-	int		  rc;
 
 	assert(build_current == NULL);
 	b = xcalloc(1, sizeof *b);
@@ -424,13 +468,7 @@ build_start(struct event_base *base, const struct config *cfg,
 	b->arg = arg;
 	gettimeofday(&b->start, NULL);
 
-	argv = build_argv((const char *const[]){ "nix-instantiate", "-v",
-	    "--eval", "--strict", "--json", "--read-write-mode", b->wrapper,
-	    "-A", "info", "--argstr", "packageFile", b->package_file, NULL },
-	    b->nix_flags);
-	rc = build_run(b, argv, build_eval_exit_cb, cause);
-	free(argv);
-	if (rc == -1) {
+	if (build_nix(b, cause) == -1) {
 		build_result_free(b->result);
 		build_free(b);
 		return -1;
@@ -482,17 +520,17 @@ build_package_fits(const char *name, const char *version, const char *path,
 }
 
 /*
- * Read the package list of info into result: 0, or -1 if it is not as
- * the wrapper writes it, or -1 and *cause if a package does not fit.
+ * Read the package list (JSON, as user-env.nix writes it) into result: 0,
+ * or -1 if it is not as the wrapper writes it, or -1 and *cause if a
+ * package does not fit.
  */
 static int
-build_read_packages(struct build_result *result, const struct json *info,
+build_read_packages(struct build_result *result, const struct json *list,
     char **cause)
 {
-	const struct json	*list, *item, *name, *version, *path;
+	const struct json	*item, *name, *version, *path;
 	size_t			 i;
 
-	list = json_get(info, "packages");
 	if (list == NULL || list->type != JSON_ARRAY)
 		return -1;
 	result->packages = xcalloc(list->count, sizeof *result->packages);
@@ -516,82 +554,116 @@ build_read_packages(struct build_result *result, const struct json *info,
 	return 0;
 }
 
-static void
-build_eval_exit_cb(struct proc *p, int status, void *arg)
+/*
+ * The package list's JSON from the first line of out_path's manifest.nix,
+ * as a new string; NULL and *cause if it is not there.  One line of a
+ * file Nix just wrote, from the page cache: it does not hold up the loop.
+ */
+static char *
+build_manifest_packages(const char *out_path, char **cause)
 {
-	struct build		 *b = arg;
-	struct json		 *info;
-	const struct json	 *drv;
-	char			 *cause = NULL, *unfit = NULL, **argv;
-	int			  rc = -1;
+	char	*manifest, *line = NULL, *json = NULL;
+	size_t	 size = 0, prefix = strlen(BUILD_MANIFEST_PREFIX);
+	size_t	 suffix = strlen(BUILD_MANIFEST_SUFFIX);
+	ssize_t	 len;
+	FILE	*f;
 
-	info = json_parse(proc_stdout(p), strlen(proc_stdout(p)), &cause);
-	proc_free(p);
-	b->proc = NULL;
-	if (build_finish_if_stopped(b))
-		goto out;
-	if (!build_file_unchanged(b)) {
-		b->result->stale = 1;
-		build_finish(b, "the package file changed while Nix read it");
-		goto out;
+	xasprintf(&manifest, "%s/manifest.nix", out_path);
+	if ((f = fopen(manifest, "re")) == NULL) {
+		xasprintf(cause, "cannot open %s: %s", manifest,
+		    strerror(errno));
+		free(manifest);
+		return NULL;
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		build_fail_from_log(b);
-		goto out;
-	}
-	drv = info != NULL ? json_get(info, "drvPath") : NULL;
-	if (drv != NULL && drv->type == JSON_STRING)
-		rc = build_read_packages(b->result, info, &unfit);
-	if (unfit != NULL) {
-		build_finish(b, unfit);
-		free(unfit);
-		goto out;
-	}
-	if (rc == -1) {
-		log_warnx("unexpected output from nix-instantiate: %s",
-		    cause != NULL ? cause : "no drvPath or packages");
-		build_finish(b, "error: unexpected output from nix-instantiate "
-		    "(see the build log)");
-		goto out;
-	}
-	b->result->drv_path = xstrdup(drv->string);
+	if ((len = getline(&line, &size, f)) > 0 && line[len - 1] == '\n')
+		line[--len] = '\0';
+	if (len >= (ssize_t)(prefix + suffix) &&
+	    strncmp(line, BUILD_MANIFEST_PREFIX, prefix) == 0 &&
+	    strcmp(line + len - suffix, BUILD_MANIFEST_SUFFIX) == 0)
+		json = xstrndup(line + prefix, len - prefix - suffix);
+	else
+		xasprintf(cause, "%s has no package list", manifest);
+	fclose(f);
+	free(line);
+	free(manifest);
+	return json;
+}
 
-	argv = build_argv((const char *const[]){ "nix-store", "--realise",
-	    b->result->drv_path, "--add-root", b->root, NULL }, b->nix_flags);
-	free(cause);
-	cause = NULL;
-	if (build_run(b, argv, build_realise_exit_cb, &cause) == -1)
-		build_finish(b, cause);
-	free(argv);
-out:
-	free(cause);
-	json_free(info);
+/* Fill b's result from the environment nix-build made: 0, or -1 and
+ * *cause, the build's error. */
+static int
+build_read_result(struct build *b, char **cause)
+{
+	struct build_result	*result = b->result;
+	struct json		*list = NULL;
+	char			 target[PATH_MAX], *text, *error = NULL;
+	char			*unfit = NULL;
+	ssize_t			 n;
+	int			 rc = -1;
+
+	if ((n = readlink(b->root, target, sizeof target - 1)) == -1) {
+		xasprintf(cause, "error: nix-build made no result at %s: %s",
+		    b->root, strerror(errno));
+		return -1;
+	}
+	target[n] = '\0';
+	if ((text = build_manifest_packages(target, &error)) != NULL)
+		list = json_parse(text, strlen(text), &error);
+	if (list != NULL && build_read_packages(result, list, &unfit) == 0) {
+		result->out_path = xstrdup(target);
+		rc = 0;
+	} else if (unfit != NULL) {
+		*cause = unfit;
+		unfit = NULL;
+	} else {
+		log_warnx("unexpected result from nix-build: %s",
+		    error != NULL ? error : "a bad package list");
+		xasprintf(cause, "error: nix-build made %s without the package "
+		    "list profiled writes (see the daemon's log)", target);
+	}
+	json_free(list);
+	free(text);
+	free(error);
+	free(unfit);
+	return rc;
 }
 
 static void
-build_realise_exit_cb(struct proc *p, int status, void *arg)
+build_exit_cb(struct proc *p, int status, void *arg)
 {
 	struct build	*b = arg;
-	char		 target[PATH_MAX], *error;
-	ssize_t		 n;
+	char		*cause = NULL;
 
 	proc_free(p);
 	b->proc = NULL;
 	if (build_finish_if_stopped(b))
 		return;
+	if (!build_file_unchanged(b)) {
+		b->result->stale = 1;
+		build_finish(b, "the package file changed while Nix read it");
+		return;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		build_fail_from_log(b);
 		return;
 	}
-	if ((n = readlink(b->root, target, sizeof target - 1)) == -1) {
-		xasprintf(&error, "error: nix-store made no result at %s: %s",
-		    b->root, strerror(errno));
-		build_finish(b, error);
-		free(error);
+	if (!b->again && build_result_is_packages(b->root)) {
+		/* The packages are built: now the environment. */
+		b->again = 1;
+		if (build_nix(b, &cause) == -1) {
+			build_finish(b, cause);
+			free(cause);
+		}
 		return;
 	}
-	target[n] = '\0';
-	b->result->out_path = xstrdup(target);
+	if (b->again && build_result_is_packages(b->root))
+		log_warnx("some package is still not in the store after "
+		    "nix-build built it; recording its environment as built");
+	if (build_read_result(b, &cause) == -1) {
+		build_finish(b, cause);
+		free(cause);
+		return;
+	}
 	build_finish(b, NULL);
 }
 
@@ -647,7 +719,6 @@ build_result_free(struct build_result *result)
 		free(result->inputs[i]);
 	free(result->inputs);
 	free(result->error);
-	free(result->drv_path);
 	free(result->out_path);
 	free(result->log);
 	free(result);

@@ -5,11 +5,12 @@
  * N-1 (NixOS/nix#311).  Numbers are always the profile's own; the database
  * only adds to what the profile links say.
  *
- * Making a generation is nix-env --set, a child process; switching to an
+ * Making a generation is nix-env --set, a child process, or profile_create
+ * in place where the new link is a GC root by itself; switching to an
  * existing one is profile_switch, done in place.  The new generation's
  * record is written first, as an intent numbered as Nix will number it
- * (the highest link's number + 1), and marked done once nix-env has made
- * it; if the record cannot be written, nix-env is not run.  So at any
+ * (the highest link's number + 1), and marked done once the link is made;
+ * if the record cannot be written, no link is made.  So at any
  * instant the record (with its parent and reason) exists before the link,
  * and generation_sync turns an intent whose link exists into its record and
  * drops one whose link never came, instead of adopting the link as an
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 
 #include <assert.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -539,17 +541,19 @@ generation_create_done(struct generation_create *gc, unsigned id,
 	generation_create_free(gc);
 }
 
+/*
+ * The link for gc was made, or not (failure, Nix's error, or NULL): what
+ * counts is where the profile is now, whatever the maker said.
+ */
 static void
-generation_set_exit_cb(struct proc *p, int status, void *arg)
+generation_set_done(struct generation_create *gc, const char *failure)
 {
-	struct generation_create	*gc = arg;
 	struct generation		*gen = gc->gen;
 	struct profile_link		*links;
 	char				*cause = NULL, *store_path = NULL;
 	unsigned			 id;
 	size_t				 count;
 
-	/* What counts is where the profile is, whatever nix-env said. */
 	if (profile_current(gc->cfg->profile, &id, &store_path, &cause) == -1)
 		log_warnx("%s", cause);
 	else if (id != 0 && store_path != NULL &&
@@ -566,21 +570,19 @@ generation_set_exit_cb(struct proc *p, int status, void *arg)
 		}
 		log_generation(id, gen->store_path, "generation %u is active "
 		    "(%s)", id, gen->store_path);
-		proc_free(p);
 		free(store_path);
 		generation_create_done(gc, id, NULL);
 		return;
 	}
 	free(cause);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		cause = nix_output_error(proc_stderr(p));
-	else
-		xasprintf(&cause, "nix-env --set left %s pointing elsewhere",
-		    gc->cfg->profile);
-	proc_free(p);
 	free(store_path);
+	if (failure != NULL)
+		cause = xstrdup(failure);
+	else
+		xasprintf(&cause, "making generation %u left %s pointing "
+		    "elsewhere", gen->id, gc->cfg->profile);
 
-	/* A link nix-env made without switching to it stays, recorded. */
+	/* A link made without switching to it stays, recorded. */
 	generation_creating = NULL;
 	links = profile_list(gc->cfg->profile, &count);
 	generation_reconcile(links, count);
@@ -589,14 +591,88 @@ generation_set_exit_cb(struct proc *p, int status, void *arg)
 	free(cause);
 }
 
-/* Run nix-env --set for gc, whose intent is written; -1 and *cause if not. */
+static void
+generation_set_exit_cb(struct proc *p, int status, void *arg)
+{
+	char	*failure = NULL;
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		failure = nix_output_error(proc_stderr(p));
+	proc_free(p);
+	generation_set_done(arg, failure);
+	free(failure);
+}
+
+/* The link was made in place: complete gc from the loop, since
+ * generation_create never calls back before it returns. */
+static void
+generation_set_made_cb(evutil_socket_t fd, short events, void *arg)
+{
+	generation_set_done(arg, NULL);
+}
+
+/*
+ * Whether gc's link can be made in place, without Nix: the store is the
+ * local one whose state directory profile_links_are_roots looks at (no
+ * --store, no NIX_REMOTE elsewhere), the link will be a GC root by
+ * itself, and the build's result (STATE/result, a root) holds the store
+ * path until then.  Anything else, such as a path no root holds, is left
+ * to nix-env --set, which realises it first.
+ */
+static int
+generation_in_place(const struct generation_create *gc)
+{
+	const char	*remote = getenv("NIX_REMOTE");
+	char		*result, target[PATH_MAX];
+	ssize_t		 n;
+	size_t		 i;
+
+	for (i = 0; gc->cfg->nix_flags[i] != NULL; i++) {
+		if (strncmp(gc->cfg->nix_flags[i], "--store", 7) == 0 ||
+		    strncmp(gc->cfg->nix_flags[i], "store", 5) == 0)
+			return 0;
+	}
+	if (remote != NULL && *remote != '\0' && strcmp(remote, "daemon") != 0 &&
+	    strcmp(remote, "local") != 0 && strcmp(remote, "auto") != 0)
+		return 0;
+	xasprintf(&result, "%s/result", gc->cfg->state_dir);
+	n = readlink(result, target, sizeof target - 1);
+	free(result);
+	if (n == -1)
+		return 0;
+	target[n] = '\0';
+	return strcmp(target, gc->gen->store_path) == 0 &&
+	    profile_links_are_roots(gc->cfg->profile);
+}
+
+/*
+ * Make gc's link, its intent written: in place where generation_in_place
+ * says it is safe, which saves a Nix start-up (as much as the build of a
+ * small environment); else, or if that fails, nix-env --set.  -1 and
+ * *cause if neither can start.
+ */
 static int
 generation_set(struct generation_create *gc, char **cause)
 {
-	char	*argv[] = { "nix-env", "--profile", gc->cfg->profile, "--set",
-	    gc->gen->store_path, NULL };
-	char	*error = NULL;
+	char		*argv[] = { "nix-env", "--profile", gc->cfg->profile,
+	    "--set", gc->gen->store_path, NULL };
+	char		*error = NULL;
+	struct timeval	 now = { 0, 0 };
+	unsigned	 id;
+	int		 rc;
 
+	if (generation_in_place(gc)) {
+		rc = profile_create(gc->cfg->profile, gc->gen->store_path, &id,
+		    &error);
+		if (rc == 0 && event_base_once(gc->base, -1, EV_TIMEOUT,
+		    generation_set_made_cb, gc, &now) == 0)
+			return 0;
+		if (rc == -1) {
+			log_warnx("%s; trying nix-env --set", error);
+			free(error);
+			error = NULL;
+		}
+	}
 	if (proc_start(gc->base, argv, NULL, generation_set_exit_cb, gc,
 	    cause) != NULL)
 		return 0;

@@ -9,7 +9,7 @@
 
 #include "profiled.h"
 
-/* What nix-instantiate -v says for each file it reads. */
+/* What Nix says with -v (nix-build, nix-instantiate) for each file it reads. */
 #define NIX_OUTPUT_EVALUATING	"evaluating file '"
 
 /*

@@ -7,8 +7,10 @@
  * Switching to an existing generation is Nix's switchLink: a new symlink
  * renamed over P, under the lock nix-env takes (an flock on P.lock), so it is
  * atomic and cannot interleave with a nix-env run.  Creating a generation
- * needs Nix (it registers the GC root), so that one is nix-env --set, run by
- * generation.c as a child.
+ * needs Nix where Nix must register the link as a GC root: there it is
+ * nix-env --set, run by generation.c as a child.  In Nix's profiles
+ * directory a link is a root by itself, and profile_create makes it as
+ * nix-env would, saving a Nix start-up per save.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -273,4 +275,131 @@ profile_home_warning(const char *profile)
 	free(target);
 	free(link);
 	return warning;
+}
+
+/*
+ * Whether a generation link of profile is a GC root by itself: its
+ * directory lies under Nix's profiles directory (NIX_STATE_DIR/profiles),
+ * which the collector reaches through gcroots/profiles.  Anywhere else
+ * Nix registers each link as an indirect root, which only Nix can do
+ * against a nix-daemon, so a link there is made by nix-env --set.
+ */
+int
+profile_links_are_roots(const char *profile)
+{
+	const char	*state = getenv("NIX_STATE_DIR");
+	char		*dir, *profiles, *gcroot;
+	char		 real_dir[PATH_MAX], real_profiles[PATH_MAX];
+	char		 real_gcroot[PATH_MAX];
+	size_t		 len;
+	int		 rc = 0;
+
+	if (state == NULL || *state == '\0')
+		state = "/nix/var/nix";
+	dir = path_dirname(profile);
+	xasprintf(&profiles, "%s/profiles", state);
+	xasprintf(&gcroot, "%s/gcroots/profiles", state);
+	if (realpath(dir, real_dir) != NULL &&
+	    realpath(profiles, real_profiles) != NULL &&
+	    realpath(gcroot, real_gcroot) != NULL &&
+	    strcmp(real_profiles, real_gcroot) == 0) {
+		len = strlen(real_profiles);
+		rc = strncmp(real_dir, real_profiles, len) == 0 &&
+		    (real_dir[len] == '/' || real_dir[len] == '\0');
+	}
+	free(dir);
+	free(profiles);
+	free(gcroot);
+	return rc;
+}
+
+/* The highest generation link's number, 0 if none; one readdir. */
+static unsigned
+profile_highest(const char *profile)
+{
+	struct dirent	*entry;
+	DIR		*dir;
+	char		*dirname, *name;
+	unsigned	 id, highest = 0;
+
+	dirname = path_dirname(profile);
+	name = path_basename(profile);
+	if ((dir = opendir(dirname)) != NULL) {
+		while ((entry = readdir(dir)) != NULL) {
+			id = profile_parse_link_name(name, entry->d_name);
+			if (id > highest)
+				highest = id;
+		}
+		closedir(dir);
+	}
+	free(dirname);
+	free(name);
+	return highest;
+}
+
+/*
+ * Make store_path the profile's newest generation and switch to it, as
+ * nix-env --set does (Nix's createGeneration and switchLink): the highest
+ * link is reused if it already points there, else P-(highest+1)-link is
+ * made; then P is pointed at it by a rename.  Only for a profile whose
+ * links are GC roots by themselves (profile_links_are_roots) and a store
+ * path a root keeps alive meanwhile (the build's result): no Nix runs.
+ * It holds P.lock, as nix-env does to change a profile.  0 and the number
+ * in *id; 1 if another Nix command holds the lock (nothing was done); -1
+ * and *cause if a link cannot be made.
+ */
+int
+profile_create(const char *profile, const char *store_path, unsigned *id,
+    char **cause)
+{
+	char	*lock, *link = NULL, *target = NULL, *name = NULL, *tmp;
+	int	 fd, rc = -1;
+
+	xasprintf(&lock, "%s.lock", profile);
+	xasprintf(&tmp, "%s.profiled-tmp", profile);
+	if ((fd = open(lock, O_RDWR|O_CREAT|O_CLOEXEC, 0600)) == -1) {
+		xasprintf(cause, "cannot open %s: %s", lock, strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX|LOCK_NB) == -1) {
+		rc = 1;
+		goto out;
+	}
+	*id = profile_highest(profile);
+	if (*id != 0) {
+		link = profile_link_path(profile, *id);
+		target = profile_readlink(link);
+	}
+	if (target == NULL || strcmp(target, store_path) != 0) {
+		free(link);
+		link = profile_link_path(profile, ++*id);
+		/* Never over a link: one that appeared meanwhile is Nix's. */
+		if (symlink(store_path, link) == -1) {
+			xasprintf(cause, "cannot create %s: %s", link,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	name = path_basename(link);
+	unlink(tmp);
+	if (symlink(name, tmp) == -1) {
+		xasprintf(cause, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, profile) == -1) {
+		xasprintf(cause, "cannot switch %s: %s", profile,
+		    strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(lock);
+	free(link);
+	free(target);
+	free(name);
+	free(tmp);
+	return rc;
 }

@@ -268,6 +268,8 @@ void	 profile_list_free(struct profile_link *, size_t);
 int	 profile_switch(const char *, unsigned, char **);
 int	 profile_link_home(const char *, char **);
 char	*profile_home_warning(const char *);
+int	 profile_links_are_roots(const char *);
+int	 profile_create(const char *, const char *, unsigned *, char **);
 
 /* nix.c */
 void	 nix_init(const struct config *);
@@ -283,7 +285,6 @@ struct build_result {
 	int		 stale;		/* the file changed while Nix read it */
 	int		 cancelled;	/* stopped by build_stop */
 	char		*error;		/* one line, for status */
-	char		*drv_path;
 	char		*out_path;
 	struct package	*packages;
 	size_t		 npackages;

@@ -3,8 +3,19 @@
 # The package file's path arrives with --argstr, never spliced into Nix text.
 # The result mirrors what nix-env builds: a builtin:buildenv derivation with a
 # manifest.nix inside, so `nix-env -q` on the profile still lists the packages.
-# profiled evaluates `info` (JSON: the derivation to realise and the package
-# list it records) and then realises info.drvPath.
+# profiled runs `nix-build -A env`, evaluation and build in one Nix process,
+# and reads the package list it records from the result: the first line of
+# manifest.nix is a comment holding it as JSON (build.c reads it), "*/"
+# written "*\/" so that no name can end the comment.
+#
+# Once every output to install is in the store, the environment refers to
+# them as store paths (builtins.storePath), as nix-env's does: its
+# derivation then has no input derivations, so Nix need not load and check
+# one per package to build it (at 1,000 packages that was most of a save).
+# Until then it refers to them as the packages' outputs, so that building
+# it builds them, and it is named profiled-packages: profiled then runs
+# nix-build once more for the environment itself, so that one package set
+# always gives one store path, built or not before.
 { packageFile }:
 
 let
@@ -26,6 +37,13 @@ let
         (length value);
 
   outputsOf = p: p.meta.outputsToInstall or [ (p.outputName or "out") ];
+  outPathsOf = p: map (o: p.${o}.outPath) (outputsOf p);
+  built = builtins.all (p: builtins.all
+    (o: builtins.pathExists (unsafeDiscardStringContext o)) (outPathsOf p))
+    checked;
+  refer = path:
+    if built then builtins.storePath (unsafeDiscardStringContext path)
+    else path;
   priorityOf = p: p.meta.priority or 5;
   parsedName = p: parseDrvName p.name;
   pnameOf = p: p.pname or (parsedName p).name;
@@ -56,29 +74,35 @@ let
     // (if p ? system then { system = p.system; } else { })
     // builtins.listToAttrs (map (o: { name = o; value = { outPath = p.${o}.outPath; }; }) outs);
 
-  manifest = toFile "env-manifest.nix"
-    (unsafeDiscardStringContext (toNix (map manifestEntry checked)));
+  packages = map (p: {
+    name = pnameOf p;
+    version = versionOf p;
+    path = p.outPath;
+  }) checked;
+
+  manifest = toFile "env-manifest.nix" (unsafeDiscardStringContext (
+    "/* profiled packages: "
+    + replaceStrings [ "*/" ] [ "*\\/" ] (toJSON packages)
+    + " */\n" + toNix (map manifestEntry checked)));
 
   env = derivation {
-    name = "user-environment";
+    name = if built then "user-environment" else "profiled-packages";
     system = "builtin";
     builder = "builtin:buildenv";
     inherit manifest;
     derivations = builtins.concatLists (map (p:
-      let outs = outputsOf p; in
-      [ "true" (priorityOf p) (length outs) ] ++ map (o: p.${o}.outPath) outs) checked);
+      let outs = outPathsOf p; in
+      [ "true" (priorityOf p) (length outs) ] ++ map refer outs) checked);
     preferLocalBuild = true;
     allowSubstitutes = false;
   };
 in
 {
   inherit env;
+  # What an edit by profilectl add or remove evaluates (edit.c) before it
+  # is written: the package list and the derivation, without a build.
   info = {
     drvPath = env.drvPath;
-    packages = map (p: {
-      name = pnameOf p;
-      version = versionOf p;
-      path = p.outPath;
-    }) checked;
+    inherit packages;
   };
 }

@@ -251,6 +251,54 @@ harness_remove_gc_roots(void)
 	closedir(auto_roots);
 }
 
+/* The directory harness_use_nix_profiles made as root, or NULL. */
+static char	*harness_nix_profiles_dir;
+
+static void
+harness_remove_nix_profiles_dir(void)
+{
+	if (harness_nix_profiles_dir == NULL)
+		return;
+	nftw(harness_nix_profiles_dir, harness_remove_cb, 16,
+	    FTW_DEPTH | FTW_PHYS);
+	free(harness_nix_profiles_dir);
+	harness_nix_profiles_dir = NULL;
+}
+
+/*
+ * Make the test's profile one in Nix's profiles directory, where a user's
+ * default profile is and whose links are GC roots by themselves: the
+ * user's per-user directory (harness_user_fini removes it) or, as root, a
+ * directory of the test's own in root's, removed with its links (they
+ * hold store paths) by harness_fini once the daemon has stopped.
+ */
+void
+harness_use_nix_profiles(void)
+{
+	char	*dir, *line;
+
+	if (harness.user != NULL) {
+		xasprintf(&dir, "/nix/var/nix/profiles/per-user/%s",
+		    harness.user);
+		if (access(dir, F_OK) != 0)
+			harness_mkdir(dir, 0755);
+	} else {
+		dir = xstrdup("/nix/var/nix/profiles/per-user/root/"
+		    "profiled-e2e.XXXXXX");
+		cr_assert(mkdtemp(dir) != NULL, "mkdtemp %s: %s", dir,
+		    strerror(errno));
+		harness_nix_profiles_dir = xstrdup(dir);
+	}
+	free(harness.profile);
+	xasprintf(&harness.profile, "%s/profile", dir);
+	xasprintf(&line, "profile = %s", harness.profile);
+	harness_config_add(line);
+	cr_assert(profile_links_are_roots(harness.profile),
+	    "%s is not under Nix's profiles", harness.profile);
+	free(line);
+	free(dir);
+}
+
 /*
  * Stop the daemon (then any nix-daemon), remove the directory and the GC
  * roots of links in it.
@@ -260,6 +308,7 @@ harness_fini(void)
 {
 	harness_end(&harness.daemon);
 	harness_end(&harness.nix_daemon);
+	harness_remove_nix_profiles_dir();
 	if (harness.dir == NULL)
 		return;
 	nftw(harness.dir, harness_remove_cb, 16, FTW_DEPTH | FTW_PHYS);

@@ -139,6 +139,7 @@ int		 harness_background_exit(struct harness_background *, int);
 
 /* The test's config, the daemon's environment and its own status. */
 void		 harness_config_add(const char *);
+void		 harness_use_nix_profiles(void);
 void		 harness_start_with_env(const char *, const char *);
 Profiled__Response *harness_daemon_status(void);
 char		*harness_wait_file_error(void);

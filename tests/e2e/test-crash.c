@@ -11,6 +11,11 @@
  * nix-env is a wrapper first in the daemon's PATH that blocks on a FIFO at
  * the chosen point, and the commits are stopped at by tests/e2e/shim, an
  * LD_PRELOAD shim setting SQLite's own commit and WAL hooks.
+ *
+ * Where the profile's links are GC roots by themselves (in Nix's profiles
+ * directory), profiled makes the link itself between the intent's commit
+ * and its done-mark's, and no nix-env runs: crash_in_place kills it at
+ * those commits, with the same checks.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,8 +33,20 @@
 
 #include <criterion/parameterized.h>
 
+static void	crash_in_place_init(void);
+
 TestSuite(crash, .init = harness_init, .fini = harness_fini,
     .timeout = HARNESS_TIMEOUT);
+TestSuite(crash_in_place, .init = crash_in_place_init,
+    .fini = harness_fini, .timeout = HARNESS_TIMEOUT);
+
+/* .init: the profile where profiled makes links without nix-env. */
+static void
+crash_in_place_init(void)
+{
+	harness_init();
+	harness_use_nix_profiles();
+}
 
 /*
  * The SQLite commits profiled makes from a save's build to its generation
@@ -322,7 +339,10 @@ ParameterizedTestParameters(crash, kill_at)
 	return cr_make_param_array(struct crash_point, points, n);
 }
 
-ParameterizedTest(struct crash_point *point, crash, kill_at)
+/* Make the history, kill profiled at point while it makes generation 3,
+ * restart it and check that nothing was lost. */
+static void
+crash_kill_at(const struct crash_point *point)
 {
 	static const char *const	 nix_points[] = {
 		[CRASH_NIX_BEFORE] = "before", [CRASH_NIX_DURING] = "during",
@@ -378,11 +398,37 @@ ParameterizedTest(struct crash_point *point, crash, kill_at)
 	free(wrap);
 }
 
+ParameterizedTest(struct crash_point *point, crash, kill_at)
+{
+	crash_kill_at(point);
+}
+
+/* The commits around the link profiled makes itself: the intent's and its
+ * done-mark's, before and after each. */
+ParameterizedTestParameters(crash_in_place, kill_at)
+{
+	static struct crash_point	points[] = {
+		{ CRASH_COMMIT_BEFORE, CRASH_INTENT_COMMIT },
+		{ CRASH_COMMIT_AFTER, CRASH_INTENT_COMMIT },
+		{ CRASH_COMMIT_BEFORE, CRASH_INTENT_COMMIT + 1 },
+		{ CRASH_COMMIT_AFTER, CRASH_INTENT_COMMIT + 1 },
+	};
+
+	return cr_make_param_array(struct crash_point, points,
+	    sizeof points / sizeof points[0]);
+}
+
+ParameterizedTest(struct crash_point *point, crash_in_place, kill_at)
+{
+	crash_kill_at(point);
+}
+
 /*
  * The commits of a save's build and switch, counted: CRASH_COMMITS of
- * them, the intent made before nix-env --set runs.
+ * them, the intent made before nix-env --set runs, if it runs.
  */
-Test(crash, commits)
+static void
+crash_commits(int nix_env)
 {
 	char	*trace_path, *trace, *expected = xstrdup(""), *next;
 	char	*sql_path, *sql;
@@ -397,7 +443,7 @@ Test(crash, commits)
 	trace = harness_read(trace_path);
 	for (i = 1; i <= CRASH_COMMITS; i++) {
 		xasprintf(&next, "%scommit %d before\ncommit %d after\n%s",
-		    expected, i, i, i == CRASH_INTENT_COMMIT ?
+		    expected, i, i, nix_env && i == CRASH_INTENT_COMMIT ?
 		    "nix-env --set\n" : "");
 		free(expected);
 		expected = next;
@@ -413,4 +459,15 @@ Test(crash, commits)
 	free(trace);
 	free(trace_path);
 	crash_assert_history();
+}
+
+Test(crash, commits)
+{
+	crash_commits(1);
+}
+
+/* The same commits, in the same order, and no nix-env --set at all. */
+Test(crash_in_place, commits)
+{
+	crash_commits(0);
 }
