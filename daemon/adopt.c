@@ -368,8 +368,10 @@ adopt_start(struct event_base *base, const struct config *cfg,
 }
 
 /*
- * Whether adoption runs: then *done of *total generations are read (until
- * the links are all compared, *total is those found so far).
+ * Whether adoption runs: then *done of *total generations are read.
+ * Until every link is compared (the first milliseconds), *total is those
+ * found so far, and may be 0: a client waiting for adoption to end must
+ * not take the start for its end.
  */
 int
 adopt_progress(size_t *done, size_t *total)
@@ -377,7 +379,7 @@ adopt_progress(size_t *done, size_t *total)
 	*done = adopt.done;
 	*total = adopt.phase == ADOPT_RECORDING || adopt.phase ==
 	    ADOPT_SCANNING ? adopt.nunread : adopt.total;
-	return adopt.phase != ADOPT_IDLE && *total > 0;
+	return adopt.phase != ADOPT_IDLE;
 }
 
 /* Stop (at exit): what is not adopted is adopted at the next start. */

@@ -244,6 +244,16 @@ Test(generations, rapid_saves_build_the_newest)
  * A generation nix-env makes while profiled runs is listed at once, and
  * gets its package list from its manifest at the next start.
  */
+/* Status no longer says adoption runs. */
+static int
+adopted(const struct json *status, const void *arg)
+{
+	const struct json	*adopting = json_get(status, "adopting");
+
+	return adopting != NULL && adopting->type == JSON_NULL;
+}
+
+/* Read in the background after the socket answers, not before. */
 Test(generations, outside_generation_gets_its_packages_at_start)
 {
 	struct json		*generations;
@@ -261,6 +271,7 @@ Test(generations, outside_generation_gets_its_packages_at_start)
 
 	harness_stop();
 	harness_start();
+	json_free(harness_wait(adopted, NULL, "adoption to finish"));
 	harness_wait_idle();
 	generations = harness_ctl_json("generations", NULL);
 	g = harness_generation(generations, 2);
