@@ -141,9 +141,13 @@ static void	db_defer(struct db_deferred *);
 static void	db_retry_cb(evutil_socket_t, short, void *);
 static int	db_generation_finish(unsigned, unsigned, char **);
 
-/* The intents, found without reading every record (they are few). */
-#define DB_INTENT_INDEX \
-	"CREATE INDEX generations_intent ON generations(id) WHERE intent = 1;"
+/*
+ * The intents, found without reading every record (they are few), and a
+ * generation's children (show), without a scan of the history.
+ */
+#define DB_INDEXES \
+	"CREATE INDEX generations_intent ON generations(id) WHERE intent = 1;" \
+	"CREATE INDEX generations_parent ON generations(parent);"
 
 static const char db_schema[] =
 	"CREATE TABLE generations ("
@@ -185,7 +189,7 @@ static const char db_schema[] =
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL"
 	");"
-	DB_INTENT_INDEX;
+	DB_INDEXES;
 
 /*
  * A call failed: note whether another process's lock is why (SQLITE_PROTOCOL
@@ -271,7 +275,7 @@ static const char *const db_upgrades[] = {
 	    "ALTER TABLE builds ADD COLUMN inputs_hash TEXT;",
 	[3] = "ALTER TABLE generations ADD COLUMN "
 	    "intent INTEGER NOT NULL DEFAULT 0;",
-	[4] = DB_INTENT_INDEX,
+	[4] = DB_INDEXES,
 };
 
 static int
