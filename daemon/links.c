@@ -51,15 +51,18 @@ static struct {
 
 static void	links_read_events(void);
 
-/* The index's invariants: whole, it is by id, each id once. */
+/*
+ * The index's invariants around entry i (all of it, for a scan's end):
+ * whole, it is by id, each id once, and no scan is under way.
+ */
 static void
-links_check(void)
+links_check(size_t first, size_t last)
 {
 	size_t	i;
 
-	for (i = 1; links.whole && i < links.count; i++)
-		assert(links.links[i - 1].id < links.links[i].id);
 	assert(!links.whole || links.scan == NULL);
+	for (i = first + 1; links.whole && i <= last && i < links.count; i++)
+		assert(links.links[i - 1].id < links.links[i].id);
 }
 
 static int
@@ -145,6 +148,7 @@ links_update(unsigned id)
 		link->store_path = store_path;
 		link->created = created;
 		links_mark_changed(id);
+		links_check(i > 0 ? i - 1 : 0, i + 1);
 		return;
 	}
 	link = &links.links[i];
@@ -246,7 +250,7 @@ links_scan(size_t max)
 	links.whole = 1;
 	if (links.event != NULL && links.wd != -1)
 		event_add(links.event, NULL);
-	links_check();
+	links_check(0, links.count);
 	return 1;
 }
 
@@ -325,7 +329,7 @@ links_refresh(void)
 	/* The directory may have gone while the events were read. */
 	if (!links.whole)
 		links_scan(0);
-	links_check();
+	links_check(0, 0);
 }
 
 /*
