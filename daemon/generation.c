@@ -421,15 +421,14 @@ generation_rollback_target(const struct config *cfg, unsigned current,
 
 /*
  * The generations retention deletes now, under policy, in id order
- * (*count of them): the profile's live ones, their parents from the
- * records.
+ * (*count of them): the profile's live ones, from links.c.
  */
 unsigned *
 generation_retention_plan(const struct config *cfg,
     const struct retention_policy *policy, size_t *count)
 {
 	struct retention_generation	*gens;
-	const struct profile_link	*links;
+	const struct profile_link	*links, *link;
 	unsigned			*ids, current, parent;
 	int64_t				 created;
 	size_t				 nlinks, i;
@@ -449,11 +448,16 @@ generation_retention_plan(const struct config *cfg,
 	for (i = 0; i < nlinks; i++) {
 		gens[i].id = links[i].id;
 		gens[i].created = links[i].created;
-		if (db_generation_lineage(links[i].id, &parent, &created) == 1) {
-			gens[i].parent = parent;
-			gens[i].created = created;
-		}
 	}
+	/*
+	 * It runs after every switch (keep_days keeps years of links): the
+	 * links' times are the records' (nix-env made each link as its
+	 * record was done), and only the current one's parent is judged,
+	 * so one record is read, not one per generation.
+	 */
+	if ((link = links_get(current)) != NULL &&
+	    db_generation_lineage(current, &parent, &created) == 1)
+		gens[link - links].parent = parent;
 	ids = retention_plan(gens, nlinks, current, policy, time(NULL), count);
 	free(gens);
 	return ids;
