@@ -40,7 +40,7 @@
 #include "profiled.h"
 
 /* Bumped with each schema change; db_migrate brings older files up. */
-#define DB_SCHEMA_VERSION	3
+#define DB_SCHEMA_VERSION	4
 /* Logs are kept for this many of the newest builds, so the database stays
  * bounded however long profiled runs. */
 #define DB_LOGS_KEPT		200
@@ -84,10 +84,70 @@ static struct {
 static sqlite3_vfs	 db_vfs;
 static int		(*db_vfs_sleep)(sqlite3_vfs *, int);
 
+/*
+ * The statements the history's hot paths run, prepared once and kept, so
+ * that a call costs its rows, not a parse.  Each use ends with
+ * db_statement_done, which resets it: none holds a read open.
+ */
+enum db_statement {
+	DB_STATEMENT_GET,
+	DB_STATEMENT_PACKAGES,
+	DB_STATEMENT_DELETE,
+	DB_STATEMENT_INSERT,
+	DB_STATEMENT_INSERT_PACKAGE,
+	DB_STATEMENT_PATH,
+	DB_STATEMENT_LINEAGE,
+	DB_STATEMENT_AFTER,
+	DB_STATEMENT_RANGE,
+	DB_STATEMENT_INTENTS,
+	DB_STATEMENT_ADOPTABLE,
+	DB_STATEMENT_COUNT
+};
+#define DB_GENERATION_COLUMNS \
+	"SELECT id, parent, store_path, created, reason, content_hash, " \
+	"content, build_ms, intent FROM generations "
+/* An import whose packages were never read (adopt.c reads them). */
+#define DB_UNREAD \
+	"(reason = 'import' AND intent = 0 AND NOT EXISTS (SELECT 1 FROM " \
+	"packages WHERE generation = generations.id))"
+static const char *const db_statement_sql[DB_STATEMENT_COUNT] = {
+	[DB_STATEMENT_GET] = DB_GENERATION_COLUMNS "WHERE id = ?",
+	[DB_STATEMENT_PACKAGES] = "SELECT name, version, path FROM packages "
+	    "WHERE generation = ? ORDER BY position",
+	[DB_STATEMENT_DELETE] = "DELETE FROM generations WHERE id = ?",
+	[DB_STATEMENT_INSERT] = "INSERT INTO generations (id, parent, "
+	    "store_path, created, reason, content_hash, content, build_ms, "
+	    "intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[DB_STATEMENT_INSERT_PACKAGE] = "INSERT INTO packages "
+	    "(generation, position, name, version, path) "
+	    "VALUES (?, ?, ?, ?, ?)",
+	[DB_STATEMENT_PATH] = "SELECT store_path, intent FROM generations "
+	    "WHERE id = ?",
+	[DB_STATEMENT_LINEAGE] = "SELECT parent, created FROM generations "
+	    "WHERE id = ?",
+	[DB_STATEMENT_AFTER] = DB_GENERATION_COLUMNS "WHERE id > ? "
+	    "ORDER BY id LIMIT ?",
+	[DB_STATEMENT_RANGE] = "SELECT id, store_path, " DB_UNREAD
+	    " FROM generations WHERE id BETWEEN ? AND ? ORDER BY id",
+	[DB_STATEMENT_INTENTS] = DB_GENERATION_COLUMNS "WHERE intent = 1 "
+	    "ORDER BY id",
+	[DB_STATEMENT_ADOPTABLE] = "SELECT 1 FROM generations WHERE id = ? "
+	    "AND store_path = ? AND " DB_UNREAD,
+};
+static sqlite3_stmt	*db_statements[DB_STATEMENT_COUNT];
+
 static int	db_flush(void);
 static void	db_defer(struct db_deferred *);
 static void	db_retry_cb(evutil_socket_t, short, void *);
 static int	db_generation_finish(unsigned, unsigned, char **);
+
+/*
+ * The intents, found without reading every record (they are few), and a
+ * generation's children (show), without a scan of the history.
+ */
+#define DB_INDEXES \
+	"CREATE INDEX generations_intent ON generations(id) WHERE intent = 1;" \
+	"CREATE INDEX generations_parent ON generations(parent);"
 
 static const char db_schema[] =
 	"CREATE TABLE generations ("
@@ -128,7 +188,8 @@ static const char db_schema[] =
 	"CREATE TABLE state ("
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL"
-	");";
+	");"
+	DB_INDEXES;
 
 /*
  * A call failed: note whether another process's lock is why (SQLITE_PROTOCOL
@@ -214,6 +275,7 @@ static const char *const db_upgrades[] = {
 	    "ALTER TABLE builds ADD COLUMN inputs_hash TEXT;",
 	[3] = "ALTER TABLE generations ADD COLUMN "
 	    "intent INTEGER NOT NULL DEFAULT 0;",
+	[4] = DB_INDEXES,
 };
 
 static int
@@ -482,7 +544,7 @@ void
 db_close(void)
 {
 	struct db_deferred	*d;
-	size_t			 lost = 0;
+	size_t			 lost = 0, i;
 
 	/* One last try, without waiting: SIGTERM must not hang on a lock. */
 	if (db != NULL)
@@ -501,6 +563,10 @@ db_close(void)
 	db_state.retry = NULL;
 	db_state.in_loop = 0;
 	db_state.waiting_since = 0;
+	for (i = 0; i < DB_STATEMENT_COUNT; i++) {
+		sqlite3_finalize(db_statements[i]);
+		db_statements[i] = NULL;
+	}
 	sqlite3_close(db);
 	db = NULL;
 }
@@ -551,28 +617,46 @@ db_bind_text(sqlite3_stmt *stmt, int column, const char *text)
 		sqlite3_bind_text(stmt, column, text, -1, SQLITE_TRANSIENT);
 }
 
+/* Statement which, prepared once; NULL if it cannot be. */
+static sqlite3_stmt *
+db_statement(enum db_statement which)
+{
+	if (db_statements[which] == NULL && sqlite3_prepare_v3(db,
+	    db_statement_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+	    &db_statements[which], NULL) != SQLITE_OK)
+		return NULL;
+	return db_statements[which];
+}
+
+/* A kept statement's use is over: reset it, so it holds no read open. */
+static void
+db_statement_done(sqlite3_stmt *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+/* Insert id's packages, list (count of them), in the caller's transaction. */
 static int
-db_generation_put_packages(const struct generation *gen)
+db_insert_packages(unsigned id, const struct package *list, size_t count)
 {
 	sqlite3_stmt	*stmt;
 	size_t		 i;
 	int		 rc = 0;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO packages "
-	    "(generation, position, name, version, path) "
-	    "VALUES (?, ?, ?, ?, ?)", -1, &stmt, NULL) != SQLITE_OK)
+	if ((stmt = db_statement(DB_STATEMENT_INSERT_PACKAGE)) == NULL)
 		return -1;
-	for (i = 0; i < gen->npackages && rc == 0; i++) {
-		sqlite3_bind_int64(stmt, 1, gen->id);
+	for (i = 0; i < count && rc == 0; i++) {
+		sqlite3_bind_int64(stmt, 1, id);
 		sqlite3_bind_int64(stmt, 2, i);
-		db_bind_text(stmt, 3, gen->packages[i].name);
-		db_bind_text(stmt, 4, gen->packages[i].version);
-		db_bind_text(stmt, 5, gen->packages[i].path);
+		db_bind_text(stmt, 3, list[i].name);
+		db_bind_text(stmt, 4, list[i].version);
+		db_bind_text(stmt, 5, list[i].path);
 		if (sqlite3_step(stmt) != SQLITE_DONE)
 			rc = -1;
 		sqlite3_reset(stmt);
 	}
-	sqlite3_finalize(stmt);
+	db_statement_done(stmt);
 	return rc;
 }
 
@@ -580,20 +664,16 @@ db_generation_put_packages(const struct generation *gen)
 static int
 db_generation_insert(const struct generation *gen)
 {
-	sqlite3_stmt	*stmt = NULL;
+	sqlite3_stmt	*stmt;
 
-	if (sqlite3_prepare_v2(db, "DELETE FROM generations WHERE id = ?", -1,
-	    &stmt, NULL) != SQLITE_OK)
+	if ((stmt = db_statement(DB_STATEMENT_DELETE)) == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, gen->id);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(stmt);
+	db_statement_done(stmt);
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO generations (id, parent, "
-	    "store_path, created, reason, content_hash, content, build_ms, "
-	    "intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	if ((stmt = db_statement(DB_STATEMENT_INSERT)) == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, gen->id);
 	if (gen->parent != 0)
@@ -610,11 +690,11 @@ db_generation_insert(const struct generation *gen)
 	sqlite3_bind_int(stmt, 9, gen->intent != 0);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(stmt);
-	return db_generation_put_packages(gen);
+	db_statement_done(stmt);
+	return db_insert_packages(gen->id, gen->packages, gen->npackages);
 
 fail:
-	sqlite3_finalize(stmt);
+	db_statement_done(stmt);
 	return -1;
 }
 
@@ -781,9 +861,7 @@ db_generation_read_packages(struct generation *gen)
 	struct package	*pkg;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT name, version, path FROM packages "
-	    "WHERE generation = ? ORDER BY position", -1, &stmt,
-	    NULL) != SQLITE_OK) {
+	if ((stmt = db_statement(DB_STATEMENT_PACKAGES)) == NULL) {
 		db_fail("reading packages", NULL);
 		return;
 	}
@@ -798,7 +876,7 @@ db_generation_read_packages(struct generation *gen)
 	}
 	if (rc != SQLITE_DONE)
 		db_fail("reading packages", NULL);
-	sqlite3_finalize(stmt);
+	db_statement_done(stmt);
 }
 
 static struct generation *
@@ -821,10 +899,6 @@ db_generation_from_row(sqlite3_stmt *stmt)
 	return gen;
 }
 
-#define DB_GENERATION_COLUMNS \
-	"SELECT id, parent, store_path, created, reason, content_hash, " \
-	"content, build_ms, intent FROM generations "
-
 /* The record of generation id with its packages, or NULL if none. */
 struct generation *
 db_generation_get(unsigned id)
@@ -834,8 +908,7 @@ db_generation_get(unsigned id)
 	int			 rc;
 
 	db_begin_call();
-	if (sqlite3_prepare_v2(db, DB_GENERATION_COLUMNS "WHERE id = ?", -1,
-	    &stmt, NULL) != SQLITE_OK) {
+	if ((stmt = db_statement(DB_STATEMENT_GET)) == NULL) {
 		db_fail("reading a generation", NULL);
 		return NULL;
 	}
@@ -844,8 +917,190 @@ db_generation_get(unsigned id)
 		gen = db_generation_from_row(stmt);
 	else if (rc != SQLITE_DONE)
 		db_fail("reading a generation", NULL);
-	sqlite3_finalize(stmt);
+	db_statement_done(stmt);
 	return gen;
+}
+
+/*
+ * The records of a kept statement, each with its packages, in its order;
+ * *count says how many.
+ */
+static struct generation **
+db_generation_rows(sqlite3_stmt *stmt, size_t *count)
+{
+	struct generation	**list = NULL;
+	int			  rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list = xreallocarray(list, *count + 1, sizeof *list);
+		list[(*count)++] = db_generation_from_row(stmt);
+	}
+	if (rc != SQLITE_DONE)
+		db_fail("listing generations", NULL);
+	db_statement_done(stmt);
+	return list;
+}
+
+/*
+ * At most limit records numbered above after, by number, with their
+ * packages: a page of history by key range, whatever its length.
+ */
+struct generation **
+db_generation_after(unsigned after, size_t limit, size_t *count)
+{
+	sqlite3_stmt	*stmt;
+
+	*count = 0;
+	db_begin_call();
+	if ((stmt = db_statement(DB_STATEMENT_AFTER)) == NULL) {
+		db_fail("listing generations", NULL);
+		return NULL;
+	}
+	sqlite3_bind_int64(stmt, 1, after);
+	sqlite3_bind_int64(stmt, 2, limit);
+	return db_generation_rows(stmt, count);
+}
+
+/* The intents (records written before nix-env --set ended), by number. */
+struct generation **
+db_generation_intents(size_t *count)
+{
+	sqlite3_stmt	*stmt;
+
+	*count = 0;
+	db_begin_call();
+	if ((stmt = db_statement(DB_STATEMENT_INTENTS)) == NULL) {
+		db_fail("listing intents", NULL);
+		return NULL;
+	}
+	return db_generation_rows(stmt, count);
+}
+
+/*
+ * Generation id's store path in *store_path (a new string) and whether it
+ * is an intent: 1 if it has a record, 0 if not, -1 if it cannot be read.
+ */
+int
+db_generation_path(unsigned id, char **store_path, int *intent)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	*store_path = NULL;
+	db_begin_call();
+	if ((stmt = db_statement(DB_STATEMENT_PATH)) == NULL)
+		return db_fail("reading a generation", NULL);
+	sqlite3_bind_int64(stmt, 1, id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*store_path = db_column_text(stmt, 0);
+		*intent = sqlite3_column_int(stmt, 1);
+	} else if (rc != SQLITE_DONE) {
+		db_statement_done(stmt);
+		return db_fail("reading a generation", NULL);
+	}
+	db_statement_done(stmt);
+	return rc == SQLITE_ROW;
+}
+
+/*
+ * Generation id's parent and time, without its packages: 1 if it has a
+ * record, 0 if not, -1 if it cannot be read.
+ */
+int
+db_generation_lineage(unsigned id, unsigned *parent, int64_t *created)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	db_begin_call();
+	if ((stmt = db_statement(DB_STATEMENT_LINEAGE)) == NULL)
+		return db_fail("reading a generation", NULL);
+	sqlite3_bind_int64(stmt, 1, id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*parent = sqlite3_column_int64(stmt, 0);
+		*created = sqlite3_column_int64(stmt, 1);
+	} else if (rc != SQLITE_DONE) {
+		db_statement_done(stmt);
+		return db_fail("reading a generation", NULL);
+	}
+	db_statement_done(stmt);
+	return rc == SQLITE_ROW;
+}
+
+/*
+ * The records numbered first to last: number, store path and whether it
+ * is an import whose packages were never read, by number, in one query.
+ */
+struct db_record_path *
+db_generation_range(unsigned first, unsigned last, size_t *count)
+{
+	sqlite3_stmt		*stmt;
+	struct db_record_path	*list = NULL;
+	int			 rc;
+
+	*count = 0;
+	db_begin_call();
+	if ((stmt = db_statement(DB_STATEMENT_RANGE)) == NULL) {
+		db_fail("listing generations", NULL);
+		return NULL;
+	}
+	sqlite3_bind_int64(stmt, 1, first);
+	sqlite3_bind_int64(stmt, 2, last);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list = xreallocarray(list, *count + 1, sizeof *list);
+		list[*count].id = sqlite3_column_int64(stmt, 0);
+		list[*count].store_path = db_column_text(stmt, 1);
+		list[(*count)++].unread = sqlite3_column_int(stmt, 2);
+	}
+	if (rc != SQLITE_DONE)
+		db_fail("listing generations", NULL);
+	db_statement_done(stmt);
+	return list;
+}
+
+/*
+ * Give the generations ids (n of them) that are still imports of
+ * store_path without packages the packages list (count of them), in one
+ * transaction; a record written meanwhile (an intent, a generation made)
+ * is never touched.  *written says how many took them.
+ */
+int
+db_generation_adopt(const unsigned *ids, size_t n, const char *store_path,
+    const struct package *list, size_t count, size_t *written,
+    char **cause)
+{
+	sqlite3_stmt	*stmt;
+	size_t		 i;
+	int		 rc;
+
+	*written = 0;
+	db_begin_call();
+	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((stmt = db_statement(DB_STATEMENT_ADOPTABLE)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(stmt, 1, ids[i]);
+		db_bind_text(stmt, 2, store_path);
+		rc = sqlite3_step(stmt);
+		db_statement_done(stmt);
+		if (rc == SQLITE_DONE)
+			continue;
+		if (rc != SQLITE_ROW ||
+		    db_insert_packages(ids[i], list, count) == -1)
+			goto fail;
+		(*written)++;
+	}
+	if (db_exec("COMMIT", cause) == 0)
+		return 0;
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	*written = 0;
+	return -1;
+fail:
+	db_fail("recording adopted packages", cause);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	*written = 0;
+	return -1;
 }
 
 /*

@@ -105,27 +105,6 @@ generation_parse_manifest(const char *link, const char *text,
 	json_free(list);
 }
 
-/*
- * Fill gen's package list from link's manifest.  Blocks on nix-env: only
- * for the current generation at start, before the loop runs (the rest are
- * read in the background, adopt.c).
- */
-static void
-generation_read_manifest(const char *link, struct generation *gen)
-{
-	char	*argv[] = { "nix-env", "--profile", (char *)link, "-q",
-	    "--json", "--out-path", NULL };
-	char	*text, *cause = NULL;
-
-	if ((text = proc_run_sync(argv, &cause)) == NULL) {
-		log_warnx("cannot list the packages of %s: %s", link, cause);
-		free(cause);
-		return;
-	}
-	generation_parse_manifest(link, text, gen);
-	free(text);
-}
-
 /* Whether id is the generation being made, whose record sync leaves. */
 int
 generation_is_creating(unsigned id)
@@ -133,49 +112,36 @@ generation_is_creating(unsigned id)
 	return generation_creating != NULL && generation_creating->gen->id == id;
 }
 
-/* The link in links numbered id, or NULL. */
-static const struct profile_link *
-generation_find_link(const struct profile_link *links, size_t count,
-    unsigned id)
-{
-	size_t	i;
-
-	for (i = 0; i < count; i++) {
-		if (links[i].id == id)
-			return &links[i];
-	}
-	return NULL;
-}
-
 /*
  * The link nix-env --set made for intent, or NULL if it made none: the
  * link at its number, else the first later one to the same store path that
  * no finished record claims (Nix numbered it higher: another tool made a
- * generation meanwhile).
+ * generation meanwhile).  Only links above the intent are looked at.
  */
 static const struct profile_link *
-generation_intent_link(const struct generation *intent,
-    const struct profile_link *links, size_t count,
-    struct generation **records, size_t nrecords)
+generation_intent_link(const struct generation *intent)
 {
-	const struct profile_link	*link;
-	size_t				 i, j;
+	const struct profile_link	*link, *list;
+	size_t				 count, i;
+	char				*path;
+	int				 found, is_intent = 0;
 
-	link = generation_find_link(links, count, intent->id);
+	link = links_get(intent->id);
 	if (link != NULL && strcmp(link->store_path, intent->store_path) == 0)
 		return link;
-	for (i = 0; i < count; i++) {
-		if (links[i].id <= intent->id ||
-		    strcmp(links[i].store_path, intent->store_path) != 0)
+	list = links_list(&count);
+	for (i = count; i > 0 && list[i - 1].id > intent->id; i--)
+		;
+	for (; i < count; i++) {
+		if (strcmp(list[i].store_path, intent->store_path) != 0)
 			continue;
-		for (j = 0; j < nrecords; j++) {
-			if (records[j]->id == links[i].id &&
-			    !records[j]->intent && strcmp(records[j]->store_path,
-			    links[i].store_path) == 0)
-				break;
-		}
-		if (j == nrecords)
-			return &links[i];
+		found = db_generation_path(list[i].id, &path, &is_intent);
+		if (found == 1 && !is_intent &&
+		    strcmp(path, list[i].store_path) == 0)
+			found = 2;
+		free(path);
+		if (found != 2)
+			return &list[i];
 	}
 	return NULL;
 }
@@ -184,30 +150,29 @@ generation_intent_link(const struct generation *intent,
  * Settle the intents profiled died (or failed) before completing: one
  * whose link exists becomes that generation's record, with the parent and
  * reason it was written with; one whose link never came is dropped.  The
- * intent of the generation being made is left alone.  -1 if the records
- * cannot be read (the database is locked): nothing is changed then.
+ * intent of the generation being made is left alone.  Only the intents
+ * are read (an index holds them), so this costs nothing when there are
+ * none.  -1 if they cannot be read (the database is locked): nothing is
+ * changed then.
  */
 static int
-generation_reconcile(const struct profile_link *links, size_t count)
+generation_settle_intents(void)
 {
-	struct generation		**records, *g;
+	struct generation		**intents, *g;
 	const struct profile_link	 *link;
-	size_t				  nrecords, i;
+	size_t				  nintents, i;
 	char				 *cause = NULL;
 
-	records = db_generation_list(&nrecords);
+	intents = db_generation_intents(&nintents);
 	if (db_failed()) {
-		db_generation_list_free(records, nrecords);
+		db_generation_list_free(intents, nintents);
 		return -1;
 	}
-	for (i = 0; i < nrecords; i++) {
-		g = records[i];
-		if (!g->intent || (generation_creating != NULL &&
-		    generation_creating->gen->id == g->id))
+	for (i = 0; i < nintents; i++) {
+		g = intents[i];
+		if (generation_is_creating(g->id))
 			continue;
-		link = generation_intent_link(g, links, count, records,
-		    nrecords);
-		if (link != NULL) {
+		if ((link = generation_intent_link(g)) != NULL) {
 			if (db_generation_done(g->id, link->id, &cause) == 0)
 				log_info("generation %u was made before "
 				    "profiled stopped; recorded with parent %u "
@@ -225,106 +190,191 @@ generation_reconcile(const struct profile_link *links, size_t count)
 			cause = NULL;
 		}
 	}
-	db_generation_list_free(records, nrecords);
+	db_generation_list_free(intents, nintents);
+	return 0;
+}
+
+/* Settle the intents left over, as links_refresh finds the profile now. */
+void
+generation_settle(void)
+{
+	links_refresh();
+	generation_settle_intents();
+}
+
+/* gen, a record of link as an import whose parent is the link below it. */
+static void
+generation_import(struct generation *gen, const struct profile_link *link)
+{
+	memset(gen, 0, sizeof *gen);
+	gen->id = link->id;
+	gen->parent = links_below(link->id);
+	gen->store_path = link->store_path;
+	gen->created = link->created;
+	gen->reason = REASON_IMPORT;
+	gen->build_ms = -1;
+}
+
+/* Record imports (n of them) in one transaction; -1 if they are not. */
+static int
+generation_record(const struct generation *imports, size_t n)
+{
+	char	*cause = NULL;
+
+	if (n == 0)
+		return 0;
+	if (db_generation_put_many(imports, n, &cause) == -1) {
+		if (!db_busy())
+			log_warnx("cannot record %zu existing generation%s: %s",
+			    n, n == 1 ? "" : "s", cause);
+		free(cause);
+		return -1;
+	}
+	log_info("recorded %zu existing generation%s (%u up to %u)", n,
+	    n == 1 ? "" : "s", imports[0].id, imports[n - 1].id);
 	return 0;
 }
 
 /*
- * Bring the database in line with the profile: settle the intents left
- * over (generation_reconcile), then record every generation link it has no
- * record of (or a record for another store path) as an import whose
- * parent is the generation numbered below it, since that is all Nix tells
- * us, all in one transaction.  Imports are recorded without their
- * packages: adopt.c reads those in the background.  With read_packages
- * (at start, before the loop runs), the current generation's are read at
- * once, blocking on one nix-env, so a build held because it would replace
- * it can say what it would remove.  Nothing is done while the database is
- * locked; the next sync does it.
+ * Record the links first to last (by index, inclusive) that have no
+ * record, or one for another store path, in one query and one
+ * transaction.  The ids of those recorded whose packages are unread are
+ * appended to *unread (*nunread of them) if unread is not NULL.  -1 if
+ * the database cannot be read or written.
  */
-void
-generation_sync(const struct config *cfg, int read_packages)
+int
+generation_record_links(size_t first, size_t last, unsigned **unread,
+    size_t *nunread)
 {
-	struct profile_link	*links;
-	struct db_record_path	*records;
-	struct generation	*known, *imports;
-	size_t			 count, nrecords, i, j, n = 0;
-	char			*cause = NULL, *link, *path = NULL;
-	unsigned		 current = 0;
+	const struct profile_link	*list;
+	struct db_record_path		*records;
+	struct generation		*imports;
+	size_t				 count, nrecords, i, j = 0, n = 0;
+	int				 rc, known;
 
-	links = profile_list(cfg->profile, &count);
-	if (generation_reconcile(links, count) == -1) {
-		profile_list_free(links, count);
-		return;
-	}
-	if (read_packages && profile_current(cfg->profile, &current, &path,
-	    &cause) == -1) {
-		free(cause);
-		cause = NULL;
-		current = 0;
-	}
-	free(path);
-	/* What is recorded, in one query; links and records are by id. */
-	records = db_generation_paths(&nrecords);
+	list = links_list(&count);
+	if (count == 0 || first > last || first >= count)
+		return 0;
+	if (last >= count)
+		last = count - 1;
+	records = db_generation_range(list[first].id, list[last].id,
+	    &nrecords);
 	if (db_failed()) {
 		db_generation_paths_free(records, nrecords);
-		profile_list_free(links, count);
-		return;
+		return -1;
 	}
-	imports = xcalloc(count, sizeof *imports);
-	for (i = 0, j = 0; i < count; i++) {
+	imports = xcalloc(last - first + 1, sizeof *imports);
+	for (i = first; i <= last; i++) {
 		/* Its link may exist before nix-env says it is done. */
-		if (generation_is_creating(links[i].id))
+		if (generation_is_creating(list[i].id))
 			continue;
-		while (j < nrecords && records[j].id < links[i].id)
+		while (j < nrecords && records[j].id < list[i].id)
 			j++;
-		if (j < nrecords && records[j].id == links[i].id &&
-		    strcmp(records[j].store_path, links[i].store_path) == 0) {
-			if (links[i].id != current)
-				continue;
-			/* The current one: its packages, if never read. */
-			if ((known = db_generation_get(current)) == NULL)
-				continue;
-			if (known->npackages == 0 &&
-			    known->reason == REASON_IMPORT) {
-				link = profile_link_path(cfg->profile,
-				    known->id);
-				generation_read_manifest(link, known);
-				free(link);
-				if (known->npackages > 0 &&
-				    db_generation_put(known, &cause) == -1) {
-					log_warnx("%s", cause);
-					free(cause);
-					cause = NULL;
-				}
-			}
-			db_generation_free(known);
-			continue;
+		known = j < nrecords && records[j].id == list[i].id &&
+		    strcmp(records[j].store_path, list[i].store_path) == 0;
+		if (!known)
+			generation_import(&imports[n++], &list[i]);
+		if (unread != NULL && (!known || records[j].unread)) {
+			*unread = xreallocarray(*unread, *nunread + 1,
+			    sizeof **unread);
+			(*unread)[(*nunread)++] = list[i].id;
 		}
-		imports[n].id = links[i].id;
-		imports[n].parent = i > 0 ? links[i - 1].id : 0;
-		imports[n].store_path = links[i].store_path;
-		imports[n].created = links[i].created;
-		imports[n].reason = REASON_IMPORT;
-		imports[n].build_ms = -1;
-		if (imports[n].id == current) {
-			link = profile_link_path(cfg->profile, current);
-			generation_read_manifest(link, &imports[n]);
-			free(link);
-		}
-		n++;
 	}
-	if (n > 0 && db_generation_put_many(imports, n, &cause) == -1) {
-		log_warnx("cannot record %zu existing generation%s: %s", n,
-		    n == 1 ? "" : "s", cause);
-		free(cause);
-	} else if (n > 0)
-		log_info("recorded %zu existing generation%s (%u up to %u)", n,
-		    n == 1 ? "" : "s", imports[0].id, imports[n - 1].id);
-	for (i = 0; i < n; i++)
-		package_list_free(imports[i].packages, imports[i].npackages);
+	rc = generation_record(imports, n);
+	if (rc == -1 && unread != NULL)
+		*nunread = 0;
 	free(imports);
 	db_generation_paths_free(records, nrecords);
-	profile_list_free(links, count);
+	return rc;
+}
+
+/* Links seen made or replaced, not yet recorded (the database was locked). */
+static struct {
+	unsigned	*ids;
+	size_t		 count;
+	int		 full;		/* every link may be new */
+} generation_pending;
+
+static int
+generation_compare_ids(const void *a, const void *b)
+{
+	unsigned	ia = *(const unsigned *)a, ib = *(const unsigned *)b;
+
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* Record the pending links (generation_pending, by id, once each). */
+static int
+generation_record_pending(void)
+{
+	const struct profile_link	*link;
+	struct generation		*imports;
+	size_t				 i, n = 0;
+	char				*path;
+	int				 found, intent, rc = 0;
+
+	qsort(generation_pending.ids, generation_pending.count,
+	    sizeof *generation_pending.ids, generation_compare_ids);
+	imports = xcalloc(generation_pending.count, sizeof *imports);
+	for (i = 0; i < generation_pending.count && rc == 0; i++) {
+		if (i > 0 && generation_pending.ids[i] ==
+		    generation_pending.ids[i - 1])
+			continue;
+		if ((link = links_get(generation_pending.ids[i])) == NULL ||
+		    generation_is_creating(link->id))
+			continue;
+		found = db_generation_path(link->id, &path, &intent);
+		if (found == -1)
+			rc = -1;
+		else if (found == 0 || strcmp(path, link->store_path) != 0)
+			generation_import(&imports[n++], link);
+		free(path);
+	}
+	if (rc == 0)
+		rc = generation_record(imports, n);
+	free(imports);
+	return rc;
+}
+
+/*
+ * Bring the database in line with the profile: settle the intents left
+ * over, then record each link made or replaced since the last look that
+ * has no record (or one for another store path) as an import whose parent
+ * is the generation numbered below it, since that is all Nix tells us, in
+ * one transaction.  What changed is what links.c saw, so this costs what
+ * changed, not the history's length; after a full scan (inotify lost
+ * events) every link is compared, in one query.  Imports are recorded
+ * without their packages: adopt.c reads those.  Nothing is done while the
+ * database is locked; the next sync does it.
+ */
+void
+generation_sync(const struct config *cfg)
+{
+	unsigned	*ids;
+	size_t		 n, count;
+	int		 full, rc;
+
+	links_refresh();
+	ids = links_take_changed(&n, &full);
+	generation_pending.ids = xreallocarray(generation_pending.ids,
+	    generation_pending.count + n + 1, sizeof *generation_pending.ids);
+	if (n > 0)
+		memcpy(generation_pending.ids + generation_pending.count, ids,
+		    n * sizeof *ids);
+	generation_pending.count += n;
+	generation_pending.full |= full;
+	free(ids);
+	if (generation_settle_intents() == -1)
+		return;
+	if (generation_pending.full) {
+		links_list(&count);
+		rc = generation_record_links(0, count, NULL, NULL);
+	} else
+		rc = generation_record_pending();
+	if (rc == 0) {
+		generation_pending.count = 0;
+		generation_pending.full = 0;
+	}
 }
 
 /*
@@ -336,42 +386,29 @@ unsigned
 generation_rollback_target(const struct config *cfg, unsigned current,
     char **cause)
 {
-	struct generation	*gen;
-	struct profile_link	*links;
-	size_t			 count, i, steps;
-	unsigned		 parent, id;
+	unsigned	parent, id, up;
+	int64_t		created;
 
 	if (current == 0) {
 		xasprintf(cause, "the profile has no current generation");
 		return 0;
 	}
-	if ((gen = db_generation_get(current)) == NULL) {
+	if (db_generation_lineage(current, &parent, &created) != 1) {
 		xasprintf(cause, "generation %u has no record", current);
 		return 0;
 	}
-	parent = gen->parent;
-	db_generation_free(gen);
 	if (parent == 0) {
 		xasprintf(cause, "generation %u is the first; there is nothing "
 		    "to roll back to", current);
 		return 0;
 	}
-	links = profile_list(cfg->profile, &count);
+	links_refresh();
 	/* Parents have lower numbers: the walk ends, even on a bad record. */
-	for (id = parent, steps = 0; id != 0 && steps < count + 1; steps++) {
-		for (i = 0; i < count && links[i].id != id; i++)
-			;
-		if (i < count)
-			break;
-		if ((gen = db_generation_get(id)) == NULL) {
-			id = 0;
-			break;
-		}
-		id = gen->parent < id ? gen->parent : 0;
-		db_generation_free(gen);
+	for (id = parent; id != 0 && links_get(id) == NULL; id = up) {
+		if (db_generation_lineage(id, &up, &created) != 1 || up >= id)
+			up = 0;
 	}
-	profile_list_free(links, count);
-	if (id == 0 || steps == count + 1) {
+	if (id == 0) {
 		xasprintf(cause, "generation %u's parent, %u, and every "
 		    "generation before it have been deleted from the profile: "
 		    "there is nothing to roll back to", current, parent);
@@ -386,17 +423,16 @@ generation_rollback_target(const struct config *cfg, unsigned current,
 
 /*
  * The generations retention deletes now, under policy, in id order
- * (*count of them): the profile's live ones, their parents from the
- * records.
+ * (*count of them): the profile's live ones, from links.c.
  */
 unsigned *
 generation_retention_plan(const struct config *cfg,
     const struct retention_policy *policy, size_t *count)
 {
 	struct retention_generation	*gens;
-	struct profile_link		*links;
-	struct generation		*gen;
-	unsigned			*ids, current;
+	const struct profile_link	*links, *link;
+	unsigned			*ids, current, parent;
+	int64_t				 created;
 	size_t				 nlinks, i;
 	char				*store_path = NULL, *cause = NULL;
 
@@ -408,20 +444,24 @@ generation_retention_plan(const struct config *cfg,
 		return NULL;
 	}
 	free(store_path);
-	links = profile_list(cfg->profile, &nlinks);
+	links_refresh();
+	links = links_list(&nlinks);
 	gens = xcalloc(nlinks, sizeof *gens);
 	for (i = 0; i < nlinks; i++) {
 		gens[i].id = links[i].id;
 		gens[i].created = links[i].created;
-		if ((gen = db_generation_get(links[i].id)) != NULL) {
-			gens[i].parent = gen->parent;
-			gens[i].created = gen->created;
-			db_generation_free(gen);
-		}
 	}
+	/*
+	 * It runs after every switch (keep_days keeps years of links): the
+	 * links' times are the records' (nix-env made each link as its
+	 * record was done), and only the current one's parent is judged,
+	 * so one record is read, not one per generation.
+	 */
+	if ((link = links_get(current)) != NULL &&
+	    db_generation_lineage(current, &parent, &created) == 1)
+		gens[link - links].parent = parent;
 	ids = retention_plan(gens, nlinks, current, policy, time(NULL), count);
 	free(gens);
-	profile_list_free(links, nlinks);
 	return ids;
 }
 
@@ -495,15 +535,12 @@ generation_delete(struct event_base *base, const struct config *cfg,
 unsigned
 generation_reusable(const struct config *cfg, const char *store_path)
 {
-	struct profile_link	*links;
-	size_t			 count;
-	unsigned		 id = 0;
+	const struct profile_link	*link;
 
-	links = profile_list(cfg->profile, &count);
-	if (count > 0 && strcmp(links[count - 1].store_path, store_path) == 0)
-		id = links[count - 1].id;
-	profile_list_free(links, count);
-	return id;
+	links_refresh();
+	link = links_get(links_newest());
+	return link != NULL && strcmp(link->store_path, store_path) == 0 ?
+	    link->id : 0;
 }
 
 /* Switch the profile to existing generation id; -1 and *cause if not. */
@@ -549,10 +586,8 @@ static void
 generation_set_done(struct generation_create *gc, const char *failure)
 {
 	struct generation		*gen = gc->gen;
-	struct profile_link		*links;
 	char				*cause = NULL, *store_path = NULL;
 	unsigned			 id;
-	size_t				 count;
 
 	if (profile_current(gc->cfg->profile, &id, &store_path, &cause) == -1)
 		log_warnx("%s", cause);
@@ -584,9 +619,7 @@ generation_set_done(struct generation_create *gc, const char *failure)
 
 	/* A link made without switching to it stays, recorded. */
 	generation_creating = NULL;
-	links = profile_list(gc->cfg->profile, &count);
-	generation_reconcile(links, count);
-	profile_list_free(links, count);
+	generation_settle();
 	generation_create_done(gc, 0, cause);
 	free(cause);
 }
@@ -731,16 +764,10 @@ generation_retry_cb(evutil_socket_t fd, short events, void *arg)
 
 /* The number nix-env --set gives a new generation: the highest + 1. */
 static unsigned
-generation_next_number(const struct config *cfg)
+generation_next_number(void)
 {
-	struct profile_link	*links;
-	size_t			 count;
-	unsigned		 id;
-
-	links = profile_list(cfg->profile, &count);
-	id = count > 0 ? links[count - 1].id + 1 : 1;
-	profile_list_free(links, count);
-	return id;
+	links_refresh();
+	return links_newest() + 1;
 }
 
 /*
@@ -765,7 +792,7 @@ generation_create(struct event_base *base, const struct config *cfg,
 	gc->gen = gen;
 	gc->done_cb = done_cb;
 	gc->arg = arg;
-	gen->id = generation_next_number(cfg);
+	gen->id = generation_next_number();
 	gen->intent = 1;
 	if ((gc->retry = evtimer_new(base, generation_retry_cb, gc)) == NULL)
 		fatalx("cannot create a timer");

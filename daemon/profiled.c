@@ -540,8 +540,10 @@ main(int argc, char **argv)
 	    event_add(sighup, NULL))
 		fatalx("cannot watch signals");
 
-	generation_sync(&cfg, 1);
 	db_loop(base);
+	/* The links are read from the loop, after the socket answers. */
+	if (links_open(base, cfg.profile, &cause) == -1)
+		fatalx("%s", cause);
 	rpc_init(base, &cfg);
 	systemd_init(base);
 	notify_init(base, &cfg, profiled_notify_action_cb, NULL);
@@ -561,6 +563,7 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	adopt_free();
+	links_close();
 	queue_shutdown();
 	rpc_shutdown();
 	events_shutdown();

@@ -192,6 +192,7 @@ typedef void (*adopt_changed_cb)(void);
 void	 adopt_start(struct event_base *, const struct config *,
 	     adopt_changed_cb);
 int	 adopt_progress(size_t *, size_t *);
+void	 adopt_catch_up(void);
 void	 adopt_free(void);
 
 /* db.c */
@@ -241,8 +242,16 @@ struct generation **db_generation_list(size_t *);
 struct db_record_path {
 	unsigned	 id;
 	char		*store_path;
+	int		 unread;	/* an import, its packages not read */
 };
 struct db_record_path *db_generation_paths(size_t *);
+struct db_record_path *db_generation_range(unsigned, unsigned, size_t *);
+struct generation **db_generation_after(unsigned, size_t, size_t *);
+struct generation **db_generation_intents(size_t *);
+int	 db_generation_path(unsigned, char **, int *);
+int	 db_generation_lineage(unsigned, unsigned *, int64_t *);
+int	 db_generation_adopt(const unsigned *, size_t, const char *,
+	     const struct package *, size_t, size_t *, char **);
 void	 db_generation_paths_free(struct db_record_path *, size_t);
 unsigned *db_generation_children(unsigned, size_t *);
 void	 db_generation_free(struct generation *);
@@ -270,6 +279,19 @@ int	 profile_link_home(const char *, char **);
 char	*profile_home_warning(const char *);
 int	 profile_links_are_roots(const char *);
 int	 profile_create(const char *, const char *, unsigned *, char **);
+
+/* links.c */
+int	 links_open(struct event_base *, const char *, char **);
+void	 links_close(void);
+int	 links_scan(size_t);
+void	 links_refresh(void);
+void	 links_event(uint32_t, const char *);
+const struct profile_link *links_list(size_t *);
+const struct profile_link *links_get(unsigned);
+unsigned links_newest(void);
+unsigned links_below(unsigned);
+size_t	 links_after(unsigned);
+unsigned *links_take_changed(size_t *, int *);
 
 /* nix.c */
 void	 nix_init(const struct config *);
@@ -333,7 +355,9 @@ void	 inputs_snapshot_free(struct inputs_snapshot *);
 
 /* generation.c */
 typedef void (*generation_created_cb)(unsigned, const char *, void *);
-void	 generation_sync(const struct config *, int);
+void	 generation_sync(const struct config *);
+void	 generation_settle(void);
+int	 generation_record_links(size_t, size_t, unsigned **, size_t *);
 void	 generation_parse_manifest(const char *, const char *,
 	     struct generation *);
 int	 generation_is_creating(unsigned);

@@ -350,7 +350,8 @@ queue_foreign_change(const struct queue_build *b, unsigned *current)
 		return NULL;
 	}
 	free(path);
-	generation_sync(queue.cfg, 0);
+	adopt_catch_up();
+	generation_sync(queue.cfg);
 	if ((gen = db_generation_get(*current)) == NULL ||
 	    gen->reason != REASON_IMPORT) {
 		db_generation_free(gen);
@@ -595,7 +596,8 @@ queue_activate(void)
 	if (profile_current(queue.cfg->profile, &current, &store_path,
 	    &cause) == -1)
 		goto fail;
-	generation_sync(queue.cfg, 0);
+	adopt_catch_up();
+	generation_sync(queue.cfg);
 	existing = store_path != NULL &&
 	    strcmp(store_path, result->out_path) == 0 ? current :
 	    generation_reusable(queue.cfg, result->out_path);
@@ -1040,7 +1042,8 @@ queue_switch_existing(int rollback, unsigned id, queue_done_cb cb, void *arg)
 	    &cause) == -1)
 		goto fail;
 	free(store_path);
-	generation_sync(queue.cfg, 0);
+	adopt_catch_up();
+	generation_sync(queue.cfg);
 	if (rollback &&
 	    (id = generation_rollback_target(queue.cfg, current, &cause)) == 0)
 		goto fail;

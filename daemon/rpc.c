@@ -312,7 +312,8 @@ rpc_log(uint64_t client, unsigned generation)
 	}
 	if (build == NULL) {
 		/* It may be a generation nix-env made behind our back. */
-		generation_sync(rpc_config, 0);
+		adopt_catch_up();
+		generation_sync(rpc_config);
 		if (generation == 0)
 			error = xstrdup("nothing has been built yet");
 		else if ((gen = db_generation_get(generation)) == NULL)
@@ -437,22 +438,28 @@ rpc_packages_unknown(const struct generation *gen)
 }
 
 /*
- * What changed from gen's parent (in gens, by id) to gen, short; NULL if
- * either package list is unknown (an import not yet read).
+ * What changed from gen's parent (in gens, the page, by id; else read) to
+ * gen, short; NULL if either package list is unknown (an import not yet
+ * read).
  */
 static char *
 rpc_summary(const struct generation *gen, struct generation **gens,
     size_t count)
 {
-	struct generation	**parent = NULL;
+	struct generation	**found = NULL, *parent = NULL, *read = NULL;
+	char			 *summary = NULL;
 
-	if (gen->parent != 0)
-		parent = bsearch(&gen->parent, gens, count, sizeof *gens,
-		    rpc_generation_compare);
-	if (rpc_packages_unknown(gen) ||
-	    (parent != NULL && rpc_packages_unknown(*parent)))
+	if (rpc_packages_unknown(gen))
 		return NULL;
-	return rpc_change(parent != NULL ? *parent : NULL, gen);
+	if (gen->parent != 0 && (found = bsearch(&gen->parent, gens, count,
+	    sizeof *gens, rpc_generation_compare)) != NULL)
+		parent = *found;
+	else if (gen->parent != 0)
+		parent = read = db_generation_get(gen->parent);
+	if (parent == NULL || !rpc_packages_unknown(parent))
+		summary = rpc_change(parent, gen);
+	db_generation_free(read);
+	return summary;
 }
 
 /*
@@ -506,6 +513,36 @@ rpc_generation_fill(Profiled__Generation *item, const struct generation *g,
 }
 
 /*
+ * The records of the next page after after, one more than a page holds
+ * (so that the page knows whether there are more), by id, with *count:
+ * by key range from SQLite for all, else those of the links the profile
+ * has, from links.c.  Its cost is a page's, whatever the history's length.
+ */
+static struct generation **
+rpc_generations_page(unsigned after, int all, size_t *count)
+{
+	const struct profile_link	 *list;
+	struct generation		**gens = NULL, *gen;
+	size_t				  nlinks, i;
+
+	if (all)
+		return db_generation_after(after, RPC_PAGE_COUNT + 1, count);
+	*count = 0;
+	list = links_list(&nlinks);
+	for (i = links_after(after); i < nlinks && *count <=
+	    RPC_PAGE_COUNT; i++) {
+		if ((gen = db_generation_get(list[i].id)) == NULL) {
+			if (db_failed())
+				break;
+			continue;
+		}
+		gens = xreallocarray(gens, *count + 1, sizeof *gens);
+		gens[(*count)++] = gen;
+	}
+	return gens;
+}
+
+/*
  * The profile's generations with ids above after, one page of them; `more`
  * says whether the client should ask for the rest.  Only those the
  * profile still has, the list nix-env shows, unless all.
@@ -517,12 +554,10 @@ rpc_generations(uint64_t client, unsigned after, int all)
 	Profiled__Generations	  list = PROFILED__GENERATIONS__INIT;
 	Profiled__Generation	 *items;
 	struct generation	**gens;
-	struct profile_link	 *links;
-	size_t			  count, nlinks, i, j, k = 0, size, used = 0;
+	size_t			  count, i, k = 0, size, used = 0;
 	size_t			  extra;
 	unsigned		  current;
 	char			 *store_path = NULL, *cause = NULL, *summary;
-	int			  deleted;
 
 	if (profile_current(rpc_config->profile, &current, &store_path,
 	    &cause) == -1) {
@@ -531,26 +566,18 @@ rpc_generations(uint64_t client, unsigned after, int all)
 		return;
 	}
 	free(store_path);
-	generation_sync(rpc_config, 0);
-	gens = db_generation_list(&count);
+	adopt_catch_up();
+	generation_sync(rpc_config);
+	gens = rpc_generations_page(after, all, &count);
 	if (db_failed()) {
 		db_generation_list_free(gens, count);
 		rpc_reply_error(client, RPC_DB_ERROR);
 		return;
 	}
-	links = profile_list(rpc_config->profile, &nlinks);
 
 	list.generations = xcalloc(RPC_PAGE_COUNT, sizeof *list.generations);
 	items = xcalloc(RPC_PAGE_COUNT, sizeof *items);
-	for (i = 0, j = 0; i < count; i++) {
-		if (gens[i]->id <= after)
-			continue;
-		/* Both are in id order. */
-		while (j < nlinks && links[j].id < gens[i]->id)
-			j++;
-		deleted = j == nlinks || links[j].id != gens[i]->id;
-		if (deleted && !all)
-			continue;
+	for (i = 0; i < count; i++) {
 		if (k == RPC_PAGE_COUNT) {
 			list.more = 1;
 			break;
@@ -562,7 +589,7 @@ rpc_generations(uint64_t client, unsigned after, int all)
 		    RPC_PAGE_SPACE - used > extra ? RPC_PAGE_SPACE - used - extra :
 		    0) + extra;
 		items[k].has_deleted = 1;
-		items[k].deleted = deleted;
+		items[k].deleted = links_get(gens[i]->id) == NULL;
 		items[k].summary = summary;
 		/* Cut short, it would fit whole on a page of its own. */
 		if (k > 0 && (items[k].has_package_count ||
@@ -584,7 +611,6 @@ rpc_generations(uint64_t client, unsigned after, int all)
 		rpc_generation_clear(&items[i]);
 	free(items);
 	free(list.generations);
-	profile_list_free(links, nlinks);
 	db_generation_list_free(gens, count);
 }
 
@@ -599,7 +625,8 @@ rpc_generation_get(unsigned id, char **cause)
 	struct generation	*gen;
 
 	if ((gen = db_generation_get(id)) == NULL && !db_failed()) {
-		generation_sync(rpc_config, 0);
+		adopt_catch_up();
+		generation_sync(rpc_config);
 		gen = db_generation_get(id);
 	}
 	if (gen == NULL && db_failed())

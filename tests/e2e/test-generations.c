@@ -4,6 +4,7 @@
  * or whose build equals the current generation.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -244,6 +245,16 @@ Test(generations, rapid_saves_build_the_newest)
  * A generation nix-env makes while profiled runs is listed at once, and
  * gets its package list from its manifest at the next start.
  */
+/* Status no longer says adoption runs. */
+static int
+adopted(const struct json *status, const void *arg)
+{
+	const struct json	*adopting = json_get(status, "adopting");
+
+	return adopting != NULL && adopting->type == JSON_NULL;
+}
+
+/* Read in the background after the socket answers, not before. */
 Test(generations, outside_generation_gets_its_packages_at_start)
 {
 	struct json		*generations;
@@ -261,6 +272,7 @@ Test(generations, outside_generation_gets_its_packages_at_start)
 
 	harness_stop();
 	harness_start();
+	json_free(harness_wait(adopted, NULL, "adoption to finish"));
 	harness_wait_idle();
 	generations = harness_ctl_json("generations", NULL);
 	g = harness_generation(generations, 2);
@@ -268,4 +280,82 @@ Test(generations, outside_generation_gets_its_packages_at_start)
 	harness_assert_packages(g, "hello-2.12 cowsay-3.7");
 	json_free(generations);
 	harness_assert_nix_agrees();
+}
+
+/* The profile's link id, made by hand to target, as years of nix-env
+ * leave them. */
+static void
+make_link_to(long id, const char *target)
+{
+	char	*link;
+
+	xasprintf(&link, "%s-%ld-link", harness.profile, id);
+	cr_assert(symlink(target, link) == 0, "symlink %s: %s", link,
+	    strerror(errno));
+	free(link);
+}
+
+static void
+remove_link(long id)
+{
+	char	*link;
+
+	xasprintf(&link, "%s-%ld-link", harness.profile, id);
+	cr_assert(unlink(link) == 0, "unlink %s: %s", link, strerror(errno));
+	free(link);
+}
+
+/*
+ * Links made and deleted behind profiled's back while it runs are seen
+ * (inotify on the profile's directory), over pages of 64: listed in order,
+ * the deleted ones gone from `generations` and marked in `--all`.
+ */
+Test(generations, links_made_and_deleted_while_running_over_pages)
+{
+	struct json		*generations;
+	const struct json	*g;
+	char			 target[PATH_MAX], *link;
+	ssize_t			 n;
+	long			 id;
+	size_t			 i;
+
+	harness_start();
+	harness_save_packages("hello");
+	json_free(harness_wait_generation(1));
+	xasprintf(&link, "%s-1-link", harness.profile);
+	n = readlink(link, target, sizeof target - 1);
+	cr_assert(n > 0, "readlink %s: %s", link, strerror(errno));
+	target[n] = '\0';
+	free(link);
+
+	for (id = 2; id <= 150; id++)
+		make_link_to(id, target);
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 150, "%zu listed, not 150",
+	    generations->count);
+	for (i = 0; i < generations->count; i++)
+		cr_assert_eq(harness_number(generations->items[i], "id"),
+		    (long)i + 1, "listed out of order at %zu", i);
+	g = harness_generation(generations, 150);
+	cr_assert_str_eq(harness_string(g, "reason"), "import");
+	cr_assert_eq(harness_number(g, "parent"), 149);
+	json_free(generations);
+
+	for (id = 60; id < 70; id++)
+		remove_link(id);
+	generations = harness_ctl_json("generations", NULL);
+	cr_assert_eq(generations->count, 140, "%zu listed, not 140",
+	    generations->count);
+	cr_assert_null(harness_generation(generations, 65));
+	json_free(generations);
+	generations = harness_ctl_json("generations", "--all", NULL);
+	cr_assert_eq(generations->count, 150, "--all lists %zu, not 150",
+	    generations->count);
+	for (id = 58; id < 72; id++) {
+		g = harness_generation(generations, id);
+		cr_assert_not_null(g, "--all does not list %ld", id);
+		cr_assert_eq(harness_bool(g, "deleted"),
+		    id >= 60 && id < 70, "generation %ld's deleted flag", id);
+	}
+	json_free(generations);
 }

@@ -38,6 +38,7 @@ db_teardown(void)
 {
 	char	*cmd;
 
+	links_close();
 	db_close();
 	xasprintf(&cmd, "rm -rf '%s'", db_dir);
 	cr_assert_eq(system(cmd), 0);
@@ -248,6 +249,7 @@ profile_config(struct config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	xasprintf(&cfg->profile, "%s/profile", db_dir);
 	cfg->state_dir = db_dir;
+	cr_assert_eq(links_open(NULL, cfg->profile, NULL), 0);
 }
 
 Test(db, intent_is_the_record_until_done)
@@ -325,7 +327,7 @@ Test(db, sync_completes_an_intent_whose_link_exists)
 	put(2, 1, "/nix/store/b-user-environment", 2);
 	put_intent(3, 1, "/nix/store/c-user-environment");
 	make_link(&cfg, 3, "/nix/store/c-user-environment");
-	generation_sync(&cfg, 0);
+	generation_sync(&cfg);
 	gen = db_generation_get(3);
 	cr_assert_not_null(gen);
 	cr_assert_eq(gen->intent, 0);
@@ -348,7 +350,7 @@ Test(db, sync_drops_an_intent_without_link)
 	make_link(&cfg, 1, "/nix/store/a-user-environment");
 	put(1, 0, "/nix/store/a-user-environment", 1);
 	put_intent(2, 1, "/nix/store/b-user-environment");
-	generation_sync(&cfg, 0);
+	generation_sync(&cfg);
 	cr_assert_null(db_generation_get(2));
 	gen = db_generation_get(1);
 	cr_assert_not_null(gen);
@@ -370,7 +372,7 @@ Test(db, sync_finds_an_intent_numbered_higher)
 	put_intent(2, 1, "/nix/store/b-user-environment");
 	make_link(&cfg, 2, "/nix/store/other-user-environment");
 	make_link(&cfg, 3, "/nix/store/b-user-environment");
-	generation_sync(&cfg, 0);
+	generation_sync(&cfg);
 	gen = db_generation_get(3);
 	cr_assert_not_null(gen);
 	cr_assert_eq(gen->reason, REASON_SAVE);

@@ -29,6 +29,7 @@ gen_setup(void)
 	free(path);
 	memset(&cfg, 0, sizeof cfg);
 	xasprintf(&cfg.profile, "%s/profile", gen_dir);
+	cr_assert_eq(links_open(NULL, cfg.profile, NULL), 0);
 }
 
 static void
@@ -36,6 +37,7 @@ gen_teardown(void)
 {
 	char	*cmd;
 
+	links_close();
 	db_close();
 	xasprintf(&cmd, "rm -rf '%s'", gen_dir);
 	cr_assert_eq(system(cmd), 0);
@@ -119,7 +121,7 @@ Test(generation, sync_imports_unknown_links)
 	make_generation(1, 0, 1);
 	make_generation(2, 0, 0);
 	make_generation(5, 0, 0);
-	generation_sync(&cfg, 0);
+	generation_sync(&cfg);
 	gen = db_generation_get(5);
 	cr_assert_not_null(gen);
 	cr_assert_eq(gen->reason, REASON_IMPORT);
