@@ -38,6 +38,9 @@
 
 struct harness harness = { .daemon = -1, .nix_daemon = -1, .lock = -1 };
 
+/* How long a child, a start, a stop or a wait may take: harness_deadline. */
+static long long	harness_deadline_ms = HARNESS_DEADLINE_MS;
+
 /*
  * The path of a log (what: "log" for profiled's, "nix-daemon.log"), from
  * the runner's pid and the test's names.
@@ -154,6 +157,7 @@ harness_init(void)
 	harness.log = harness_log_path(getppid(), criterion_current_suite->name,
 	    criterion_current_test->name, "log");
 	harness.daemon = -1;
+	harness_deadline_ms = HARNESS_DEADLINE_MS;
 	unlink(harness.log);
 	cr_assert(strlen(harness.socket) <
 	    sizeof(((struct sockaddr_un *)0)->sun_path),
@@ -464,7 +468,7 @@ harness_join(char *const argv[])
 void
 harness_runv(struct run *r, char *const argv[])
 {
-	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS, left;
+	long long	 deadline = harness_now() + harness_deadline_ms, left;
 	struct pollfd	 pfd[2];
 	size_t		 len[2] = { 0, 0 };
 	char		*buf[2];
@@ -515,10 +519,10 @@ harness_runv(struct run *r, char *const argv[])
 	status = harness_reap(pid, open_fds > 0 ? 0 : deadline - harness_now());
 	if (status == -1) {
 		kill(pid, SIGKILL);
-		harness_reap(pid, HARNESS_DEADLINE_MS);
+		harness_reap(pid, harness_deadline_ms);
 		cr_assert_fail("`%s` still running after %d s; stdout: %s; "
-		    "stderr: %s", harness_join(argv), HARNESS_DEADLINE_MS / 1000,
-		    buf[0], buf[1]);
+		    "stderr: %s", harness_join(argv),
+		    (int)(harness_deadline_ms / 1000), buf[0], buf[1]);
 	}
 	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
 	    128 + WTERMSIG(status);
@@ -654,7 +658,7 @@ harness_assert_error(const struct run *r, const char *what)
 void
 harness_start_with(const char *arg, ...)
 {
-	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS;
+	long long	 deadline = harness_now() + harness_deadline_ms;
 	char		*argv[HARNESS_MAX_ARGS], **wrapper = NULL, *cause;
 	const char	*wrap = getenv("PROFILED_TEST_WRAPPER");
 	struct run	 r;
@@ -693,7 +697,7 @@ harness_start_with(const char *arg, ...)
 			    "answering; see its log", status);
 		}
 		cr_assert(harness_now() < deadline, "profiled not answering "
-		    "after %d s: %s", HARNESS_DEADLINE_MS / 1000, r.err);
+		    "after %d s: %s", (int)(harness_deadline_ms / 1000), r.err);
 		harness_run_free(&r);
 		harness_pause();
 	}
@@ -715,9 +719,9 @@ harness_stop(void)
 
 	cr_assert(harness.daemon != -1, "profiled is not running");
 	kill(harness.daemon, SIGTERM);
-	status = harness_reap(harness.daemon, HARNESS_DEADLINE_MS);
+	status = harness_reap(harness.daemon, harness_deadline_ms);
 	cr_assert(status != -1, "profiled still running %d s after SIGTERM",
-	    HARNESS_DEADLINE_MS / 1000);
+	    (int)(harness_deadline_ms / 1000));
 	harness.daemon = -1;
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "profiled ended with wait status %d after SIGTERM, expected exit 0",
@@ -738,7 +742,7 @@ harness_status(void)
 struct json *
 harness_wait(harness_predicate predicate, const void *arg, const char *what)
 {
-	long long	 deadline = harness_now() + HARNESS_DEADLINE_MS;
+	long long	 deadline = harness_now() + harness_deadline_ms;
 	struct json	*status;
 	struct run	 r;
 	char		*cause;
@@ -764,8 +768,9 @@ harness_wait(harness_predicate predicate, const void *arg, const char *what)
 		}
 		if (harness_now() > deadline)
 			cr_assert_fail("timed out after %d s waiting for %s; last "
-			    "status (exit %d): %s%s", HARNESS_DEADLINE_MS / 1000,
-			    what, r.status, r.out, r.err);
+			    "status (exit %d): %s%s",
+			    (int)(harness_deadline_ms / 1000), what, r.status,
+			    r.out, r.err);
 		harness_run_free(&r);
 		harness_pause();
 	}
@@ -1705,4 +1710,18 @@ harness_packages_of(const struct json *array)
 		all = next;
 	}
 	return all;
+}
+
+/*
+ * Give each later child process, start, stop and status wait up to ms
+ * (HARNESS_DEADLINE_MS again for the next test); the one it replaces.  For
+ * a test whose steps are long by nature, each with its own bound.
+ */
+long long
+harness_deadline(long long ms)
+{
+	long long	old = harness_deadline_ms;
+
+	harness_deadline_ms = ms;
+	return old;
 }

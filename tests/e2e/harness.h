@@ -115,6 +115,7 @@ void		 harness_assert_nix_agrees(void);
 
 /* Other commands as the daemon, the daemon's log, tests' own deadlines. */
 long long	 harness_clock_ms(void);
+long long	 harness_deadline(long long);
 void		 harness_pause(void);
 int		 harness_reap(pid_t, long long);
 void		 harness_child(int);
