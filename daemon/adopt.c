@@ -383,6 +383,28 @@ adopt_progress(size_t *done, size_t *total)
 	return adopt.phase != ADOPT_IDLE;
 }
 
+/*
+ * Whether generation id is recorded without its packages and adoption is
+ * still to read them (its environment is read or being read now).
+ */
+int
+adopt_pending(unsigned id)
+{
+	size_t	i, j;
+
+	if (adopt.phase == ADOPT_SCANNING || adopt.phase == ADOPT_RECORDING)
+		return 1;
+	for (i = adopt.next; i < adopt.nenvs; i++) {
+		j = i == adopt.next && adopt.phase == ADOPT_WRITING ?
+		    adopt.written : 0;
+		for (; j < adopt.envs[i].nids; j++) {
+			if (adopt.envs[i].ids[j] == id)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* Stop (at exit): what is not adopted is adopted at the next start. */
 void
 adopt_free(void)

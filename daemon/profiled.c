@@ -355,6 +355,14 @@ profiled_status_cb(void)
 	systemd_status(&status);
 }
 
+/* Adoption went on: a build may wait for it, and status shows it. */
+static void
+profiled_adopt_cb(void)
+{
+	queue_adopted();
+	profiled_status_cb();
+}
+
 /* Exit, once a generation nix-env is making (if any) is recorded. */
 static void
 profiled_signal_cb(evutil_socket_t sig, short events, void *arg)
@@ -558,7 +566,7 @@ main(int argc, char **argv)
 	log_info("watching %s for profile %s", cfg.package_file, cfg.profile);
 	systemd_ready();
 	profiled_status_cb();
-	adopt_start(base, &cfg, profiled_status_cb);
+	adopt_start(base, &cfg, profiled_adopt_cb);
 
 	event_base_dispatch(base);
 

@@ -193,6 +193,7 @@ void	 adopt_start(struct event_base *, const struct config *,
 	     adopt_changed_cb);
 int	 adopt_progress(size_t *, size_t *);
 void	 adopt_catch_up(void);
+int	 adopt_pending(unsigned);
 void	 adopt_free(void);
 
 /* db.c */
@@ -442,6 +443,7 @@ enum queue_state queue_state(void);
 const char *queue_state_name(enum queue_state);
 int	 queue_status(struct queue_status *, char **);
 unsigned queue_builds_started(void);
+void	 queue_adopted(void);
 void	 queue_add_warning(char *);
 
 /* events.c */

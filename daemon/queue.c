@@ -112,6 +112,9 @@ enum queue_outcome {
 	QUEUE_BUILT,		/* built; auto_switch is off */
 	QUEUE_FOREIGN,		/* built; the current generation is not
 				   profiled's, and this would change it */
+	QUEUE_UNREAD,		/* built; the current generation is not
+				   profiled's, and its packages are still
+				   being read (adopt.c): judged again then */
 	QUEUE_ACTIVATE		/* built: make it the current generation */
 };
 
@@ -140,6 +143,8 @@ static struct {
 	struct generation		*built;	/* built, not activated:
 						   what switch would make */
 
+	int				 unread;	/* a build waits for
+							   adoption to judge */
 	unsigned			 foreign;	/* not replaced, or 0 */
 	char				*foreign_change;	/* by the file */
 	char				*warnings[QUEUE_WARNINGS_MAX];
@@ -717,6 +722,38 @@ queue_answer_switch(void)
 }
 
 /*
+ * Whether the current generation, which result would replace, is one
+ * profiled did not make whose packages adoption has yet to read: until
+ * then, whether the build would change it cannot be told.
+ */
+static int
+queue_current_unread(const struct build_result *result)
+{
+	struct generation	*gen;
+	char			*path = NULL, *cause = NULL;
+	unsigned		 current;
+	int			 unread;
+
+	if (profile_current(queue.cfg->profile, &current, &path, &cause) == -1) {
+		free(cause);
+		return 0;
+	}
+	unread = current != 0 && (path == NULL ||
+	    strcmp(path, result->out_path) != 0);
+	free(path);
+	if (!unread)
+		return 0;
+	adopt_catch_up();
+	generation_sync(queue.cfg);
+	if ((gen = db_generation_get(current)) == NULL)
+		return 0;
+	unread = gen->reason == REASON_IMPORT && gen->npackages == 0 &&
+	    adopt_pending(current);
+	db_generation_free(gen);
+	return unread;
+}
+
+/*
  * What the running build's result leads to; for QUEUE_FOREIGN, *change
  * says what activating it would change in generation *foreign.
  */
@@ -741,6 +778,8 @@ queue_judge(const struct queue_build *b, unsigned *foreign, char **change)
 		return QUEUE_NOT_ACTIVATED;
 	if (b->trigger == REASON_SAVE && !queue.cfg->auto_switch)
 		return QUEUE_BUILT;
+	if (b->trigger == REASON_SAVE && queue_current_unread(result))
+		return QUEUE_UNREAD;
 	if (b->trigger == REASON_SAVE &&
 	    (*change = queue_foreign_change(b, foreign)) != NULL)
 		return QUEUE_FOREIGN;
@@ -809,6 +848,17 @@ queue_build_done_cb(struct build_result *result, void *arg)
 		queue_fail_build(result->error, b->chosen == 0);
 		queue_end_build();
 		break;
+	case QUEUE_UNREAD:
+		/* Built again (Nix finds it valid) once the packages are
+		 * read: queue_adopted. */
+		log_info("built %s: %s (%llu ms); activating it waits for the "
+		    "current generation's packages to be read",
+		    queue.cfg->package_file, result->out_path,
+		    (unsigned long long)result->duration_ms);
+		queue_record_build(0, 0);
+		queue.unread = 1;
+		queue_end_build();
+		break;
 	case QUEUE_NOT_ACTIVATED:
 	case QUEUE_BUILT:
 	case QUEUE_FOREIGN:
@@ -867,6 +917,7 @@ queue_start(enum reason trigger, int forced, struct queue_waiters *waiters)
 		return;
 	}
 
+	queue.unread = 0;
 	b = xcalloc(1, sizeof *b);
 	b->inputs = snap;
 	b->trigger = trigger;
@@ -976,6 +1027,30 @@ queue_file_changed(const char *path)
 	free(queue.changed_file);
 	queue.changed_file = path != NULL ? xstrdup(path) : NULL;
 	queue_arm_debounce();
+	queue_changed();
+	queue_check();
+}
+
+/*
+ * Adoption read more packages: a save's build that waited for the current
+ * generation's is built again, and judged with them.
+ */
+void
+queue_adopted(void)
+{
+	char		*path = NULL, *cause = NULL;
+	unsigned	 current;
+
+	if (!queue.unread || queue.stopping)
+		return;
+	if (profile_current(queue.cfg->profile, &current, &path, &cause) == -1)
+		free(cause);
+	free(path);
+	if (current != 0 && adopt_pending(current))
+		return;
+	queue.unread = 0;
+	if (queue.running == NULL)
+		queue_request(REASON_SAVE, 1, NULL, NULL);
 	queue_changed();
 	queue_check();
 }

@@ -236,3 +236,50 @@ Test(adopt_background, answers_at_once_and_saves_while_adopting)
 	free(path);
 	free(wrap);
 }
+
+static int
+built_and_idle(const struct json *status, const void *arg)
+{
+	const struct json	*last = json_get(status, "last_build");
+
+	return last != NULL && last->type == JSON_OBJECT &&
+	    harness_idle(status);
+}
+
+/*
+ * The first build at start, of the packages nix-env installed, finishes
+ * before adoption has read the current generation's: whether it would
+ * change them cannot be told yet, so it is neither activated nor held
+ * (no warning, no notification) until they are read; then it is, since
+ * it changes nothing.
+ */
+Test(adopt_background, a_build_waits_for_the_current_packages_to_be_read)
+{
+	struct json	*status;
+	char		*wrap, *path, *log;
+	struct run	 r;
+
+	harness_nix_env_install("hello");
+	harness_save_packages("hello");
+	wrap = write_wrapper();
+	xasprintf(&path, "%s:%s", wrap, getenv("PATH"));
+	harness_start_with_env("PATH", path);
+	wait_blocked();
+	status = harness_wait(built_and_idle, NULL, "the first build");
+	cr_assert_eq(harness_number(status, "current_generation"), 1);
+	json_free(status);
+	harness_ctl(&r, "status", NULL);
+	cr_assert(strstr(r.out, "adopting") != NULL, "%s", r.out);
+	cr_assert(strstr(r.out, "would") == NULL &&
+	    strstr(r.out, "not activated") == NULL, "held:\n%s", r.out);
+	harness_run_free(&r);
+
+	release();
+	json_free(harness_wait_generation(2));
+	harness_assert_runs("bin/hello", "hello 2.12\n");
+	log = harness_read(harness.log);
+	cr_assert(strstr(log, "not activating") == NULL, "held:\n%s", log);
+	free(log);
+	free(path);
+	free(wrap);
+}
