@@ -35,10 +35,14 @@
 #define SCALE_KEEP	50
 
 /* Per-step bounds: only a daemon that is broken, not slow, misses them. */
+/*
+ * Bounds for correctness, not speed (make bench measures that): each step
+ * takes well under 2 s here alone, and these allow for a loaded machine.
+ */
 #define SCALE_ANSWER_MS		30000	/* the socket's first answer */
-#define SCALE_STEP_MS		120000	/* one command or wait */
-#define SCALE_ALL_MS		900000	/* all of the history: adopt, list */
-#define SCALE_TIMEOUT		3600	/* the test's backstop, in seconds */
+#define SCALE_STEP_MS		60000	/* one command or wait */
+#define SCALE_ALL_MS		120000	/* all of the history: adopt, list */
+#define SCALE_TIMEOUT		900	/* the test's backstop, in seconds */
 
 TestSuite(scale, .init = harness_init, .fini = harness_fini,
     .timeout = SCALE_TIMEOUT);
@@ -544,11 +548,8 @@ HARNESS_TEST_BOTH(scale, ten_thousand_generations)
 	scale_paths[SCALE_ENVIRONMENTS] = scale_new_path(SCALE_ENVIRONMENTS);
 	scale_assert_current(SCALE_STARTED);
 
-	/* As the user, every page is read once, after the restart below. */
-	if (harness.user == NULL) {
-		scale_step("generations, every page", SCALE_ALL_MS);
-		scale_assert_listed(SCALE_STARTED, SCALE_STARTED);
-	}
+	scale_step("generations, every page", SCALE_ALL_MS);
+	scale_assert_listed(SCALE_STARTED, SCALE_STARTED);
 
 	scale_step("show and diff", SCALE_STEP_MS);
 	scale_assert_shown(1, 2);
@@ -617,8 +618,7 @@ HARNESS_TEST_BOTH(scale, ten_thousand_generations)
 	scale_assert_deleted(SCALE_SWITCH_TO - 1, 0);
 	scale_assert_deleted(SCALE_SAVED - SCALE_KEEP, 1);
 	scale_assert_deleted(SCALE_SAVED - SCALE_KEEP + 1, 0);
-	if (harness.user == NULL)
-		scale_assert_records();
+	scale_assert_records();
 	scale_step("Nix agrees after gc", SCALE_STEP_MS);
 	harness_assert_nix_agrees();
 	scale_step(NULL, HARNESS_DEADLINE_MS);
