@@ -665,10 +665,42 @@ bench_exited(pid_t pid)
 }
 
 /*
+ * Whether the daemon on fd says, in its status, that adoption is over
+ * (no adopting member); -1 if it did not answer.
+ */
+static int
+bench_adoption_over(int fd)
+{
+	Profiled__Response	*response;
+	unsigned char		*request, *frame;
+	size_t			 request_size, size;
+	int			 over;
+
+	request = bench_request(0, 0, &request_size);
+	if (bench_call(fd, request, request_size, &frame, &size) == -1) {
+		free(request);
+		return -1;
+	}
+	free(request);
+	response = bench_unpack(frame, size);
+	free(frame);
+	if (response == NULL || response->result_case !=
+	    PROFILED__RESPONSE__RESULT_STATUS) {
+		if (response != NULL)
+			profiled__response__free_unpacked(response, NULL);
+		return -1;
+	}
+	over = !response->status->has_adopting_total;
+	profiled__response__free_unpacked(response, NULL);
+	return over;
+}
+
+/*
  * start: run COMMAND (the daemon) in a session of its own, its output to
  * LOG and its pid to PIDFILE at once; time from the fork to its first
- * status answer, and with -a to the moment it lists GENERATIONS
- * generations (adoption done).  The daemon runs on when this returns.
+ * status answer, and with -a to the moment adoption is over (status says
+ * no more "adopting": every generation recorded with its packages) and it
+ * lists GENERATIONS generations.  The daemon runs on when this returns.
  */
 static int
 bench_start(int argc, char **argv)
@@ -747,7 +779,9 @@ bench_start(int argc, char **argv)
 	for (;;) {
 		count = -1;
 		if ((fd = bench_connect(socket_path)) != -1) {
-			count = bench_count_generations(fd);
+			/* Listing forces recording; only once it is over. */
+			if (bench_adoption_over(fd) == 1)
+				count = bench_count_generations(fd);
 			close(fd);
 		}
 		if (count >= adopted)
@@ -759,9 +793,7 @@ bench_start(int argc, char **argv)
 			    (long)pid, bench_ms(first - start));
 			return BENCH_TIMEOUT_EXIT;
 		}
-		/* Listing every generation loads the daemon that adopts
-		 * them: not too often. */
-		bench_pause(100);
+		bench_pause(10);
 	}
 	printf("pid=%ld first_ms=%.3f adopted_ms=%.3f\n", (long)pid,
 	    bench_ms(first - start), bench_ms(bench_now() - start));

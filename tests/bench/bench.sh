@@ -67,10 +67,21 @@ done
 mkdir -p "$(dirname "$out")" || exit 1
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/profiled-bench.XXXXXX") || exit 1
+# The profiles live where a user's do, in Nix's profiles directory
+# (/nix/var/nix/profiles/per-user/USER): there a generation link is a GC
+# root by itself, and profiled makes it without nix-env --set, as it does
+# for a user's default profile.  Removed with everything else.
+profiles=/nix/var/nix/profiles/per-user/$(id -un)
+mkdir -p "$profiles" &&
+    profiles=$(mktemp -d "$profiles/profiled-bench.XXXXXX") || {
+	rm -rf "$tmp"
+	exit 1
+}
 chmod 755 "$tmp"
 errors=$tmp/stderr.log
 : > "$errors"
-# Handmade profiles: "PROFILE COUNT" a line; their links are not GC roots.
+# Handmade profiles: "PROFILE COUNT" a line; Nix registered no root for
+# their links (gcroots/auto), so unroot leaves those alone.
 : > "$tmp/handmade"
 watchdog=
 
@@ -84,7 +95,8 @@ unroot() {
 	while read -r link; do
 		n=$((n + 1))
 		printf %s "$link" > "$tmp/unroot/$n"
-	done < <(find "$tmp" -type l \( -name '*-link' -o -name 'result*' \) \
+	done < <(find "$tmp" "$profiles" -type l \( -name '*-link' -o \
+	    -name 'result*' \) \
 	    2>/dev/null | awk -v list="$tmp/handmade" '
 	    BEGIN { while ((getline line < list) > 0) {
 		split(line, f, " "); made[f[1]] = f[2] } }
@@ -136,7 +148,7 @@ cleanup() {
 	done
 	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
 	unroot
-	rm -rf "$tmp"
+	rm -rf "$tmp" "$profiles"
 }
 trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM HUP
@@ -345,7 +357,7 @@ make_profile() {
 new_daemon() {
 	dir=$tmp/$1
 	sock=$dir/s.sock
-	profile=$dir/profiles/profile
+	profile=$profiles/$1/profile
 	pkgfile=$dir/packages.nix
 	mkdir -p "$dir/home"
 	make_profile "$profile" "$2" || return 1
@@ -666,7 +678,8 @@ size_rows() {
 	fi
 	new_daemon "d-$gens" "$gens" 0 || return 1
 	nixdir=$tmp/nix-$gens
-	nixprofile=$nixdir/profiles/profile
+	nixprofile=$profiles/nix-$gens/profile
+	mkdir -p "$nixdir" || return 1
 	make_profile "$nixprofile" "$gens" || return 1
 	say "$gens generations: starting profiled"
 	why=
