@@ -61,9 +61,15 @@ edit_free(struct edit *e)
 	free(e);
 }
 
+/* The temporary file goes before the answer: the client may look. */
 static void
 edit_finish(struct edit *e, const char *error, int changed)
 {
+	if (e->tmp != NULL) {
+		unlink(e->tmp);
+		free(e->tmp);
+		e->tmp = NULL;
+	}
 	e->done_cb(error, e->edits, e->count, changed, e->arg);
 	edit_free(e);
 }
