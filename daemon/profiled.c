@@ -539,7 +539,6 @@ main(int argc, char **argv)
 		fatalx("cannot create the event loop");
 	log_loop(base);
 	proc_init(base);
-	nix_version_start(base);
 	sigterm = evsignal_new(base, SIGTERM, profiled_signal_cb, base);
 	sigint = evsignal_new(base, SIGINT, profiled_signal_cb, base);
 	sighup = evsignal_new(base, SIGHUP, profiled_reload_cb, &cfg);
@@ -565,6 +564,8 @@ main(int argc, char **argv)
 	queue_init(base, &cfg, profiled_status_cb);
 	log_info("watching %s for profile %s", cfg.package_file, cfg.profile);
 	systemd_ready();
+	/* Status shows Nix's version; asking it costs a fork, after the bind. */
+	nix_version_start(base);
 	profiled_status_cb();
 	adopt_start(base, &cfg, profiled_adopt_cb);
 
