@@ -12,10 +12,12 @@
  * in its native protocol from a non-blocking socket of our own (libsystemd's
  * sd_journal_send blocks while journald's queue is full).  A line the
  * journal cannot take at once waits in a queue of LOG_QUEUE_MAX lines,
- * sent from the loop as soon as the journal reads again (log_loop); past
- * that, lines are dropped and counted, never written to stderr instead
- * (that is journald too, and would block the same way), and once the
- * queue drains a line says how many were lost.
+ * offered again from the loop every LOG_RETRY_MS while any wait (log_loop);
+ * past that, lines are dropped and counted, never written to stderr
+ * instead (that is journald too, and would block the same way), and once
+ * the queue drains a line says how many were lost.  With no journal at
+ * its address at all (stopped, restarting), a line goes to stderr, and the
+ * next finds journald again.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,12 +25,12 @@
 #include <sys/un.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -49,7 +51,7 @@ struct log_pending {
 };
 static struct log_pending	*log_queue, **log_queue_tail = &log_queue;
 static size_t			 log_queued;
-static struct event		*log_writable;	/* NULL until log_loop */
+static struct event		*log_retry;	/* NULL until log_loop */
 
 /* Where journald reads native-protocol datagrams. */
 #define LOG_JOURNAL_SOCKET	"/run/systemd/journal/socket"
@@ -58,6 +60,10 @@ static struct event		*log_writable;	/* NULL until log_loop */
 /* Lines held while the journal is not reading; systemd lets its socket
  * queue as many. */
 #define LOG_QUEUE_MAX		512
+/* How often lines waiting are offered to the journal again, in ms.  An
+ * unconnected datagram socket always polls writable, so it is a timer,
+ * which runs only while lines wait. */
+#define LOG_RETRY_MS		10
 /* How long a stopping daemon waits for the journal to take what is left. */
 #define LOG_DRAIN_MS		1000
 
@@ -117,26 +123,17 @@ log_journal_field(FILE *f, const char *name, const char *value, size_t len)
 }
 
 /*
- * The socket to journald, connected so that the loop can wait for it to
- * take more (an unconnected datagram socket always polls writable); -1 if
- * there is no journal to send to.
+ * The socket lines go to journald from, unconnected (each line is sent to
+ * its address, so a restarted journald is found again); -1 if there is
+ * none.
  */
 static int
 log_journal_socket(void)
 {
-	static const struct sockaddr_un	 sa = { AF_UNIX, LOG_JOURNAL_SOCKET };
-	int				 fd;
-
-	if (log_journal_fd != -1)
-		return log_journal_fd;
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK,
-	    0)) == -1)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) == -1) {
-		close(fd);
-		return -1;
-	}
-	return log_journal_fd = fd;
+	if (log_journal_fd == -1)
+		log_journal_fd = socket(AF_UNIX,
+		    SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0);
+	return log_journal_fd;
 }
 
 /*
@@ -164,24 +161,25 @@ log_journal_format(int priority, const char *message, size_t len,
 
 /*
  * Send one datagram without waiting: 0 sent, 1 the journal is full, 2 it
- * is too large.  A datagram the journal refuses otherwise (it went away)
- * is counted as dropped.
+ * is too large, 3 there is no journal to take it (gone, or restarting).
  */
 static int
 log_journal_send(const char *datagram, size_t size)
 {
-	if (send(log_journal_fd, datagram, size, MSG_NOSIGNAL|MSG_DONTWAIT) !=
-	    -1)
+	static const struct sockaddr_un	 sa = { AF_UNIX, LOG_JOURNAL_SOCKET };
+
+	if (sendto(log_journal_fd, datagram, size, MSG_NOSIGNAL|MSG_DONTWAIT,
+	    (const struct sockaddr *)&sa, sizeof sa) != -1)
 		return 0;
 	if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR)
 		return 1;
 	if (errno == EMSGSIZE)
 		return 2;
-	log_dropped++;
-	return 0;
+	return 3;
 }
 
 static void	log_journal_queue(char *, size_t);
+static void	log_journal_later(void);
 
 /*
  * Queue a line saying how many lines were lost since the last told, if
@@ -228,43 +226,59 @@ log_journal_queue(char *datagram, size_t size)
 	*log_queue_tail = p;
 	log_queue_tail = &p->next;
 	log_queued++;
-	if (log_writable != NULL && !event_pending(log_writable, EV_WRITE,
-	    NULL))
-		event_add(log_writable, NULL);
+	log_journal_later();
 }
 
-/* Send what is queued until the journal is full again. */
+/*
+ * Send what is queued until the journal is full again; a line it does not
+ * take for any other reason is dropped.  Then, once, the line telling of
+ * those lost.
+ */
 static void
 log_journal_flush(void)
 {
 	struct log_pending	*p;
+	int			 told = 0;
 
-	while ((p = log_queue) != NULL) {
-		switch (log_journal_send(p->datagram, p->size)) {
-		case 1:
-			return;
-		case 2:
-			log_dropped++;
-			break;
+	for (;;) {
+		while ((p = log_queue) != NULL) {
+			switch (log_journal_send(p->datagram, p->size)) {
+			case 1:
+				log_journal_later();
+				return;
+			case 2:
+			case 3:
+				log_dropped++;
+				break;
+			}
+			if ((log_queue = p->next) == NULL)
+				log_queue_tail = &log_queue;
+			log_queued--;
+			free(p->datagram);
+			free(p);
 		}
-		if ((log_queue = p->next) == NULL)
-			log_queue_tail = &log_queue;
-		log_queued--;
-		free(p->datagram);
-		free(p);
-	}
-	if (log_dropped > 0) {
+		if (log_dropped == 0 || told)
+			return;
 		log_journal_tell_lost();
-		log_journal_flush();
+		told = 1;
 	}
 }
 
 static void
-log_writable_cb(evutil_socket_t fd, short events, void *arg)
+log_retry_cb(evutil_socket_t fd, short events, void *arg)
 {
 	log_journal_flush();
-	if (log_queue != NULL)
-		event_add(log_writable, NULL);
+}
+
+/* Try the queue again from the loop in a moment, if there is a loop. */
+static void
+log_journal_later(void)
+{
+	struct timeval	tv = { 0, LOG_RETRY_MS * 1000 };
+
+	if (log_retry != NULL && log_queue != NULL &&
+	    !evtimer_pending(log_retry, NULL))
+		evtimer_add(log_retry, &tv);
 }
 
 /*
@@ -277,10 +291,8 @@ log_loop(struct event_base *base)
 {
 	if (!log_journal || log_journal_socket() == -1)
 		return;
-	log_writable = event_new(base, log_journal_fd, EV_WRITE,
-	    log_writable_cb, NULL);
-	if (log_writable != NULL && log_queue != NULL)
-		event_add(log_writable, NULL);
+	log_retry = evtimer_new(base, log_retry_cb, NULL);
+	log_journal_later();
 }
 
 /*
@@ -290,14 +302,13 @@ log_loop(struct event_base *base)
 static void
 log_journal_drain(void)
 {
-	struct pollfd	pfd = { .fd = log_journal_fd, .events = POLLOUT };
+	struct timespec	pause = { 0, LOG_RETRY_MS * 1000000L };
 	int		waited = 0;
 
 	log_journal_flush();
 	while (log_queue != NULL && waited < LOG_DRAIN_MS) {
-		if (poll(&pfd, 1, 10) == -1 && errno != EINTR)
-			break;
-		waited += 10;
+		nanosleep(&pause, NULL);
+		waited += LOG_RETRY_MS;
 		log_journal_flush();
 	}
 }
@@ -306,9 +317,9 @@ log_journal_drain(void)
 void
 log_loop_end(void)
 {
-	if (log_writable != NULL)
-		event_free(log_writable);
-	log_writable = NULL;
+	if (log_retry != NULL)
+		event_free(log_retry);
+	log_retry = NULL;
 	if (log_journal_fd != -1)
 		log_journal_drain();
 }
@@ -330,7 +341,7 @@ log_send_journal(int priority, const char *message,
 		return -1;
 	if (log_queue != NULL || log_dropped > 0) {
 		log_journal_queue(datagram, size);
-		if (log_queue != NULL && log_writable == NULL)
+		if (log_retry == NULL)
 			log_journal_flush();
 		return 0;
 	}
@@ -348,7 +359,8 @@ log_send_journal(int priority, const char *message,
 		log_journal_queue(datagram, size);
 	else
 		free(datagram);
-	return 0;
+	/* No journal to take it: stderr, as when there never was one. */
+	return r == 3 ? -1 : 0;
 }
 
 /* One line, to the journal if stderr is the journal, else to stderr. */

@@ -442,6 +442,41 @@ Test(systemd, full_journal_queues_then_drops_lines_and_never_blocks)
 }
 
 /*
+ * journald gone (stopped, or restarting: nothing at its socket's address)
+ * neither stops nor blocks profiled: lines go to stderr meanwhile, and to
+ * the journal again once it is back at the same address.
+ */
+Test(systemd, journal_gone_then_back)
+{
+	char	*seen = xstrdup(""), *log, *path;
+	int	 fd = journal_of_test();
+
+	harness_start();
+	json_free(harness_wait_generation(1));
+	free(wait_datagram(fd, &seen, "MESSAGE=generation 1 is active", 1));
+
+	xasprintf(&path, "%s/journal/socket", harness.dir);
+	close(fd);
+	cr_assert(unlink(path) == 0, "unlink %s: %s", path, strerror(errno));
+	harness_save_packages("hello cowsay");
+	json_free(harness_wait_generation(2));
+	log = harness_read(harness.log);
+	cr_assert(strstr(log, "generation 2 is active") != NULL,
+	    "not on stderr while the journal was gone:\n%s", log);
+	free(log);
+
+	fd = bind_datagram(path);
+	if (harness.user != NULL)
+		cr_assert(chown(path, harness.uid, harness.gid) == 0);
+	harness_save_packages("hello");
+	free(wait_datagram(fd, &seen, "MESSAGE=generation 3 is active", 1));
+	harness_stop();
+	free(path);
+	free(seen);
+	close(fd);
+}
+
+/*
  * The value of MONOTONIC_USEC= in datagram, which must have one; in
  * milliseconds, as harness_clock_ms counts.
  */
