@@ -250,8 +250,10 @@ generation_record_links(size_t first, size_t last, unsigned **unread,
 	struct db_record_path		*records;
 	struct generation		*imports;
 	size_t				 count, nrecords, i, j = 0, n = 0;
+	size_t				 before;
 	int				 rc, known;
 
+	before = unread != NULL ? *nunread : 0;
 	list = links_list(&count);
 	if (count == 0 || first > last || first >= count)
 		return 0;
@@ -281,8 +283,9 @@ generation_record_links(size_t first, size_t last, unsigned **unread,
 		}
 	}
 	rc = generation_record(imports, n);
+	/* Refused (the lock): only this step's are taken back. */
 	if (rc == -1 && unread != NULL)
-		*nunread = 0;
+		*nunread = before;
 	free(imports);
 	db_generation_paths_free(records, nrecords);
 	return rc;
@@ -684,6 +687,14 @@ generation_in_place(const struct generation_create *gc)
  * small environment); else, or if that fails, nix-env --set.  -1 and
  * *cause if neither can start.
  */
+/* The highest link, as the profile's directory has it now. */
+static unsigned
+generation_newest_link(void)
+{
+	links_refresh();
+	return links_newest();
+}
+
 static int
 generation_set(struct generation_create *gc, char **cause)
 {
@@ -695,8 +706,8 @@ generation_set(struct generation_create *gc, char **cause)
 	int		 rc;
 
 	if (generation_in_place(gc)) {
-		rc = profile_create(gc->cfg->profile, gc->gen->store_path, &id,
-		    &error);
+		rc = profile_create(gc->cfg->profile, gc->gen->store_path,
+		    generation_newest_link, &id, &error);
 		if (rc == 0 && event_base_once(gc->base, -1, EV_TIMEOUT,
 		    generation_set_made_cb, gc, &now) == 0)
 			return 0;
@@ -709,6 +720,10 @@ generation_set(struct generation_create *gc, char **cause)
 	if (proc_start(gc->base, argv, NULL, generation_set_exit_cb, gc,
 	    cause) != NULL)
 		return 0;
+	/* A link made in place before a failure is settled at start. */
+	links_refresh();
+	if (links_get(gc->gen->id) != NULL)
+		return -1;
 	if (db_generation_drop(gc->gen->id, &error) == -1) {
 		/* A later sync drops it: it has no link. */
 		log_warnx("%s", error);

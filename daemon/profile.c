@@ -313,30 +313,6 @@ profile_links_are_roots(const char *profile)
 	return rc;
 }
 
-/* The highest generation link's number, 0 if none; one readdir. */
-static unsigned
-profile_highest(const char *profile)
-{
-	struct dirent	*entry;
-	DIR		*dir;
-	char		*dirname, *name;
-	unsigned	 id, highest = 0;
-
-	dirname = path_dirname(profile);
-	name = path_basename(profile);
-	if ((dir = opendir(dirname)) != NULL) {
-		while ((entry = readdir(dir)) != NULL) {
-			id = profile_parse_link_name(name, entry->d_name);
-			if (id > highest)
-				highest = id;
-		}
-		closedir(dir);
-	}
-	free(dirname);
-	free(name);
-	return highest;
-}
-
 /*
  * Make store_path the profile's newest generation and switch to it, as
  * nix-env --set does (Nix's createGeneration and switchLink): the highest
@@ -344,13 +320,14 @@ profile_highest(const char *profile)
  * made; then P is pointed at it by a rename.  Only for a profile whose
  * links are GC roots by themselves (profile_links_are_roots) and a store
  * path a root keeps alive meanwhile (the build's result): no Nix runs.
- * It holds P.lock, as nix-env does to change a profile.  0 and the number
- * in *id; 1 if another Nix command holds the lock (nothing was done); -1
- * and *cause if a link cannot be made.
+ * It holds P.lock, as nix-env does to change a profile, and asks newest
+ * for the highest link's number under it (no Nix command can make one
+ * meanwhile).  0 and the number in *id; 1 if another Nix command holds the
+ * lock (nothing was done); -1 and *cause if a link cannot be made.
  */
 int
-profile_create(const char *profile, const char *store_path, unsigned *id,
-    char **cause)
+profile_create(const char *profile, const char *store_path,
+    profile_newest_cb newest, unsigned *id, char **cause)
 {
 	char	*lock, *link = NULL, *target = NULL, *name = NULL, *tmp;
 	int	 fd, rc = -1;
@@ -365,7 +342,7 @@ profile_create(const char *profile, const char *store_path, unsigned *id,
 		rc = 1;
 		goto out;
 	}
-	*id = profile_highest(profile);
+	*id = newest();
 	if (*id != 0) {
 		link = profile_link_path(profile, *id);
 		target = profile_readlink(link);

@@ -279,7 +279,9 @@ int	 profile_switch(const char *, unsigned, char **);
 int	 profile_link_home(const char *, char **);
 char	*profile_home_warning(const char *);
 int	 profile_links_are_roots(const char *);
-int	 profile_create(const char *, const char *, unsigned *, char **);
+typedef unsigned (*profile_newest_cb)(void);
+int	 profile_create(const char *, const char *, profile_newest_cb,
+	     unsigned *, char **);
 
 /* links.c */
 int	 links_open(struct event_base *, const char *, char **);

@@ -1049,8 +1049,9 @@ queue_adopted(void)
 	if (current != 0 && adopt_pending(current))
 		return;
 	queue.unread = 0;
+	/* Unforced: a generation chosen by hand meanwhile holds. */
 	if (queue.running == NULL)
-		queue_request(REASON_SAVE, 1, NULL, NULL);
+		queue_request(REASON_SAVE, 0, NULL, NULL);
 	queue_changed();
 	queue_check();
 }
@@ -1113,6 +1114,8 @@ queue_switch_existing(int rollback, unsigned id, queue_done_cb cb, void *arg)
 	unsigned		 current;
 	char			*store_path = NULL, *cause = NULL, *error;
 
+	/* The user's choice: a build waiting for adoption is forgotten. */
+	queue.unread = 0;
 	if (profile_current(queue.cfg->profile, &current, &store_path,
 	    &cause) == -1)
 		goto fail;
@@ -1219,6 +1222,9 @@ queue_gc_start(const struct retention_policy *policy, int dry_run,
 	size_t		 count;
 	char		*cause = NULL;
 
+	/* Every link recorded first: deleting one never loses its history. */
+	adopt_catch_up();
+	generation_sync(queue.cfg);
 	ids = generation_retention_plan(queue.cfg, policy, &count);
 	if (count == 0 || dry_run) {
 		if (cb != NULL)
