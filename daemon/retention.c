@@ -15,20 +15,21 @@
 
 #include "profiled.h"
 
-/* Is generation id one the rules protect whatever the policy? */
-static int
-retention_protected(const struct retention_generation *gens, size_t count,
-    unsigned current, unsigned id)
+/* The current generation's parent, or 0; a binary search of gens. */
+static unsigned
+retention_parent(const struct retention_generation *gens, size_t count,
+    unsigned current)
 {
-	size_t	i;
+	size_t	lo = 0, hi = count, mid;
 
-	if (id == current || id == gens[count - 1].id)
-		return 1;
-	for (i = 0; i < count; i++) {
-		if (gens[i].id == current)
-			return gens[i].parent == id;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (gens[mid].id < current)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return 0;
+	return lo < count && gens[lo].id == current ? gens[lo].parent : 0;
 }
 
 /*
@@ -41,13 +42,14 @@ retention_plan(const struct retention_generation *gens, size_t count,
     unsigned current, const struct retention_policy *policy, int64_t now,
     size_t *ndelete)
 {
-	unsigned	*ids = NULL;
+	unsigned	*ids = NULL, parent;
 	size_t		 i;
 	int64_t		 age;
 
 	*ndelete = 0;
 	if (count == 0)
 		return NULL;
+	parent = retention_parent(gens, count, current);
 	for (i = 0; i < count; i++) {
 		if (count - i <= policy->keep_generations)
 			break;	/* the newest: all kept from here */
@@ -55,7 +57,9 @@ retention_plan(const struct retention_generation *gens, size_t count,
 		if (policy->keep_days > 0 &&
 		    age < (int64_t)policy->keep_days * 86400)
 			continue;
-		if (retention_protected(gens, count, current, gens[i].id))
+		/* Whatever the policy: the current, its parent, the newest. */
+		if (gens[i].id == current || (parent != 0 &&
+		    gens[i].id == parent) || i == count - 1)
 			continue;
 		ids = xreallocarray(ids, *ndelete + 1, sizeof *ids);
 		ids[(*ndelete)++] = gens[i].id;
