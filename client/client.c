@@ -405,6 +405,46 @@ client_answer(int fd, Profiled__Response__ResultCase want,
 }
 
 /*
+ * Send request on *fd, opening the connection first if it is -1, and
+ * return the answer of kind want, leaving the connection open for the
+ * next request (a page after page); the caller closes it.  Answered at
+ * once, within the timeout.  NULL as client_answer.
+ */
+Profiled__Response *
+client_request_on(const struct client_options *opts, int *fd,
+    const Profiled__Request *request, Profiled__Response__ResultCase want)
+{
+	Profiled__Response	*response;
+	unsigned char		*frame;
+	size_t			 size;
+	char			*cause = NULL;
+
+	if (*fd == -1) {
+		if ((*fd = client_open(opts, request)) == -1)
+			return NULL;
+	} else {
+		if ((frame = frame_pack(&request->base, &size)) == NULL)
+			fatalx("request too large");
+		if (client_write(*fd, frame, size, &cause) == -1) {
+			output_fail(CLIENT_EXIT_FAILURE, "%s", cause);
+			free(cause);
+			free(frame);
+			return NULL;
+		}
+		free(frame);
+	}
+	if (client_timeout_seconds > 0)
+		client_deadline = client_now() +
+		    (long long)client_timeout_seconds * 1000;
+	response = client_receive(*fd);
+	client_deadline = 0;
+	if (response == NULL || response->result_case == want)
+		return response;
+	client_error(response);
+	return NULL;
+}
+
+/*
  * Send request and return the answer of kind want, as client_answer.  The
  * calls answered at once (status, generations, log) must answer within
  * the timeout; the others answer when their work is done.

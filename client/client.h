@@ -139,6 +139,8 @@ Profiled__Response *client_answer(int, Profiled__Response__ResultCase,
 	     void (*)(const Profiled__Event *));
 Profiled__Response *client_request(const struct client_options *,
 	     const Profiled__Request *, Profiled__Response__ResultCase);
+Profiled__Response *client_request_on(const struct client_options *, int *,
+	     const Profiled__Request *, Profiled__Response__ResultCase);
 
 /* output.c */
 enum output_colour {

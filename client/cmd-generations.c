@@ -336,19 +336,25 @@ cmd_generations_fetch(struct client_options *opts, int deleted,
 	Profiled__Generations		*all, *page;
 	Profiled__Response		*response;
 	size_t				 i;
+	int				 fd = -1;
 
 	all = xcalloc(1, sizeof *all);
 	profiled__generations__init(all);
 	/* --all: the daemon's "all" is deleted generations too. */
 	generations.has_all = generations.all = deleted;
+	/* A table shows no package lists: pages without them. */
+	generations.has_brief = generations.brief = !opts->json;
 	request.call_case = PROFILED__REQUEST__CALL_GENERATIONS;
 	request.generations = &generations;
 	*pages = NULL;
 	*npages = 0;
+	/* Every page on one connection. */
 	do {
-		response = client_request(opts, &request,
+		response = client_request_on(opts, &fd, &request,
 		    PROFILED__RESPONSE__RESULT_GENERATIONS);
 		if (response == NULL) {
+			if (fd != -1)
+				close(fd);
 			free(all->generations);
 			free(all);
 			return NULL;
@@ -362,6 +368,7 @@ cmd_generations_fetch(struct client_options *opts, int deleted,
 			    "generations do not end (%zu pages, the last after "
 			    "generation %" PRIu32 "); giving up", *npages,
 			    generations.after);
+			close(fd);
 			free(all->generations);
 			free(all);
 			return NULL;
@@ -378,6 +385,7 @@ cmd_generations_fetch(struct client_options *opts, int deleted,
 		generations.after =
 		    page->generations[page->n_generations - 1]->id;
 	} while (page->more);
+	close(fd);
 	return all;
 }
 

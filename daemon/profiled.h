@@ -230,6 +230,8 @@ const char *db_path(void);
 int	 db_created(void);
 void	 db_loop(struct event_base *);
 void	 db_close(void);
+void	 db_read_begin(void);
+void	 db_read_end(void);
 int	 db_failed(void);
 int	 db_busy(void);
 long long db_waiting_ms(void);

@@ -379,6 +379,8 @@ rpc_packages_free(Profiled__Package **packages, size_t count)
  */
 #define RPC_PAGE_SPACE	(FRAME_MAX - 4096)
 #define RPC_PAGE_COUNT	64
+/* Brief pages carry no package lists: more fit in the same time. */
+#define RPC_BRIEF_PAGE_COUNT 256
 /* What a message costs inside another, besides its own bytes: a field's
  * tag and length. */
 #define RPC_FIELD_COST	8
@@ -519,18 +521,17 @@ rpc_generation_fill(Profiled__Generation *item, const struct generation *g,
  * has, from links.c.  Its cost is a page's, whatever the history's length.
  */
 static struct generation **
-rpc_generations_page(unsigned after, int all, size_t *count)
+rpc_generations_page(unsigned after, int all, size_t limit, size_t *count)
 {
 	const struct profile_link	 *list;
 	struct generation		**gens = NULL, *gen;
 	size_t				  nlinks, i;
 
 	if (all)
-		return db_generation_after(after, RPC_PAGE_COUNT + 1, count);
+		return db_generation_after(after, limit + 1, count);
 	*count = 0;
 	list = links_list(&nlinks);
-	for (i = links_after(after); i < nlinks && *count <=
-	    RPC_PAGE_COUNT; i++) {
+	for (i = links_after(after); i < nlinks && *count <= limit; i++) {
 		if ((gen = db_generation_get(list[i].id)) == NULL) {
 			if (db_failed())
 				break;
@@ -548,14 +549,14 @@ rpc_generations_page(unsigned after, int all, size_t *count)
  * profile still has, the list nix-env shows, unless all.
  */
 static void
-rpc_generations(uint64_t client, unsigned after, int all)
+rpc_generations(uint64_t client, unsigned after, int all, int brief)
 {
 	Profiled__Response	  response = PROFILED__RESPONSE__INIT;
 	Profiled__Generations	  list = PROFILED__GENERATIONS__INIT;
 	Profiled__Generation	 *items;
 	struct generation	**gens;
 	size_t			  count, i, k = 0, size, used = 0;
-	size_t			  extra;
+	size_t			  extra, limit;
 	unsigned		  current;
 	char			 *store_path = NULL, *cause = NULL, *summary;
 
@@ -568,17 +569,20 @@ rpc_generations(uint64_t client, unsigned after, int all)
 	free(store_path);
 	adopt_catch_up();
 	generation_sync(rpc_config);
-	gens = rpc_generations_page(after, all, &count);
+	db_read_begin();
+	limit = brief ? RPC_BRIEF_PAGE_COUNT : RPC_PAGE_COUNT;
+	gens = rpc_generations_page(after, all, limit, &count);
 	if (db_failed()) {
+		db_read_end();
 		db_generation_list_free(gens, count);
 		rpc_reply_error(client, RPC_DB_ERROR);
 		return;
 	}
 
-	list.generations = xcalloc(RPC_PAGE_COUNT, sizeof *list.generations);
-	items = xcalloc(RPC_PAGE_COUNT, sizeof *items);
+	list.generations = xcalloc(limit, sizeof *list.generations);
+	items = xcalloc(limit, sizeof *items);
 	for (i = 0; i < count; i++) {
-		if (k == RPC_PAGE_COUNT) {
+		if (k == limit) {
 			list.more = 1;
 			break;
 		}
@@ -586,13 +590,13 @@ rpc_generations(uint64_t client, unsigned after, int all)
 		extra = 2 * RPC_FIELD_COST + (summary != NULL ?
 		    strlen(summary) : 0);
 		size = rpc_generation_fill(&items[k], gens[i], current,
-		    RPC_PAGE_SPACE - used > extra ? RPC_PAGE_SPACE - used - extra :
-		    0) + extra;
+		    brief ? 0 : RPC_PAGE_SPACE - used > extra ?
+		    RPC_PAGE_SPACE - used - extra : 0) + extra;
 		items[k].has_deleted = 1;
 		items[k].deleted = links_get(gens[i]->id) == NULL;
 		items[k].summary = summary;
 		/* Cut short, it would fit whole on a page of its own. */
-		if (k > 0 && (items[k].has_package_count ||
+		if (k > 0 && ((!brief && items[k].has_package_count) ||
 		    size > RPC_PAGE_SPACE - used)) {
 			rpc_generation_clear(&items[k]);
 			list.more = 1;
@@ -602,6 +606,7 @@ rpc_generations(uint64_t client, unsigned after, int all)
 		used += size;
 		k++;
 	}
+	db_read_end();
 	list.n_generations = k;
 	response.result_case = PROFILED__RESPONSE__RESULT_GENERATIONS;
 	response.generations = &list;
@@ -1088,7 +1093,7 @@ rpc_dispatch(uint64_t client, const Profiled__Request *request)
 	case PROFILED__REQUEST__CALL_GENERATIONS:
 		rpc_generations(client, request->generations->has_after ?
 		    request->generations->after : 0,
-		    request->generations->all);
+		    request->generations->all, request->generations->brief);
 		break;
 	case PROFILED__REQUEST__CALL_SUBSCRIBE:
 		events_subscribe(client, request->subscribe->logs, 0);

@@ -498,7 +498,10 @@ limits_serve_silence(int fd)
 	pause();
 }
 
-/* Serve every generations request with one generation more, and more. */
+/*
+ * Serve every generations request on fd with one generation more, and
+ * more, as long as the client asks (profilectl asks on one connection).
+ */
 static void
 limits_serve_more(int fd)
 {
@@ -509,33 +512,39 @@ limits_serve_more(int fd)
 	Profiled__Request		*request;
 	unsigned char			 buf[256], *frame;
 	uint32_t			 len;
-	size_t				 size, done = 0;
+	size_t				 size, done;
 	ssize_t				 n;
 
-	while (done < FRAME_HEADER_SIZE ||
-	    (frame_header_decode(buf, &len) == 0 &&
-	    done < FRAME_HEADER_SIZE + len && len < sizeof buf - 4)) {
-		if ((n = read(fd, buf + done, sizeof buf - done)) <= 0)
+	for (;;) {
+		done = 0;
+		while (done < FRAME_HEADER_SIZE ||
+		    (frame_header_decode(buf, &len) == 0 &&
+		    done < FRAME_HEADER_SIZE + len && len < sizeof buf - 4)) {
+			/* One frame at a time: the client waits for each. */
+			if ((n = read(fd, buf + done, done < FRAME_HEADER_SIZE ?
+			    FRAME_HEADER_SIZE - done : FRAME_HEADER_SIZE + len -
+			    done)) <= 0)
+				return;
+			done += n;
+		}
+		request = profiled__request__unpack(NULL, len, buf + 4);
+		if (request == NULL || request->generations == NULL)
 			return;
-		done += n;
+		g.id = request->generations->has_after ?
+		    request->generations->after + 1 : 1;
+		g.store_path = "/nix/store/x";
+		g.reason = "save";
+		list.n_generations = 1;
+		list.generations = items;
+		list.more = 1;
+		response.result_case = PROFILED__RESPONSE__RESULT_GENERATIONS;
+		response.generations = &list;
+		frame = frame_pack(&response.base, &size);
+		if (write(fd, frame, size) != (ssize_t)size)
+			_exit(1);
+		free(frame);
+		profiled__request__free_unpacked(request, NULL);
 	}
-	request = profiled__request__unpack(NULL, len, buf + 4);
-	if (request == NULL || request->generations == NULL)
-		return;
-	g.id = request->generations->has_after ?
-	    request->generations->after + 1 : 1;
-	g.store_path = "/nix/store/x";
-	g.reason = "save";
-	list.n_generations = 1;
-	list.generations = items;
-	list.more = 1;
-	response.result_case = PROFILED__RESPONSE__RESULT_GENERATIONS;
-	response.generations = &list;
-	frame = frame_pack(&response.base, &size);
-	if (write(fd, frame, size) != (ssize_t)size)
-		_exit(1);
-	free(frame);
-	profiled__request__free_unpacked(request, NULL);
 }
 
 /* Run `PROFILED_TIMEOUT=1 profilectl --socket path args` into r. */

@@ -335,6 +335,36 @@ scale_assert_listed(long last, long current)
 	json_free(list);
 }
 
+/*
+ * The table of `generations` (pages without package lists, on one
+ * connection): one line per generation 1 to last, in order, current
+ * marked.
+ */
+static void
+scale_assert_table(long last, long current)
+{
+	struct run	 r;
+	char		*line, *save;
+	long		 expected = 1, id;
+
+	harness_ctl(&r, "generations", NULL);
+	cr_assert_eq(r.status, 0, "generations: %s", r.err);
+	line = strtok_r(r.out, "\n", &save);
+	cr_assert(line != NULL && strstr(line, "ID") != NULL, "no header");
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		cr_assert(sscanf(line + (line[0] == '*'), "%ld", &id) == 1,
+		    "not a generation's line: %s", line);
+		cr_assert_eq(id, expected, "line for %ld in place of %ld", id,
+		    expected);
+		cr_assert_eq(line[0] == '*', id == current,
+		    "generation %ld's current mark", id);
+		expected++;
+	}
+	cr_assert_eq(expected - 1, last, "the table has %ld generations",
+	    expected - 1);
+	harness_run_free(&r);
+}
+
 /* show id --json: its parent, children, reason, store path and packages. */
 static void
 scale_assert_shown(long id, long child)
@@ -550,6 +580,7 @@ HARNESS_TEST_BOTH(scale, ten_thousand_generations)
 
 	scale_step("generations, every page", SCALE_ALL_MS);
 	scale_assert_listed(SCALE_STARTED, SCALE_STARTED);
+	scale_assert_table(SCALE_STARTED, SCALE_STARTED);
 
 	scale_step("show and diff", SCALE_STEP_MS);
 	scale_assert_shown(1, 2);
