@@ -302,6 +302,9 @@ const char *nix_bin_dir(void);
 int	 nix_search_path_has(const char *);
 void	 nix_shutdown(void);
 
+/* manifest.c */
+char	*manifest_packages(const char *, char **);
+
 /* build.c */
 struct build_result {
 	int		 ok;
