@@ -3,9 +3,11 @@
  * profiled has no record of (links to a few real environments, as years
  * of nix-env leave) is answered for at once, while the package lists are
  * read; a save meanwhile is numbered and parented right; once done every
- * generation's packages are known.  nix-env -q is a wrapper first on the
- * daemon's PATH that blocks on a FIFO while DIR/pause/hold exists, so
- * "still adopting" is a state the test holds, not a race it hopes to win.
+ * generation's packages are known.  Environments profiled built are read
+ * without Nix; the others by nix-instantiate (adopt-manifests.nix), here a
+ * wrapper first on the daemon's PATH that blocks on a FIFO while
+ * DIR/pause/hold exists, so "still adopting" is a state the test holds,
+ * not a race it hopes to win.
  */
 #include <sys/stat.h>
 
@@ -56,13 +58,15 @@ link_target(long id)
 }
 
 /*
- * DIR/wrap/nix-env: Nix's, except that -q, while DIR/pause/hold exists,
- * writes DIR/pause/reached and blocks reading the FIFO DIR/pause/go.
+ * DIR/wrap/nix-instantiate: Nix's, except that adoption's (reading store
+ * paths' manifests), while DIR/pause/hold exists, writes
+ * DIR/pause/reached and blocks reading the FIFO DIR/pause/go.
  */
 static char *
 write_wrapper(void)
 {
-	char	*wrap, *pause, *script, *path, *real = harness_which("nix-env");
+	char	*wrap, *pause, *script, *path;
+	char	*real = harness_which("nix-instantiate");
 
 	xasprintf(&wrap, "%s/wrap", harness.dir);
 	xasprintf(&pause, "%s/pause", harness.dir);
@@ -78,14 +82,15 @@ write_wrapper(void)
 	free(path);
 	xasprintf(&script,
 	    "#!/bin/sh\n"
-	    "case \" $* \" in *' -q '*) ;; *) exec %s \"$@\" ;; esac\n"
+	    "case \" $* \" in *' storePaths '*) ;; *) exec %s \"$@\" ;; "
+	    "esac\n"
 	    "if [ -e %s/hold ]; then\n"
 	    "  echo $$ > %s/reached.tmp; mv %s/reached.tmp %s/reached\n"
 	    "  read go < %s/go\n"
 	    "fi\n"
 	    "exec %s \"$@\"\n",
 	    real, pause, pause, pause, pause, pause, real);
-	xasprintf(&path, "%s/nix-env", wrap);
+	xasprintf(&path, "%s/nix-instantiate", wrap);
 	harness_write(path, script);
 	cr_assert(chmod(path, 0755) == 0, "chmod: %s", strerror(errno));
 	free(path);
@@ -105,13 +110,13 @@ wait_blocked(void)
 	xasprintf(&reached, "%s/pause/reached", harness.dir);
 	while (access(reached, F_OK) != 0) {
 		cr_assert(harness_clock_ms() < deadline,
-		    "no nix-env -q was run to read an adopted generation");
+		    "no Nix was run to read an adopted generation");
 		harness_pause();
 	}
 	free(reached);
 }
 
-/* Let the blocked nix-env -q and every later one run. */
+/* Let the blocked nix-instantiate and every later one run. */
 static void
 release(void)
 {
@@ -184,27 +189,38 @@ Test(adopt_background, answers_at_once_and_saves_while_adopting)
 	struct json		*generations;
 	const struct json	*gen;
 	char			*targets[3], *link, *wrap, *path;
+	struct run		 r;
 	long			 id;
 	int			 i;
 
-	/* Three real environments, made by profiled. */
+	/* Three real environments, made by profiled, and one by nix-env. */
 	harness_start();
 	save_and_wait("hello", 1);
 	save_and_wait("hello cowsay", 2);
 	save_and_wait("ripgrep", 3);
 	harness_stop();
+	harness_nix_env_install("ripgrep");
+	harness_run(&r, "nix-env", "--profile", harness.profile,
+	    "--switch-generation", "3", NULL);
+	cr_assert_eq(r.status, 0, "nix-env --switch-generation: %s", r.err);
+	harness_run_free(&r);
 
-	/* Years of nix-env: links 4.. to those three, not recorded. */
-	for (i = 0; i < 3; i++)
-		targets[i] = link_target(i + 1);
-	for (id = 4; id <= ADOPT_LINKS; id++) {
+	/*
+	 * Years of nix-env: links 5.. to hello, hello cowsay and nix-env's
+	 * ripgrep, not recorded, none to the current (3): the first chunk
+	 * read holds all three, the last one read by Nix.
+	 */
+	targets[0] = link_target(1);
+	targets[1] = link_target(2);
+	targets[2] = link_target(4);
+	for (id = 5; id <= ADOPT_LINKS; id++) {
 		link = link_path(id);
 		cr_assert(symlink(targets[(id - 1) % 3], link) == 0,
 		    "symlink %s: %s", link, strerror(errno));
 		free(link);
 	}
 
-	/* The first package list read blocks: status answers meanwhile. */
+	/* Reading nix-env's environment blocks: status answers. */
 	wrap = write_wrapper();
 	xasprintf(&path, "%s:%s", wrap, getenv("PATH"));
 	harness_start_with_env("PATH", path);
@@ -224,8 +240,9 @@ Test(adopt_background, answers_at_once_and_saves_while_adopting)
 	/* Released, adoption ends and every generation's packages are known. */
 	release();
 	json_free(harness_wait(adopted, NULL, "adoption to finish"));
-	assert_diff(4, 5, "cowsay 3.7;", "");
 	assert_diff(5, 6, "ripgrep 14.1;", "hello 2.12;cowsay 3.7;");
+	assert_diff(6, 7, "hello 2.12;", "ripgrep 14.1;");
+	assert_diff(3, 6, "", "");
 	assert_diff(ADOPT_LINKS - 2, ADOPT_LINKS - 1, "cowsay 3.7;", "");
 	assert_diff(ADOPT_LINKS, ADOPT_LINKS + 1, "cowsay 3.7;",
 	    "ripgrep 14.1;");
