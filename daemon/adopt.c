@@ -45,12 +45,14 @@ extern const char adopt_manifests_nix[];
 #define ADOPT_FILE_STEP		64
 /*
  * Store paths one Nix evaluation reads: a Nix start is tens of ms, a
- * manifest a fraction of one.  A batch that fails is halved until the
- * manifest to blame is read (and fails) alone.
+ * small manifest a tenth of one (1,000 in 0.2 s here).  A batch that
+ * fails is halved until the manifest to blame is read (and fails) alone.
+ * They go in one argument, which Linux caps at 128 KiB: half that, at most.
  */
-#define ADOPT_NIX_BATCH		256
+#define ADOPT_NIX_BATCH		1024
+#define ADOPT_NIX_ARG_MAX	(64 * 1024)
 /* Environments read ahead of writing: what is held in memory at once. */
-#define ADOPT_CHUNK		512
+#define ADOPT_CHUNK		1024
 /* How long a step the database's lock refused waits, in ms. */
 #define ADOPT_RETRY_MS		20
 
@@ -453,6 +455,9 @@ adopt_nix_exit_cb(struct proc *p, int status, void *arg)
 			    "manifest.nix does not evaluate", env->store_path);
 			env->source = ADOPT_FAILED;
 		}
+		/* Past a bad manifest, back to whole batches. */
+		if (adopt.batch_max < ADOPT_NIX_BATCH)
+			adopt.batch_max *= 2;
 	} else if (adopt.nbatch > 1) {
 		/* Some manifest fails the whole evaluation: halve. */
 		log_debug("reading %zu user environments failed; trying %zu",
@@ -487,6 +492,9 @@ adopt_read_nix(void)
 	    adopt.nbatch < adopt.batch_max; i++) {
 		if (adopt.envs[i].source != ADOPT_NEEDS_NIX)
 			continue;
+		if (adopt.nbatch > 0 && len + strlen(adopt.envs[i].store_path) +
+		    1 > ADOPT_NIX_ARG_MAX)
+			break;
 		adopt.batch[adopt.nbatch++] = i;
 		len += strlen(adopt.envs[i].store_path) + 1;
 	}
