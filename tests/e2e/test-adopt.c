@@ -442,7 +442,7 @@ Test(adopt_background, many_environments_are_each_read_once)
 
 	xasprintf(&dir, "%s/envs", harness.dir);
 	cr_assert(mkdir(dir, 0755) == 0, "mkdir: %s", strerror(errno));
-	argv = xcalloc(ADOPT_ENVS + 3, sizeof *argv);
+	argv = xcalloc(ADOPT_ENVS + 6, sizeof *argv);
 	argv[0] = "nix-store";
 	argv[1] = "--add";
 	for (i = 1; i <= ADOPT_ENVS; i++) {
@@ -451,6 +451,8 @@ Test(adopt_background, many_environments_are_each_read_once)
 	}
 	harness_runv(&r, argv);
 	cr_assert_eq(r.status, 0, "nix-store --add: %s", r.err);
+	for (i = 1; i <= ADOPT_ENVS; i++)
+		free(argv[i + 1]);
 	i = 1;
 	for (line = strtok_r(r.out, "\n", &last); line != NULL;
 	    line = strtok_r(NULL, "\n", &last), i++) {
@@ -461,6 +463,24 @@ Test(adopt_background, many_environments_are_each_read_once)
 	}
 	cr_assert_eq(i, ADOPT_ENVS + 1, "nix-store --add made %ld", i - 1);
 	harness_run_free(&r);
+	/*
+	 * Links made by symlink(2) are no GC roots, and other tests collect
+	 * garbage meanwhile: root them (harness_fini removes the roots).
+	 */
+	argv[0] = "nix-store";
+	argv[1] = "--realise";
+	argv[2] = "--add-root";
+	xasprintf(&argv[3], "%s/root", dir);
+	argv[4] = "--indirect";
+	for (i = 1; i <= ADOPT_ENVS; i++)
+		argv[i + 4] = link_path(i);
+	argv[ADOPT_ENVS + 5] = NULL;
+	harness_runv(&r, argv);
+	cr_assert_eq(r.status, 0, "nix-store --add-root: %s", r.err);
+	harness_run_free(&r);
+	free(argv[3]);
+	for (i = 1; i <= ADOPT_ENVS; i++)
+		free(argv[i + 4]);
 	xasprintf(&want, "%s-%d-link", strrchr(harness.profile, '/') + 1,
 	    ADOPT_ENVS);
 	cr_assert(symlink(want, harness.profile) == 0, "symlink: %s",
@@ -508,8 +528,6 @@ Test(adopt_background, many_environments_are_each_read_once)
 	cr_assert(strstr(got, "cannot list the packages of") != NULL,
 	    "the broken manifest is not reported");
 	free(got);
-	for (i = 1; i <= ADOPT_ENVS; i++)
-		free(argv[i + 1]);
 	free(argv);
 	free(dir);
 }
