@@ -55,12 +55,15 @@ LDLIBS = $(shell pkg-config --libs $(PACKAGES) 2>/dev/null)
 PROTO_GEN = proto/profiled.pb-c.c proto/profiled.pb-c.h
 PROTO_OBJS = proto/profiled.pb-c.o proto/frame.o
 
+# Nix expressions compiled in (daemon/embed.sh), generated sources.
+EMBED_OBJS = daemon/user-env.o daemon/adopt-manifests.o
+
 # Modules both binaries use; the rest of daemon/ is the daemon's alone.
 SHARED_OBJS = daemon/log.o daemon/xmalloc.o daemon/config.o daemon/json.o \
 	daemon/path.o daemon/profile.o daemon/nix-output.o
-DAEMON_OBJS = $(filter-out $(SHARED_OBJS) daemon/profiled.o daemon/user-env.o, \
+DAEMON_OBJS = $(filter-out $(SHARED_OBJS) daemon/profiled.o $(EMBED_OBJS), \
 	$(patsubst %.c,%.o,$(wildcard daemon/*.c))) $(SHARED_OBJS) \
-	daemon/user-env.o
+	$(EMBED_OBJS)
 CLIENT_OBJS = $(patsubst %.c,%.o,$(wildcard client/*.c))
 
 # The queue's tests link queue.c alone with fakes for what it drives.
@@ -92,6 +95,8 @@ $(PROTO_GEN): proto/profiled.proto
 # never looks for data files.
 daemon/user-env.c: daemon/user-env.nix daemon/embed.sh
 	sh daemon/embed.sh user_env_nix $< > $@.tmp && mv $@.tmp $@
+daemon/adopt-manifests.c: daemon/adopt-manifests.nix daemon/embed.sh
+	sh daemon/embed.sh adopt_manifests_nix $< > $@.tmp && mv $@.tmp $@
 
 daemon/profiled: daemon/profiled.o $(DAEMON_OBJS) $(PROTO_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -225,7 +230,8 @@ uninstall:
 
 clean:
 	rm -f daemon/*.o client/*.o proto/*.o tests/unit/*.o tests/e2e/*.o \
-		$(PROTO_GEN) daemon/user-env.c daemon/profiled client/profilectl \
+		$(PROTO_GEN) daemon/user-env.c daemon/adopt-manifests.c \
+		daemon/profiled client/profilectl \
 		tests/unit/unit-tests tests/unit/queue-tests tests/e2e/e2e-tests \
 		$(E2E_SHIM) tests/bench/*.o tests/bench/bench-rpc
 

@@ -73,9 +73,6 @@ extern const char user_env_nix[];
 #define BUILD_QUOTE_MAX		60
 /* What user-env.nix names its result while packages were still to build. */
 #define BUILD_PACKAGES_NAME	"-profiled-packages"
-/* How user-env.nix starts manifest.nix: the package list, as JSON. */
-#define BUILD_MANIFEST_PREFIX	"/* profiled packages: "
-#define BUILD_MANIFEST_SUFFIX	" */"
 
 struct build {
 	struct event_base	*base;
@@ -554,41 +551,6 @@ build_read_packages(struct build_result *result, const struct json *list,
 	return 0;
 }
 
-/*
- * The package list's JSON from the first line of out_path's manifest.nix,
- * as a new string; NULL and *cause if it is not there.  One line of a
- * file Nix just wrote, from the page cache: it does not hold up the loop.
- */
-static char *
-build_manifest_packages(const char *out_path, char **cause)
-{
-	char	*manifest, *line = NULL, *json = NULL;
-	size_t	 size = 0, prefix = strlen(BUILD_MANIFEST_PREFIX);
-	size_t	 suffix = strlen(BUILD_MANIFEST_SUFFIX);
-	ssize_t	 len;
-	FILE	*f;
-
-	xasprintf(&manifest, "%s/manifest.nix", out_path);
-	if ((f = fopen(manifest, "re")) == NULL) {
-		xasprintf(cause, "cannot open %s: %s", manifest,
-		    strerror(errno));
-		free(manifest);
-		return NULL;
-	}
-	if ((len = getline(&line, &size, f)) > 0 && line[len - 1] == '\n')
-		line[--len] = '\0';
-	if (len >= (ssize_t)(prefix + suffix) &&
-	    strncmp(line, BUILD_MANIFEST_PREFIX, prefix) == 0 &&
-	    strcmp(line + len - suffix, BUILD_MANIFEST_SUFFIX) == 0)
-		json = xstrndup(line + prefix, len - prefix - suffix);
-	else
-		xasprintf(cause, "%s has no package list", manifest);
-	fclose(f);
-	free(line);
-	free(manifest);
-	return json;
-}
-
 /* Fill b's result from the environment nix-build made: 0, or -1 and
  * *cause, the build's error. */
 static int
@@ -607,7 +569,7 @@ build_read_result(struct build *b, char **cause)
 		return -1;
 	}
 	target[n] = '\0';
-	if ((text = build_manifest_packages(target, &error)) != NULL)
+	if ((text = manifest_packages(target, &error)) != NULL)
 		list = json_parse(text, strlen(text), &error);
 	if (list != NULL && build_read_packages(result, list, &unfit) == 0) {
 		result->out_path = xstrdup(target);

@@ -1082,37 +1082,42 @@ db_generation_range(unsigned first, unsigned last, size_t *count)
 }
 
 /*
- * Give the generations ids (n of them) that are still imports of
- * store_path without packages the packages list (count of them), in one
- * transaction; a record written meanwhile (an intent, a generation made)
- * is never touched.  *written says how many took them.
+ * Give each of the n adoptions' generations that are still imports of its
+ * store path without packages its package list, all in one transaction
+ * (one sync of the journal however many environments it spans); a record
+ * written meanwhile (an intent, a generation made) is never touched.
+ * *written says how many took them.
  */
 int
-db_generation_adopt(const unsigned *ids, size_t n, const char *store_path,
-    const struct package *list, size_t count, size_t *written,
-    char **cause)
+db_generation_adopt(const struct db_adoption *list, size_t n,
+    size_t *written, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	size_t		 i;
-	int		 rc;
+	const struct db_adoption	*a;
+	sqlite3_stmt			*stmt;
+	size_t				 i, j;
+	int				 rc;
 
 	*written = 0;
 	db_begin_call();
 	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if ((stmt = db_statement(DB_STATEMENT_ADOPTABLE)) == NULL)
-			goto fail;
-		sqlite3_bind_int64(stmt, 1, ids[i]);
-		db_bind_text(stmt, 2, store_path);
-		rc = sqlite3_step(stmt);
-		db_statement_done(stmt);
-		if (rc == SQLITE_DONE)
-			continue;
-		if (rc != SQLITE_ROW ||
-		    db_insert_packages(ids[i], list, count) == -1)
-			goto fail;
-		(*written)++;
+		a = &list[i];
+		for (j = 0; j < a->nids; j++) {
+			if ((stmt = db_statement(DB_STATEMENT_ADOPTABLE)) ==
+			    NULL)
+				goto fail;
+			sqlite3_bind_int64(stmt, 1, a->ids[j]);
+			db_bind_text(stmt, 2, a->store_path);
+			rc = sqlite3_step(stmt);
+			db_statement_done(stmt);
+			if (rc == SQLITE_DONE)
+				continue;
+			if (rc != SQLITE_ROW || db_insert_packages(a->ids[j],
+			    a->packages, a->npackages) == -1)
+				goto fail;
+			(*written)++;
+		}
 	}
 	if (db_exec("COMMIT", cause) == 0)
 		return 0;

@@ -253,8 +253,16 @@ struct generation **db_generation_after(unsigned, size_t, size_t *);
 struct generation **db_generation_intents(size_t *);
 int	 db_generation_path(unsigned, char **, int *);
 int	 db_generation_lineage(unsigned, unsigned *, int64_t *);
-int	 db_generation_adopt(const unsigned *, size_t, const char *,
-	     const struct package *, size_t, size_t *, char **);
+/* Generations of one store path to give its packages (adopt.c). */
+struct db_adoption {
+	const unsigned		*ids;
+	size_t			 nids;
+	const char		*store_path;
+	const struct package	*packages;
+	size_t			 npackages;
+};
+int	 db_generation_adopt(const struct db_adoption *, size_t, size_t *,
+	     char **);
 void	 db_generation_paths_free(struct db_record_path *, size_t);
 unsigned *db_generation_children(unsigned, size_t *);
 void	 db_generation_free(struct generation *);
@@ -305,6 +313,9 @@ const char *nix_version(void);
 const char *nix_bin_dir(void);
 int	 nix_search_path_has(const char *);
 void	 nix_shutdown(void);
+
+/* manifest.c */
+char	*manifest_packages(const char *, char **);
 
 /* build.c */
 struct build_result {

@@ -3,9 +3,11 @@
  * profiled has no record of (links to a few real environments, as years
  * of nix-env leave) is answered for at once, while the package lists are
  * read; a save meanwhile is numbered and parented right; once done every
- * generation's packages are known.  nix-env -q is a wrapper first on the
- * daemon's PATH that blocks on a FIFO while DIR/pause/hold exists, so
- * "still adopting" is a state the test holds, not a race it hopes to win.
+ * generation's packages are known.  Environments profiled built are read
+ * without Nix; the others by nix-instantiate (adopt-manifests.nix), here a
+ * wrapper first on the daemon's PATH that blocks on a FIFO while
+ * DIR/pause/hold exists, so "still adopting" is a state the test holds,
+ * not a race it hopes to win.
  */
 #include <sys/stat.h>
 
@@ -56,13 +58,15 @@ link_target(long id)
 }
 
 /*
- * DIR/wrap/nix-env: Nix's, except that -q, while DIR/pause/hold exists,
- * writes DIR/pause/reached and blocks reading the FIFO DIR/pause/go.
+ * DIR/wrap/nix-instantiate: Nix's, except that adoption's (reading store
+ * paths' manifests), while DIR/pause/hold exists, writes
+ * DIR/pause/reached and blocks reading the FIFO DIR/pause/go.
  */
 static char *
 write_wrapper(void)
 {
-	char	*wrap, *pause, *script, *path, *real = harness_which("nix-env");
+	char	*wrap, *pause, *script, *path;
+	char	*real = harness_which("nix-instantiate");
 
 	xasprintf(&wrap, "%s/wrap", harness.dir);
 	xasprintf(&pause, "%s/pause", harness.dir);
@@ -78,14 +82,15 @@ write_wrapper(void)
 	free(path);
 	xasprintf(&script,
 	    "#!/bin/sh\n"
-	    "case \" $* \" in *' -q '*) ;; *) exec %s \"$@\" ;; esac\n"
+	    "case \" $* \" in *' storePaths '*) ;; *) exec %s \"$@\" ;; "
+	    "esac\n"
 	    "if [ -e %s/hold ]; then\n"
 	    "  echo $$ > %s/reached.tmp; mv %s/reached.tmp %s/reached\n"
 	    "  read go < %s/go\n"
 	    "fi\n"
 	    "exec %s \"$@\"\n",
 	    real, pause, pause, pause, pause, pause, real);
-	xasprintf(&path, "%s/nix-env", wrap);
+	xasprintf(&path, "%s/nix-instantiate", wrap);
 	harness_write(path, script);
 	cr_assert(chmod(path, 0755) == 0, "chmod: %s", strerror(errno));
 	free(path);
@@ -105,13 +110,13 @@ wait_blocked(void)
 	xasprintf(&reached, "%s/pause/reached", harness.dir);
 	while (access(reached, F_OK) != 0) {
 		cr_assert(harness_clock_ms() < deadline,
-		    "no nix-env -q was run to read an adopted generation");
+		    "no Nix was run to read an adopted generation");
 		harness_pause();
 	}
 	free(reached);
 }
 
-/* Let the blocked nix-env -q and every later one run. */
+/* Let the blocked nix-instantiate and every later one run. */
 static void
 release(void)
 {
@@ -184,27 +189,38 @@ Test(adopt_background, answers_at_once_and_saves_while_adopting)
 	struct json		*generations;
 	const struct json	*gen;
 	char			*targets[3], *link, *wrap, *path;
+	struct run		 r;
 	long			 id;
 	int			 i;
 
-	/* Three real environments, made by profiled. */
+	/* Three real environments, made by profiled, and one by nix-env. */
 	harness_start();
 	save_and_wait("hello", 1);
 	save_and_wait("hello cowsay", 2);
 	save_and_wait("ripgrep", 3);
 	harness_stop();
+	harness_nix_env_install("ripgrep");
+	harness_run(&r, "nix-env", "--profile", harness.profile,
+	    "--switch-generation", "3", NULL);
+	cr_assert_eq(r.status, 0, "nix-env --switch-generation: %s", r.err);
+	harness_run_free(&r);
 
-	/* Years of nix-env: links 4.. to those three, not recorded. */
-	for (i = 0; i < 3; i++)
-		targets[i] = link_target(i + 1);
-	for (id = 4; id <= ADOPT_LINKS; id++) {
+	/*
+	 * Years of nix-env: links 5.. to hello, hello cowsay and nix-env's
+	 * ripgrep, not recorded, none to the current (3): the first chunk
+	 * read holds all three, the last one read by Nix.
+	 */
+	targets[0] = link_target(1);
+	targets[1] = link_target(2);
+	targets[2] = link_target(4);
+	for (id = 5; id <= ADOPT_LINKS; id++) {
 		link = link_path(id);
 		cr_assert(symlink(targets[(id - 1) % 3], link) == 0,
 		    "symlink %s: %s", link, strerror(errno));
 		free(link);
 	}
 
-	/* The first package list read blocks: status answers meanwhile. */
+	/* Reading nix-env's environment blocks: status answers. */
 	wrap = write_wrapper();
 	xasprintf(&path, "%s:%s", wrap, getenv("PATH"));
 	harness_start_with_env("PATH", path);
@@ -224,8 +240,9 @@ Test(adopt_background, answers_at_once_and_saves_while_adopting)
 	/* Released, adoption ends and every generation's packages are known. */
 	release();
 	json_free(harness_wait(adopted, NULL, "adoption to finish"));
-	assert_diff(4, 5, "cowsay 3.7;", "");
 	assert_diff(5, 6, "ripgrep 14.1;", "hello 2.12;cowsay 3.7;");
+	assert_diff(6, 7, "hello 2.12;", "ripgrep 14.1;");
+	assert_diff(3, 6, "", "");
 	assert_diff(ADOPT_LINKS - 2, ADOPT_LINKS - 1, "cowsay 3.7;", "");
 	assert_diff(ADOPT_LINKS, ADOPT_LINKS + 1, "cowsay 3.7;",
 	    "ripgrep 14.1;");
@@ -282,4 +299,235 @@ Test(adopt_background, a_build_waits_for_the_current_packages_to_be_read)
 	free(log);
 	free(path);
 	free(wrap);
+}
+
+/* Generations of the many-environments case, each its own environment. */
+#define ADOPT_ENVS	2000
+/* The one whose manifest.nix does not parse. */
+#define ADOPT_BROKEN	777
+
+/* The store path, as a string, of generation i's package named what. */
+static char *
+fake_path(const char *what, long i)
+{
+	char	*path;
+
+	xasprintf(&path, "/nix/store/0000000000000000000000000000000%ld-%s-%ld",
+	    i % 10, what, i);
+	return path;
+}
+
+/*
+ * DIR/envs/eI/manifest.nix for generation i: as nix-env writes it (odd i:
+ * Nix reads it, a package "a" with a version, "tool" without one and with
+ * outputs out and bin, whose path is bin's, the first by name), headed by
+ * the same list as profiled writes it for even i (read without Nix).
+ */
+static void
+write_manifest(const char *dir, long i)
+{
+	char	*env, *path, *text, *head, *a, *bin, *out;
+
+	xasprintf(&env, "%s/e%ld", dir, i);
+	cr_assert(mkdir(env, 0755) == 0, "mkdir: %s", strerror(errno));
+	a = fake_path("a", i);
+	bin = fake_path("tool-bin", i);
+	out = fake_path("tool", i);
+	if (i % 2 == 0)
+		xasprintf(&head, "/* profiled packages: [{\"name\":\"a\","
+		    "\"version\":\"1.%ld\",\"path\":\"%s\"},{\"name\":"
+		    "\"tool\",\"version\":\"\",\"path\":\"%s\"}] */\n", i, a,
+		    bin);
+	else
+		head = xstrdup("");
+	if (i == ADOPT_BROKEN)
+		text = xstrdup("[ { broken");
+	else
+		xasprintf(&text, "%s[ { \"name\" = \"a-1.%ld\"; \"out\" = { "
+		    "\"outPath\" = \"%s\"; }; \"outPath\" = \"%s\"; "
+		    "\"outputs\" = [ \"out\" ]; \"type\" = \"derivation\"; } "
+		    "{ \"name\" = \"tool\"; \"bin\" = { \"outPath\" = \"%s\"; "
+		    "}; \"out\" = { \"outPath\" = \"%s\"; }; \"outPath\" = "
+		    "\"%s\"; \"outputs\" = [ \"out\" \"bin\" ]; \"type\" = "
+		    "\"derivation\"; } ]", head, i, a, a, bin, out, out);
+	xasprintf(&path, "%s/manifest.nix", env);
+	harness_write(path, text);
+	free(path);
+	free(text);
+	free(a);
+	free(bin);
+	free(out);
+	free(head);
+	free(env);
+}
+
+/* What generation i lists once adopted, as harness_packages_of says. */
+static char *
+expected_packages(long i)
+{
+	char	*want;
+
+	if (i == ADOPT_BROKEN)
+		return xstrdup("");
+	xasprintf(&want, "a 1.%ld;tool ;", i);
+	return want;
+}
+
+/* Generation gen's packages as name version path, one a line. */
+static char *
+packages_with_paths(const struct json *packages)
+{
+	char	*all = xstrdup(""), *next;
+	size_t	 i;
+
+	for (i = 0; i < packages->count; i++) {
+		xasprintf(&next, "%s%s %s %s\n", all,
+		    harness_string(packages->items[i], "name"),
+		    harness_string(packages->items[i], "version"),
+		    harness_string(packages->items[i], "path"));
+		free(all);
+		all = next;
+	}
+	return all;
+}
+
+/* What nix-env -q --json --out-path says link's packages are, alike. */
+static char *
+nix_env_packages(long i)
+{
+	struct json		*list;
+	const struct json	*item, *outputs;
+	char			*link = link_path(i), *all = xstrdup(""), *next;
+	struct run		 r;
+	size_t			 j;
+
+	harness_run(&r, "nix-env", "--profile", link, "-q", "--json",
+	    "--out-path", NULL);
+	cr_assert_eq(r.status, 0, "nix-env -q: %s", r.err);
+	list = json_parse(r.out, strlen(r.out), NULL);
+	cr_assert(list != NULL && list->type == JSON_OBJECT);
+	/* Keyed by the place in the manifest, 0 to 9 here. */
+	for (j = 0; j < list->count; j++) {
+		xasprintf(&next, "%zu", j);
+		item = json_get(list, next);
+		free(next);
+		cr_assert_not_null(item);
+		outputs = json_get(item, "outputs");
+		xasprintf(&next, "%s%s %s %s\n", all,
+		    harness_string(item, "pname"),
+		    harness_string(item, "version"),
+		    outputs->items[0]->string);
+		free(all);
+		all = next;
+	}
+	json_free(list);
+	harness_run_free(&r);
+	free(link);
+	return all;
+}
+
+/*
+ * Years of nix-env leave about one environment per generation: each is
+ * read once, without Nix if profiled built it, else many to a Nix
+ * evaluation, one that does not parse failing alone; every generation
+ * then lists what nix-env -q says it holds.
+ */
+Test(adopt_background, many_environments_are_each_read_once)
+{
+	struct json		*generations;
+	const struct json	*gen;
+	char			*dir, **argv, *link, *want, *got, *line, *last;
+	struct run		 r;
+	long			 i, nix_runs;
+
+	xasprintf(&dir, "%s/envs", harness.dir);
+	cr_assert(mkdir(dir, 0755) == 0, "mkdir: %s", strerror(errno));
+	argv = xcalloc(ADOPT_ENVS + 6, sizeof *argv);
+	argv[0] = "nix-store";
+	argv[1] = "--add";
+	for (i = 1; i <= ADOPT_ENVS; i++) {
+		write_manifest(dir, i);
+		xasprintf(&argv[i + 1], "%s/e%ld", dir, i);
+	}
+	harness_runv(&r, argv);
+	cr_assert_eq(r.status, 0, "nix-store --add: %s", r.err);
+	for (i = 1; i <= ADOPT_ENVS; i++)
+		free(argv[i + 1]);
+	i = 1;
+	for (line = strtok_r(r.out, "\n", &last); line != NULL;
+	    line = strtok_r(NULL, "\n", &last), i++) {
+		link = link_path(i);
+		cr_assert(symlink(line, link) == 0, "symlink: %s",
+		    strerror(errno));
+		free(link);
+	}
+	cr_assert_eq(i, ADOPT_ENVS + 1, "nix-store --add made %ld", i - 1);
+	harness_run_free(&r);
+	/*
+	 * Links made by symlink(2) are no GC roots, and other tests collect
+	 * garbage meanwhile: root them (harness_fini removes the roots).
+	 */
+	argv[0] = "nix-store";
+	argv[1] = "--realise";
+	argv[2] = "--add-root";
+	xasprintf(&argv[3], "%s/root", dir);
+	argv[4] = "--indirect";
+	for (i = 1; i <= ADOPT_ENVS; i++)
+		argv[i + 4] = link_path(i);
+	argv[ADOPT_ENVS + 5] = NULL;
+	harness_runv(&r, argv);
+	cr_assert_eq(r.status, 0, "nix-store --add-root: %s", r.err);
+	harness_run_free(&r);
+	free(argv[3]);
+	for (i = 1; i <= ADOPT_ENVS; i++)
+		free(argv[i + 4]);
+	xasprintf(&want, "%s-%d-link", strrchr(harness.profile, '/') + 1,
+	    ADOPT_ENVS);
+	cr_assert(symlink(want, harness.profile) == 0, "symlink: %s",
+	    strerror(errno));
+	free(want);
+
+	harness_start();
+	json_free(harness_wait(adopted, NULL, "adoption to finish"));
+
+	generations = harness_ctl_json("generations", "--json", NULL);
+	for (i = 1; i <= ADOPT_ENVS; i++) {
+		gen = harness_generation(generations, i);
+		cr_assert_not_null(gen, "generation %ld is not listed", i);
+		want = expected_packages(i);
+		got = harness_packages_of(json_get(gen, "packages"));
+		cr_assert_str_eq(got, want, "generation %ld: %s, not %s", i,
+		    got, want);
+		free(got);
+		free(want);
+	}
+	/* Paths and all, as nix-env reads them, either way they are read. */
+	for (i = 1; i <= 4; i++) {
+		want = nix_env_packages(i);
+		got = packages_with_paths(json_get(harness_generation(
+		    generations, i), "packages"));
+		cr_assert_str_eq(got, want, "generation %ld: %s, not %s", i,
+		    got, want);
+		free(got);
+		free(want);
+	}
+	json_free(generations);
+
+	/*
+	 * Once per environment, up to 1,024 to a Nix evaluation: two, and
+	 * the broken one's batch halved down to it and doubled back after.
+	 */
+	got = harness_read(harness.log);
+	nix_runs = 0;
+	for (line = got; (line = strstr(line, "started nix-instantiate")) !=
+	    NULL; line++)
+		nix_runs++;
+	cr_assert(nix_runs >= 2 && nix_runs <= 4 + 4 * 10,
+	    "%ld nix-instantiate runs for %d environments", nix_runs,
+	    ADOPT_ENVS / 2);
+	cr_assert(strstr(got, "cannot list the packages of") != NULL,
+	    "the broken manifest is not reported");
+	free(got);
+	free(argv);
+	free(dir);
 }
