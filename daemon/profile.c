@@ -161,13 +161,38 @@ profile_list_free(struct profile_link *links, size_t count)
 }
 
 /*
+ * Point P at name (a link beside it) as Nix's switchLink does: a fresh
+ * symlink renamed over P, so that P is never missing.  -1 and *cause if
+ * it cannot be.
+ */
+static int
+profile_point(const char *profile, const char *name, char **cause)
+{
+	char	*tmp;
+	int	 rc = -1;
+
+	xasprintf(&tmp, "%s.profiled-tmp", profile);
+	unlink(tmp);
+	if (symlink(name, tmp) == -1)
+		xasprintf(cause, "cannot create %s: %s", tmp, strerror(errno));
+	else if (rename(tmp, profile) == -1) {
+		xasprintf(cause, "cannot switch %s: %s", profile,
+		    strerror(errno));
+		unlink(tmp);
+	} else
+		rc = 0;
+	free(tmp);
+	return rc;
+}
+
+/*
  * Make generation id current: point a fresh symlink at P-id-link and rename
  * it over P, holding nix-env's profile lock.  The link must exist.
  */
 int
 profile_switch(const char *profile, unsigned id, char **cause)
 {
-	char		*link, *target, *tmp, *lock;
+	char		*link, *target, *lock;
 	struct stat	 st;
 	int		 fd, rc = -1;
 
@@ -180,7 +205,6 @@ profile_switch(const char *profile, unsigned id, char **cause)
 	}
 	target = path_basename(link);
 	xasprintf(&lock, "%s.lock", profile);
-	xasprintf(&tmp, "%s.profiled-tmp", profile);
 
 	if ((fd = open(lock, O_RDWR|O_CREAT|O_CLOEXEC, 0600)) == -1) {
 		xasprintf(cause, "cannot open %s: %s", lock, strerror(errno));
@@ -191,25 +215,13 @@ profile_switch(const char *profile, unsigned id, char **cause)
 		    "try again", profile);
 		goto out;
 	}
-	unlink(tmp);
-	if (symlink(target, tmp) == -1) {
-		xasprintf(cause, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, profile) == -1) {
-		xasprintf(cause, "cannot switch %s: %s", profile,
-		    strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
+	rc = profile_point(profile, target, cause);
 out:
 	if (fd != -1)
 		close(fd);
 	free(link);
 	free(target);
 	free(lock);
-	free(tmp);
 	return rc;
 }
 
@@ -329,11 +341,10 @@ int
 profile_create(const char *profile, const char *store_path,
     profile_newest_cb newest, unsigned *id, char **cause)
 {
-	char	*lock, *link = NULL, *target = NULL, *name = NULL, *tmp;
+	char	*lock, *link = NULL, *target = NULL, *name = NULL;
 	int	 fd, rc = -1;
 
 	xasprintf(&lock, "%s.lock", profile);
-	xasprintf(&tmp, "%s.profiled-tmp", profile);
 	if ((fd = open(lock, O_RDWR|O_CREAT|O_CLOEXEC, 0600)) == -1) {
 		xasprintf(cause, "cannot open %s: %s", lock, strerror(errno));
 		goto out;
@@ -358,18 +369,7 @@ profile_create(const char *profile, const char *store_path,
 		}
 	}
 	name = path_basename(link);
-	unlink(tmp);
-	if (symlink(name, tmp) == -1) {
-		xasprintf(cause, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, profile) == -1) {
-		xasprintf(cause, "cannot switch %s: %s", profile,
-		    strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
+	rc = profile_point(profile, name, cause);
 out:
 	if (fd != -1)
 		close(fd);
@@ -377,6 +377,5 @@ out:
 	free(link);
 	free(target);
 	free(name);
-	free(tmp);
 	return rc;
 }
