@@ -334,10 +334,13 @@ queue_append(char **text, const char *sep, const char *fmt, ...)
  * If the running build would replace a current generation that profiled
  * did not make (installed with nix-env, by hand) and change its packages,
  * what it would change ("would remove a 1.0; add b 2.0"), as a new string;
- * else NULL.  *current is the profile's generation.
+ * else NULL.  *current is the profile's generation.  *unread says, with
+ * NULL, that this cannot be told yet: adoption (adopt.c) has still to read
+ * that generation's packages.
  */
 static char *
-queue_foreign_change(const struct queue_build *b, unsigned *current)
+queue_foreign_change(const struct queue_build *b, unsigned *current,
+    int *unread)
 {
 	struct build_result	*result = b->result;
 	struct generation	*gen, built;
@@ -345,6 +348,7 @@ queue_foreign_change(const struct queue_build *b, unsigned *current)
 	char			*path = NULL, *cause = NULL, *text;
 	size_t			 i;
 
+	*unread = 0;
 	if (profile_current(queue.cfg->profile, current, &path, &cause) == -1) {
 		free(cause);
 		return NULL;
@@ -363,8 +367,10 @@ queue_foreign_change(const struct queue_build *b, unsigned *current)
 		return NULL;
 	}
 	if (gen->npackages == 0) {
-		/* Made while profiled ran: its manifest is not read yet. */
 		db_generation_free(gen);
+		if ((*unread = adopt_pending(*current)))
+			return NULL;
+		/* Made while profiled ran: its manifest is not read yet. */
 		return xstrdup("would replace what was installed outside "
 		    "profiled");
 	}
@@ -722,38 +728,6 @@ queue_answer_switch(void)
 }
 
 /*
- * Whether the current generation, which result would replace, is one
- * profiled did not make whose packages adoption has yet to read: until
- * then, whether the build would change it cannot be told.
- */
-static int
-queue_current_unread(const struct build_result *result)
-{
-	struct generation	*gen;
-	char			*path = NULL, *cause = NULL;
-	unsigned		 current;
-	int			 unread;
-
-	if (profile_current(queue.cfg->profile, &current, &path, &cause) == -1) {
-		free(cause);
-		return 0;
-	}
-	unread = current != 0 && (path == NULL ||
-	    strcmp(path, result->out_path) != 0);
-	free(path);
-	if (!unread)
-		return 0;
-	adopt_catch_up();
-	generation_sync(queue.cfg);
-	if ((gen = db_generation_get(current)) == NULL)
-		return 0;
-	unread = gen->reason == REASON_IMPORT && gen->npackages == 0 &&
-	    adopt_pending(current);
-	db_generation_free(gen);
-	return unread;
-}
-
-/*
  * What the running build's result leads to; for QUEUE_FOREIGN, *change
  * says what activating it would change in generation *foreign.
  */
@@ -761,6 +735,7 @@ static enum queue_outcome
 queue_judge(const struct queue_build *b, unsigned *foreign, char **change)
 {
 	const struct build_result	*result = b->result;
+	int				 unread;
 
 	if (result->stale)
 		return QUEUE_STALE;
@@ -778,11 +753,13 @@ queue_judge(const struct queue_build *b, unsigned *foreign, char **change)
 		return QUEUE_NOT_ACTIVATED;
 	if (b->trigger == REASON_SAVE && !queue.cfg->auto_switch)
 		return QUEUE_BUILT;
-	if (b->trigger == REASON_SAVE && queue_current_unread(result))
-		return QUEUE_UNREAD;
-	if (b->trigger == REASON_SAVE &&
-	    (*change = queue_foreign_change(b, foreign)) != NULL)
-		return QUEUE_FOREIGN;
+	if (b->trigger == REASON_SAVE) {
+		*change = queue_foreign_change(b, foreign, &unread);
+		if (unread)
+			return QUEUE_UNREAD;
+		if (*change != NULL)
+			return QUEUE_FOREIGN;
+	}
 	return QUEUE_ACTIVATE;
 }
 
