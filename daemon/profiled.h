@@ -391,6 +391,8 @@ int	 generation_create(struct event_base *, const struct config *,
 int	 generation_cancel(void);
 unsigned generation_waiting(void);
 char	*generation_history_warning(const struct config *);
+
+/* diff.c */
 struct generation_change {
 	char	*name;
 	char	*old_version;
@@ -408,6 +410,9 @@ struct generation_diff {
 void	 generation_diff(const struct generation *, const struct generation *,
 	     struct generation_diff *);
 void	 generation_diff_free(struct generation_diff *);
+int	 generation_packages_unknown(const struct generation *);
+char	*generation_summary(const struct generation *,
+	     const struct generation *);
 
 /* queue.c */
 enum queue_state {

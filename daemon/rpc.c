@@ -31,10 +31,6 @@
 #include "frame.h"
 #include "profiled.pb-c.h"
 
-static char	*rpc_change(const struct generation *,
-		    const struct generation *);
-static int	 rpc_packages_unknown(const struct generation *);
-
 static struct event_base	*rpc_base;
 static const struct config	*rpc_config;
 
@@ -176,8 +172,7 @@ rpc_status_pack(size_t *size, char **cause)
 	if (st.built != NULL) {
 		current = st.current != 0 ? db_generation_get(st.current) :
 		    NULL;
-		if (current == NULL || !rpc_packages_unknown(current))
-			built_change = rpc_change(current, st.built);
+		built_change = generation_summary(current, st.built);
 		db_generation_free(current);
 		status.built_change = built_change;
 	}
@@ -406,39 +401,6 @@ rpc_generation_compare(const void *key, const void *member)
 	return id < gen->id ? -1 : id > gen->id;
 }
 
-/* What changed from old (NULL: nothing) to new, short: "+jq -cowsay ~hello". */
-static char *
-rpc_change(const struct generation *old, const struct generation *new)
-{
-	struct generation_diff	 diff;
-	char			*summary;
-	size_t			 len, i;
-	FILE			*f;
-
-	generation_diff(old, new, &diff);
-	if ((f = open_memstream(&summary, &len)) == NULL)
-		fatal("open_memstream");
-	for (i = 0; i < diff.nadded; i++)
-		fprintf(f, "%s+%s", ftell(f) > 0 ? " " : "", diff.added[i].name);
-	for (i = 0; i < diff.nremoved; i++)
-		fprintf(f, "%s-%s", ftell(f) > 0 ? " " : "",
-		    diff.removed[i].name);
-	for (i = 0; i < diff.nchanged; i++)
-		fprintf(f, "%s~%s", ftell(f) > 0 ? " " : "",
-		    diff.changed[i].name);
-	if (fclose(f) != 0)
-		fatal("open_memstream");
-	generation_diff_free(&diff);
-	return summary;
-}
-
-/* An import whose packages were never read: its list is unknown. */
-static int
-rpc_packages_unknown(const struct generation *gen)
-{
-	return gen->npackages == 0 && gen->reason == REASON_IMPORT;
-}
-
 /*
  * What changed from gen's parent (in gens, the page, by id; else read) to
  * gen, short; NULL if either package list is unknown (an import not yet
@@ -451,15 +413,14 @@ rpc_summary(const struct generation *gen, struct generation **gens,
 	struct generation	**found = NULL, *parent = NULL, *read = NULL;
 	char			 *summary = NULL;
 
-	if (rpc_packages_unknown(gen))
+	if (generation_packages_unknown(gen))
 		return NULL;
 	if (gen->parent != 0 && (found = bsearch(&gen->parent, gens, count,
 	    sizeof *gens, rpc_generation_compare)) != NULL)
 		parent = *found;
 	else if (gen->parent != 0)
 		parent = read = db_generation_get(gen->parent);
-	if (parent == NULL || !rpc_packages_unknown(parent))
-		summary = rpc_change(parent, gen);
+	summary = generation_summary(parent, gen);
 	db_generation_free(read);
 	return summary;
 }
