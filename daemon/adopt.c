@@ -29,6 +29,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -55,6 +56,8 @@ extern const char adopt_manifests_nix[];
 #define ADOPT_CHUNK		1024
 /* How long a step the database's lock refused waits, in ms. */
 #define ADOPT_RETRY_MS		20
+/* A step longer than this is logged (at debug): a regression shows. */
+#define ADOPT_SLOW_MS		5
 
 enum adopt_phase {
 	ADOPT_IDLE,
@@ -547,11 +550,15 @@ adopt_read(void)
 	adopt_read_nix();
 }
 
+/* One step of adoption, each bounded; one past ADOPT_SLOW_MS is logged. */
 static void
 adopt_step_cb(evutil_socket_t fd, short events, void *arg)
 {
-	int	rc;
+	struct timespec	 start, end;
+	long long	 ms;
+	int		 rc, phase = adopt.phase;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	switch (adopt.phase) {
 	case ADOPT_SCANNING:
 		if (links_scan(ADOPT_SCAN_STEP))
@@ -574,6 +581,12 @@ adopt_step_cb(evutil_socket_t fd, short events, void *arg)
 		break;
 	}
 	adopt.changed_cb();
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (end.tv_sec - start.tv_sec) * 1000LL +
+	    (end.tv_nsec - start.tv_nsec) / 1000000;
+	if (ms > ADOPT_SLOW_MS)
+		log_debug("adoption step %d held the loop for %lld ms", phase,
+		    ms);
 }
 
 /*

@@ -40,7 +40,7 @@
 #include "profiled.h"
 
 /* Bumped with each schema change; db_migrate brings older files up. */
-#define DB_SCHEMA_VERSION	4
+#define DB_SCHEMA_VERSION	5
 /* Logs are kept for this many of the newest builds, so the database stays
  * bounded however long profiled runs. */
 #define DB_LOGS_KEPT		200
@@ -102,11 +102,21 @@ enum db_statement {
 	DB_STATEMENT_RANGE,
 	DB_STATEMENT_INTENTS,
 	DB_STATEMENT_ADOPTABLE,
+	DB_STATEMENT_GET_BRIEF,
+	DB_STATEMENT_AFTER_BRIEF,
+	DB_STATEMENT_CHILDREN,
+	DB_STATEMENT_SUMMARY,
+	DB_STATEMENT_BEGIN,
+	DB_STATEMENT_COMMIT,
 	DB_STATEMENT_COUNT
 };
 #define DB_GENERATION_COLUMNS \
 	"SELECT id, parent, store_path, created, reason, content_hash, " \
-	"content, build_ms, intent FROM generations "
+	"content, build_ms, intent, summary FROM generations "
+/* The same but for the package file as built: what a listing needs. */
+#define DB_BRIEF_COLUMNS \
+	"SELECT id, parent, store_path, created, reason, content_hash, " \
+	"NULL, build_ms, intent, summary FROM generations "
 /* An import whose packages were never read (adopt.c reads them). */
 #define DB_UNREAD \
 	"(reason = 'import' AND intent = 0 AND NOT EXISTS (SELECT 1 FROM " \
@@ -134,10 +144,22 @@ static const char *const db_statement_sql[DB_STATEMENT_COUNT] = {
 	    "ORDER BY id",
 	[DB_STATEMENT_ADOPTABLE] = "SELECT 1 FROM generations WHERE id = ? "
 	    "AND store_path = ? AND " DB_UNREAD,
+	[DB_STATEMENT_GET_BRIEF] = DB_BRIEF_COLUMNS "WHERE id = ?",
+	[DB_STATEMENT_AFTER_BRIEF] = DB_BRIEF_COLUMNS "WHERE id > ? "
+	    "ORDER BY id LIMIT ?",
+	[DB_STATEMENT_CHILDREN] = "SELECT id FROM generations WHERE "
+	    "parent = ? AND id != parent",
+	[DB_STATEMENT_SUMMARY] = "UPDATE generations SET summary = ? "
+	    "WHERE id = ?",
+	[DB_STATEMENT_BEGIN] = "BEGIN",
+	[DB_STATEMENT_COMMIT] = "COMMIT",
 };
 static sqlite3_stmt	*db_statements[DB_STATEMENT_COUNT];
 
 static int	db_flush(void);
+static sqlite3_stmt *db_statement(enum db_statement);
+static int	db_summarize_family(unsigned);
+static int	db_summarize_all(void);
 static void	db_defer(struct db_deferred *);
 static void	db_retry_cb(evutil_socket_t, short, void *);
 static int	db_generation_finish(unsigned, unsigned, char **);
@@ -160,7 +182,8 @@ static const char db_schema[] =
 	"  content_hash TEXT,"		/* NULL when not built by profiled */
 	"  content BLOB,"
 	"  build_ms INTEGER,"
-	"  intent INTEGER NOT NULL DEFAULT 0" /* before nix-env --set's end */
+	"  intent INTEGER NOT NULL DEFAULT 0," /* before nix-env --set's end */
+	"  summary TEXT"		/* from the parent: "+jq -cowsay ~hello" */
 	");"
 	"CREATE TABLE packages ("
 	"  generation INTEGER NOT NULL"
@@ -230,16 +253,29 @@ db_begin_call(void)
 void
 db_read_begin(void)
 {
-	if (db != NULL && sqlite3_get_autocommit(db) &&
-	    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+	sqlite3_stmt	*stmt;
+
+	if (db == NULL || !sqlite3_get_autocommit(db) ||
+	    (stmt = db_statement(DB_STATEMENT_BEGIN)) == NULL)
+		return;
+	if (sqlite3_step(stmt) == SQLITE_DONE)
 		db_state.reading = 1;
+	sqlite3_reset(stmt);
 }
 
 void
 db_read_end(void)
 {
-	if (db_state.reading && sqlite3_exec(db, "COMMIT", NULL, NULL,
-	    NULL) != SQLITE_OK)
+	sqlite3_stmt	*stmt;
+	int		 rc = SQLITE_ERROR;
+
+	if (!db_state.reading)
+		return;
+	if ((stmt = db_statement(DB_STATEMENT_COMMIT)) != NULL) {
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+	}
+	if (rc != SQLITE_DONE)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	db_state.reading = 0;
 }
@@ -299,6 +335,8 @@ static const char *const db_upgrades[] = {
 	[3] = "ALTER TABLE generations ADD COLUMN "
 	    "intent INTEGER NOT NULL DEFAULT 0;",
 	[4] = DB_INDEXES,
+	/* db_migrate then works out every record's summary. */
+	[5] = "ALTER TABLE generations ADD COLUMN summary TEXT;",
 };
 
 static int
@@ -308,7 +346,7 @@ db_migrate(char **cause)
 	int	 rc;
 
 	sqlite3_stmt	*stmt;
-	int		 version;
+	int		 version, from;
 
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt,
 	    NULL) != SQLITE_OK)
@@ -330,8 +368,11 @@ db_migrate(char **cause)
 	if (version == 0)
 		rc = db_exec(db_schema, cause);
 	else {
+		from = version;
 		for (rc = 0; rc == 0 && version < DB_SCHEMA_VERSION; version++)
 			rc = db_exec(db_upgrades[version + 1], cause);
+		if (rc == 0 && from < 5 && db_summarize_all() == -1)
+			rc = db_fail("summarizing the history", cause);
 	}
 	xasprintf(&sql, "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
 	if (rc == -1 || db_exec(sql, cause) == -1) {
@@ -714,7 +755,9 @@ db_generation_insert(const struct generation *gen)
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
 	db_statement_done(stmt);
-	return db_insert_packages(gen->id, gen->packages, gen->npackages);
+	if (db_insert_packages(gen->id, gen->packages, gen->npackages) == -1)
+		return -1;
+	return db_summarize_family(gen->id);
 
 fail:
 	db_statement_done(stmt);
@@ -822,6 +865,9 @@ db_generation_finish(unsigned expected, unsigned id, char **cause)
 	if (db_run2("UPDATE generations SET intent = 0 WHERE id = ?", id,
 	    0) == -1)
 		goto fail;
+	/* Another record numbered id had children. */
+	if (id != expected && db_summarize_family(id) == -1)
+		goto fail;
 	if (db_exec("COMMIT", cause) == 0)
 		return 0;
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -902,8 +948,9 @@ db_generation_read_packages(struct generation *gen)
 	db_statement_done(stmt);
 }
 
+/* A record from a row of DB_GENERATION_COLUMNS, its packages if asked. */
 static struct generation *
-db_generation_from_row(sqlite3_stmt *stmt)
+db_generation_from_row(sqlite3_stmt *stmt, int with_packages)
 {
 	struct generation	*gen;
 
@@ -918,45 +965,178 @@ db_generation_from_row(sqlite3_stmt *stmt)
 	gen->build_ms = sqlite3_column_type(stmt, 7) == SQLITE_NULL ? -1 :
 	    sqlite3_column_int64(stmt, 7);
 	gen->intent = sqlite3_column_int(stmt, 8);
-	db_generation_read_packages(gen);
+	gen->summary = db_column_text(stmt, 9);
+	if (with_packages)
+		db_generation_read_packages(gen);
 	return gen;
+}
+
+/*
+ * Generation id's record into *gen, whole or brief (neither its package
+ * file nor its packages): 1, or 0 if there is none, or -1 if it cannot be
+ * read.
+ */
+static int
+db_generation_fetch(unsigned id, int brief, struct generation **gen)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	*gen = NULL;
+	if ((stmt = db_statement(brief ? DB_STATEMENT_GET_BRIEF :
+	    DB_STATEMENT_GET)) == NULL)
+		return db_fail("reading a generation", NULL);
+	sqlite3_bind_int64(stmt, 1, id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*gen = db_generation_from_row(stmt, !brief);
+	db_statement_done(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail("reading a generation", NULL);
+	if (*gen != NULL && db_state.failed) {
+		db_generation_free(*gen);
+		*gen = NULL;
+		return -1;
+	}
+	return *gen != NULL;
+}
+
+/*
+ * Work out what changed from generation id's parent to it and keep it in
+ * id's record, in the caller's transaction: NULL while either package list
+ * is unknown (an import not read yet), as if from nothing when the parent
+ * has no record.  So a listing reads one row a generation, no packages.
+ * -1 if it cannot be read or written.
+ */
+static int
+db_summarize(unsigned id)
+{
+	struct generation	*gen, *parent = NULL;
+	sqlite3_stmt		*stmt;
+	char			*summary;
+	int			 rc;
+
+	if ((rc = db_generation_fetch(id, 0, &gen)) != 1)
+		return rc;
+	if (!generation_packages_unknown(gen) && gen->parent != 0 &&
+	    gen->parent != id &&
+	    db_generation_fetch(gen->parent, 0, &parent) == -1) {
+		db_generation_free(gen);
+		return -1;
+	}
+	summary = generation_summary(parent, gen);
+	rc = 0;
+	if ((summary == NULL) != (gen->summary == NULL) || (summary != NULL &&
+	    strcmp(summary, gen->summary) != 0)) {
+		if ((stmt = db_statement(DB_STATEMENT_SUMMARY)) == NULL)
+			rc = -1;
+		else {
+			db_bind_text(stmt, 1, summary);
+			sqlite3_bind_int64(stmt, 2, id);
+			if (sqlite3_step(stmt) != SQLITE_DONE)
+				rc = -1;
+			db_statement_done(stmt);
+		}
+	}
+	free(summary);
+	db_generation_free(parent);
+	db_generation_free(gen);
+	return rc;
+}
+
+/*
+ * Generation id's packages or parent were written: its summary and its
+ * children's, in the caller's transaction; -1 if they cannot be.
+ */
+static int
+db_summarize_family(unsigned id)
+{
+	sqlite3_stmt	*stmt;
+	unsigned	*children = NULL;
+	size_t		 n = 0, i;
+	int		 rc;
+
+	if (db_summarize(id) == -1)
+		return -1;
+	if ((stmt = db_statement(DB_STATEMENT_CHILDREN)) == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		children = xreallocarray(children, n + 1, sizeof *children);
+		children[n++] = sqlite3_column_int64(stmt, 0);
+	}
+	db_statement_done(stmt);
+	for (i = 0; rc == SQLITE_DONE && i < n; i++) {
+		if (db_summarize(children[i]) == -1)
+			rc = SQLITE_ERROR;
+	}
+	free(children);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Every record's summary, in the transaction that brings schema 5 in. */
+static int
+db_summarize_all(void)
+{
+	sqlite3_stmt	*stmt;
+	unsigned	*ids = NULL;
+	size_t		 n = 0, i;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id FROM generations ORDER BY id",
+	    -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		ids = xreallocarray(ids, n + 1, sizeof *ids);
+		ids[n++] = sqlite3_column_int64(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
+	for (i = 0; rc == SQLITE_DONE && i < n; i++) {
+		if (db_summarize(ids[i]) == -1)
+			rc = SQLITE_ERROR;
+	}
+	free(ids);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* The record of generation id with its packages, or NULL if none. */
 struct generation *
 db_generation_get(unsigned id)
 {
-	sqlite3_stmt		*stmt;
-	struct generation	*gen = NULL;
-	int			 rc;
+	struct generation	*gen;
 
 	db_begin_call();
-	if ((stmt = db_statement(DB_STATEMENT_GET)) == NULL) {
-		db_fail("reading a generation", NULL);
-		return NULL;
-	}
-	sqlite3_bind_int64(stmt, 1, id);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		gen = db_generation_from_row(stmt);
-	else if (rc != SQLITE_DONE)
-		db_fail("reading a generation", NULL);
-	db_statement_done(stmt);
+	db_generation_fetch(id, 0, &gen);
 	return gen;
 }
 
 /*
- * The records of a kept statement, each with its packages, in its order;
- * *count says how many.
+ * The record of generation id without its package file or packages (its
+ * summary says what changed), or NULL if none: what a listing shows.
+ */
+struct generation *
+db_generation_brief(unsigned id)
+{
+	struct generation	*gen;
+
+	db_begin_call();
+	db_generation_fetch(id, 1, &gen);
+	return gen;
+}
+
+/*
+ * The records of a statement, each with its packages if asked, in its
+ * order; *count says how many.
  */
 static struct generation **
-db_generation_rows(sqlite3_stmt *stmt, size_t *count)
+db_generation_rows(sqlite3_stmt *stmt, int with_packages, size_t *count)
 {
 	struct generation	**list = NULL;
 	int			  rc;
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		list = xreallocarray(list, *count + 1, sizeof *list);
-		list[(*count)++] = db_generation_from_row(stmt);
+		list[(*count)++] = db_generation_from_row(stmt,
+		    with_packages);
 	}
 	if (rc != SQLITE_DONE)
 		db_fail("listing generations", NULL);
@@ -966,22 +1146,24 @@ db_generation_rows(sqlite3_stmt *stmt, size_t *count)
 
 /*
  * At most limit records numbered above after, by number, with their
- * packages: a page of history by key range, whatever its length.
+ * packages unless brief (as db_generation_brief): a page of history by
+ * key range, whatever its length.
  */
 struct generation **
-db_generation_after(unsigned after, size_t limit, size_t *count)
+db_generation_after(unsigned after, size_t limit, int brief, size_t *count)
 {
 	sqlite3_stmt	*stmt;
 
 	*count = 0;
 	db_begin_call();
-	if ((stmt = db_statement(DB_STATEMENT_AFTER)) == NULL) {
+	if ((stmt = db_statement(brief ? DB_STATEMENT_AFTER_BRIEF :
+	    DB_STATEMENT_AFTER)) == NULL) {
 		db_fail("listing generations", NULL);
 		return NULL;
 	}
 	sqlite3_bind_int64(stmt, 1, after);
 	sqlite3_bind_int64(stmt, 2, limit);
-	return db_generation_rows(stmt, count);
+	return db_generation_rows(stmt, !brief, count);
 }
 
 /* The intents (records written before nix-env --set ended), by number. */
@@ -996,7 +1178,7 @@ db_generation_intents(size_t *count)
 		db_fail("listing intents", NULL);
 		return NULL;
 	}
-	return db_generation_rows(stmt, count);
+	return db_generation_rows(stmt, 1, count);
 }
 
 /*
@@ -1114,7 +1296,8 @@ db_generation_adopt(const struct db_adoption *list, size_t n,
 			if (rc == SQLITE_DONE)
 				continue;
 			if (rc != SQLITE_ROW || db_insert_packages(a->ids[j],
-			    a->packages, a->npackages) == -1)
+			    a->packages, a->npackages) == -1 ||
+			    db_summarize_family(a->ids[j]) == -1)
 				goto fail;
 			(*written)++;
 		}
@@ -1176,8 +1359,7 @@ struct generation **
 db_generation_list(size_t *count)
 {
 	sqlite3_stmt		 *stmt;
-	struct generation	**list = NULL;
-	int			  rc;
+	struct generation	**list;
 
 	*count = 0;
 	db_begin_call();
@@ -1186,12 +1368,7 @@ db_generation_list(size_t *count)
 		db_fail("listing generations", NULL);
 		return NULL;
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		list = xreallocarray(list, *count + 1, sizeof *list);
-		list[(*count)++] = db_generation_from_row(stmt);
-	}
-	if (rc != SQLITE_DONE)
-		db_fail("listing generations", NULL);
+	list = db_generation_rows(stmt, 1, count);
 	sqlite3_finalize(stmt);
 	return list;
 }
@@ -1236,6 +1413,7 @@ db_generation_copy(const struct generation *gen)
 	copy->content_hash = gen->content_hash != NULL ?
 	    xstrdup(gen->content_hash) : NULL;
 	copy->content = gen->content != NULL ? xstrdup(gen->content) : NULL;
+	copy->summary = gen->summary != NULL ? xstrdup(gen->summary) : NULL;
 	copy->packages = package_list_copy(gen->packages, gen->npackages);
 	return copy;
 }
@@ -1249,6 +1427,7 @@ db_generation_free(struct generation *gen)
 	free(gen->store_path);
 	free(gen->content_hash);
 	free(gen->content);
+	free(gen->summary);
 	free(gen);
 }
 

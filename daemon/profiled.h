@@ -209,6 +209,7 @@ struct generation {
 	struct package	*packages;
 	size_t		 npackages;
 	int		 intent;	/* written before nix-env --set ended */
+	char		*summary;	/* from the parent; NULL: unknown */
 };
 struct build_record {
 	int64_t		 started;	/* unix seconds */
@@ -240,6 +241,7 @@ int	 db_generation_put_many(const struct generation *, size_t, char **);
 int	 db_generation_done(unsigned, unsigned, char **);
 int	 db_generation_drop(unsigned, char **);
 struct generation *db_generation_get(unsigned);
+struct generation *db_generation_brief(unsigned);
 struct generation *db_generation_copy(const struct generation *);
 struct generation **db_generation_list(size_t *);
 struct db_record_path {
@@ -249,7 +251,7 @@ struct db_record_path {
 };
 struct db_record_path *db_generation_paths(size_t *);
 struct db_record_path *db_generation_range(unsigned, unsigned, size_t *);
-struct generation **db_generation_after(unsigned, size_t, size_t *);
+struct generation **db_generation_after(unsigned, size_t, int, size_t *);
 struct generation **db_generation_intents(size_t *);
 int	 db_generation_path(unsigned, char **, int *);
 int	 db_generation_lineage(unsigned, unsigned *, int64_t *);

@@ -380,49 +380,13 @@ rpc_packages_free(Profiled__Package **packages, size_t count)
  * tag and length. */
 #define RPC_FIELD_COST	8
 
-/* Free what rpc_generation_fill and rpc_generations allocated for item. */
+/* Free what rpc_generation_fill allocated for item. */
 static void
 rpc_generation_clear(Profiled__Generation *item)
 {
 	rpc_packages_free(item->packages, item->n_packages);
 	item->packages = NULL;
 	item->n_packages = 0;
-	free(item->summary);
-	item->summary = NULL;
-}
-
-/* bsearch on generation records by id. */
-static int
-rpc_generation_compare(const void *key, const void *member)
-{
-	unsigned			 id = *(const unsigned *)key;
-	const struct generation		*gen = *(struct generation *const *)member;
-
-	return id < gen->id ? -1 : id > gen->id;
-}
-
-/*
- * What changed from gen's parent (in gens, the page, by id; else read) to
- * gen, short; NULL if either package list is unknown (an import not yet
- * read).
- */
-static char *
-rpc_summary(const struct generation *gen, struct generation **gens,
-    size_t count)
-{
-	struct generation	**found = NULL, *parent = NULL, *read = NULL;
-	char			 *summary = NULL;
-
-	if (generation_packages_unknown(gen))
-		return NULL;
-	if (gen->parent != 0 && (found = bsearch(&gen->parent, gens, count,
-	    sizeof *gens, rpc_generation_compare)) != NULL)
-		parent = *found;
-	else if (gen->parent != 0)
-		parent = read = db_generation_get(gen->parent);
-	summary = generation_summary(parent, gen);
-	db_generation_free(read);
-	return summary;
 }
 
 /*
@@ -449,6 +413,7 @@ rpc_generation_fill(Profiled__Generation *item, const struct generation *g,
 	item->content_hash = g->content_hash;
 	item->has_build_ms = g->build_ms >= 0;
 	item->build_ms = g->build_ms;
+	item->summary = g->summary;
 	/* Room for package_count, should it be needed. */
 	size = protobuf_c_message_get_packed_size(&item->base) +
 	    2 * RPC_FIELD_COST;
@@ -482,18 +447,20 @@ rpc_generation_fill(Profiled__Generation *item, const struct generation *g,
  * has, from links.c.  Its cost is a page's, whatever the history's length.
  */
 static struct generation **
-rpc_generations_page(unsigned after, int all, size_t limit, size_t *count)
+rpc_generations_page(unsigned after, int all, int brief, size_t limit,
+    size_t *count)
 {
 	const struct profile_link	 *list;
 	struct generation		**gens = NULL, *gen;
 	size_t				  nlinks, i;
 
 	if (all)
-		return db_generation_after(after, limit + 1, count);
+		return db_generation_after(after, limit + 1, brief, count);
 	*count = 0;
 	list = links_list(&nlinks);
 	for (i = links_after(after); i < nlinks && *count <= limit; i++) {
-		if ((gen = db_generation_get(list[i].id)) == NULL) {
+		if ((gen = brief ? db_generation_brief(list[i].id) :
+		    db_generation_get(list[i].id)) == NULL) {
 			if (db_failed())
 				break;
 			continue;
@@ -517,9 +484,9 @@ rpc_generations(uint64_t client, unsigned after, int all, int brief)
 	Profiled__Generation	 *items;
 	struct generation	**gens;
 	size_t			  count, i, k = 0, size, used = 0;
-	size_t			  extra, limit;
+	size_t			  limit;
 	unsigned		  current;
-	char			 *store_path = NULL, *cause = NULL, *summary;
+	char			 *store_path = NULL, *cause = NULL;
 
 	if (profile_current(rpc_config->profile, &current, &store_path,
 	    &cause) == -1) {
@@ -532,7 +499,7 @@ rpc_generations(uint64_t client, unsigned after, int all, int brief)
 	generation_sync(rpc_config);
 	db_read_begin();
 	limit = brief ? RPC_BRIEF_PAGE_COUNT : RPC_PAGE_COUNT;
-	gens = rpc_generations_page(after, all, limit, &count);
+	gens = rpc_generations_page(after, all, brief, limit, &count);
 	if (db_failed()) {
 		db_read_end();
 		db_generation_list_free(gens, count);
@@ -547,15 +514,10 @@ rpc_generations(uint64_t client, unsigned after, int all, int brief)
 			list.more = 1;
 			break;
 		}
-		summary = rpc_summary(gens[i], gens, count);
-		extra = 2 * RPC_FIELD_COST + (summary != NULL ?
-		    strlen(summary) : 0);
 		size = rpc_generation_fill(&items[k], gens[i], current,
-		    brief ? 0 : RPC_PAGE_SPACE - used > extra ?
-		    RPC_PAGE_SPACE - used - extra : 0) + extra;
+		    brief ? 0 : RPC_PAGE_SPACE - used);
 		items[k].has_deleted = 1;
 		items[k].deleted = links_get(gens[i]->id) == NULL;
-		items[k].summary = summary;
 		/* Cut short, it would fit whole on a page of its own. */
 		if (k > 0 && ((!brief && items[k].has_package_count) ||
 		    size > RPC_PAGE_SPACE - used)) {

@@ -134,6 +134,112 @@ Test(db, list_is_ordered_by_number)
 	db_generation_list_free(list, count);
 }
 
+/* Generation id's stored summary, or NULL: what a listing shows. */
+static char *
+summary_of(unsigned id)
+{
+	struct generation	*gen;
+	char			*summary;
+
+	gen = db_generation_brief(id);
+	cr_assert_not_null(gen, "generation %u has a record", id);
+	cr_assert_eq(gen->npackages, 0, "a brief record has no packages");
+	cr_assert_null(gen->content, "nor its package file");
+	summary = gen->summary != NULL ? xstrdup(gen->summary) : NULL;
+	db_generation_free(gen);
+	return summary;
+}
+
+static void
+assert_summary(unsigned id, const char *expected)
+{
+	char	*summary = summary_of(id);
+
+	if (expected == NULL)
+		cr_assert_null(summary, "generation %u: %s", id, summary);
+	else {
+		cr_assert_not_null(summary, "generation %u has a summary", id);
+		cr_assert_str_eq(summary, expected, "generation %u", id);
+	}
+	free(summary);
+}
+
+/* Each record keeps what changed from its parent, so a listing reads no
+ * packages. */
+Test(db, summary_is_kept_with_the_record)
+{
+	put(1, 0, "/nix/store/a-user-environment", 1);
+	put(2, 1, "/nix/store/b-user-environment", 3);
+	put(3, 2, "/nix/store/c-user-environment", 1);
+	put(4, 3, "/nix/store/d-user-environment", 1);
+	put(5, 42, "/nix/store/e-user-environment", 2);
+	assert_summary(1, "+hello");
+	assert_summary(2, "+ripgrep +cowsay");
+	assert_summary(3, "-ripgrep -cowsay");
+	assert_summary(4, "");
+	/* A parent without a record: as from nothing, as before. */
+	assert_summary(5, "+hello +ripgrep");
+}
+
+/* A number Nix reuses is a new parent for the old record's children. */
+Test(db, summary_follows_a_reused_parent)
+{
+	put(1, 0, "/nix/store/a-user-environment", 1);
+	put(2, 1, "/nix/store/b-user-environment", 3);
+	assert_summary(2, "+ripgrep +cowsay");
+	put(1, 0, "/nix/store/z-user-environment", 3);
+	assert_summary(2, "");
+}
+
+/* An import's summary is unknown until its packages and its parent's are
+ * read, whichever is read last. */
+Test(db, summary_of_imports_waits_for_both_lists)
+{
+	struct package		 pkgs[2] = {
+		{ "hello", "2.12", "/nix/store/a-hello-2.12" },
+		{ "jq", "1.7", "/nix/store/j-jq-1.7" },
+	};
+	struct generation	 imports[3];
+	struct db_adoption	 a;
+	unsigned		 ids[1];
+	size_t			 written, i;
+	char			*cause = NULL;
+
+	memset(imports, 0, sizeof imports);
+	for (i = 0; i < 3; i++) {
+		imports[i].id = i + 1;
+		imports[i].parent = i;
+		imports[i].reason = REASON_IMPORT;
+		imports[i].build_ms = -1;
+	}
+	imports[0].store_path = "/nix/store/a-user-environment";
+	imports[1].store_path = "/nix/store/b-user-environment";
+	imports[2].store_path = "/nix/store/c-user-environment";
+	cr_assert_eq(db_generation_put_many(imports, 3, &cause), 0, "%s",
+	    cause);
+	for (i = 1; i <= 3; i++)
+		assert_summary(i, NULL);
+
+	ids[0] = 2;
+	a = (struct db_adoption){ .ids = ids, .nids = 1, .store_path =
+	    "/nix/store/b-user-environment", .packages = pkgs,
+	    .npackages = 2 };
+	cr_assert_eq(db_generation_adopt(&a, 1, &written, &cause), 0, "%s",
+	    cause);
+	cr_assert_eq(written, 1);
+	assert_summary(2, NULL);
+	assert_summary(3, NULL);
+
+	ids[0] = 1;
+	a.store_path = "/nix/store/a-user-environment";
+	a.npackages = 1;
+	cr_assert_eq(db_generation_adopt(&a, 1, &written, &cause), 0, "%s",
+	    cause);
+	assert_summary(1, "+hello");
+	assert_summary(2, "+jq");
+	assert_summary(3, NULL);
+}
+
 /* The numbers and store paths alone, by number, as sync compares them. */
 Test(db, paths_are_ordered_by_number)
 {
@@ -283,7 +389,11 @@ Test(db, done_renumbers_the_intent)
 	put(1, 0, "/nix/store/a-user-environment", 1);
 	put(3, 1, "/nix/store/old-user-environment", 3);
 	put_intent(2, 1, "/nix/store/b-user-environment");
+	put(4, 3, "/nix/store/d-user-environment", 1);
+	assert_summary(4, "-ripgrep -cowsay");
 	cr_assert_eq(db_generation_done(2, 3, &cause), 0, "%s", cause);
+	/* The old 3's child now follows the new one. */
+	assert_summary(4, "+hello -cowsay");
 	cr_assert_null(db_generation_get(2));
 	gen = db_generation_get(3);
 	cr_assert_not_null(gen);
@@ -416,6 +526,9 @@ Test(db, migrates_schema_2)
 	    "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	    "INSERT INTO generations VALUES (1, NULL, '/nix/store/a', 1,"
 	    " 'save', 'h', '[ ]', 3);"
+	    "INSERT INTO generations VALUES (3, 1, '/nix/store/c', 1,"
+	    " 'save', 'h', '[ jq ]', 3);"
+	    "INSERT INTO packages VALUES (3, 0, 'jq', '1.7', '/nix/store/j');"
 	    "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK,
 	    "%s", sqlite3_errmsg(raw));
 	sqlite3_close(raw);
@@ -426,6 +539,9 @@ Test(db, migrates_schema_2)
 	cr_assert_eq(gen->intent, 0);
 	cr_assert_str_eq(gen->store_path, "/nix/store/a");
 	db_generation_free(gen);
+	/* Every record's summary is worked out as the schema comes in. */
+	assert_summary(1, "");
+	assert_summary(3, "+jq");
 	put_intent(2, 1, "/nix/store/b");
 	gen = db_generation_get(2);
 	cr_assert_eq(gen->intent, 1);
