@@ -39,11 +39,11 @@
 extern const char adopt_manifests_nix[];
 
 /* Each step is well under a millisecond on an idle machine. */
-#define ADOPT_SCAN_STEP		256
+#define ADOPT_SCAN_STEP		64
 #define ADOPT_RECORD_STEP	256
-#define ADOPT_WRITE_STEP	256
+#define ADOPT_WRITE_STEP	64
 /* Manifests' first lines read a step: a few KB each, from the cache. */
-#define ADOPT_FILE_STEP		64
+#define ADOPT_FILE_STEP		16
 /*
  * Store paths one Nix evaluation reads: a Nix start is tens of ms, a
  * small manifest a tenth of one (1,000 in 0.2 s here).  A batch that

@@ -328,6 +328,22 @@ db_exec(const char *sql, char **cause)
 	return 0;
 }
 
+/*
+ * Whether the next commits wait for the disk (FULL, the default) or not
+ * (NORMAL: still atomic, and never lost to a crash of profiled, only to
+ * one of the machine).  Only what the profile's links and manifests tell
+ * again at the next start is written without waiting: adoption's imports
+ * and their packages, a transaction of them each step, where a sync per
+ * step cost several ms of the loop.  The next commit that waits syncs
+ * them too.
+ */
+static void
+db_durable(int full)
+{
+	sqlite3_exec(db, full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+}
+
 /* What each schema version adds to the one before. */
 static const char *const db_upgrades[] = {
 	[2] = "ALTER TABLE builds ADD COLUMN file TEXT;"
@@ -795,32 +811,37 @@ db_generation_put(const struct generation *gen, char **cause)
 }
 
 /*
- * Record the n generations gens (none an intent) in one transaction, so
- * adopting a thousand links is one commit, not a thousand.
+ * Record the n generations gens (imports of links, none an intent) in one
+ * transaction, so adopting a thousand links is one commit, not a
+ * thousand, and one that does not wait for the disk (db_durable).
  */
 int
 db_generation_put_many(const struct generation *gens, size_t n,
     char **cause)
 {
 	size_t	i;
+	int	rc = -1;
 
 	db_begin_call();
+	db_durable(0);
 	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
-		return -1;
+		goto out;
 	for (i = 0; i < n; i++) {
 		assert(gens[i].id != 0 && gens[i].store_path != NULL);
 		assert(!gens[i].intent);
 		if (db_generation_insert(&gens[i]) == -1) {
 			db_fail("recording a generation", cause);
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
+			goto out;
 		}
 	}
-	if (db_exec("COMMIT", cause) == -1) {
+	if (db_exec("COMMIT", cause) == -1)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
-	return 0;
+	else
+		rc = 0;
+out:
+	db_durable(1);
+	return rc;
 }
 
 /* Run sql with the numbers a and b bound; -1 if it fails. */
@@ -1266,7 +1287,7 @@ db_generation_range(unsigned first, unsigned last, size_t *count)
 /*
  * Give each of the n adoptions' generations that are still imports of its
  * store path without packages its package list, all in one transaction
- * (one sync of the journal however many environments it spans); a record
+ * (that does not wait for the disk: db_durable); a record
  * written meanwhile (an intent, a generation made) is never touched.
  * *written says how many took them.
  */
@@ -1281,8 +1302,11 @@ db_generation_adopt(const struct db_adoption *list, size_t n,
 
 	*written = 0;
 	db_begin_call();
-	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
+	db_durable(0);
+	if (db_exec("BEGIN IMMEDIATE", cause) == -1) {
+		db_durable(1);
 		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		a = &list[i];
 		for (j = 0; j < a->nids; j++) {
@@ -1302,15 +1326,19 @@ db_generation_adopt(const struct db_adoption *list, size_t n,
 			(*written)++;
 		}
 	}
-	if (db_exec("COMMIT", cause) == 0)
+	if (db_exec("COMMIT", cause) == 0) {
+		db_durable(1);
 		return 0;
+	}
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	*written = 0;
+	db_durable(1);
 	return -1;
 fail:
 	db_fail("recording adopted packages", cause);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	*written = 0;
+	db_durable(1);
 	return -1;
 }
 

@@ -358,11 +358,26 @@ queue_foreign_change(const struct queue_build *b, unsigned *current,
 		free(path);
 		return NULL;
 	}
+	/*
+	 * Its record, if it is the link's: while adoption still records the
+	 * links, in steps, a link without one waits for it (as for its
+	 * packages) rather than recording every link now, in one callback.
+	 */
+	if ((gen = db_generation_get(*current)) != NULL && path != NULL &&
+	    strcmp(gen->store_path, path) != 0) {
+		db_generation_free(gen);
+		gen = NULL;
+	}
+	if (gen == NULL && !db_failed()) {
+		if ((*unread = adopt_pending(*current))) {
+			free(path);
+			return NULL;
+		}
+		generation_sync(queue.cfg);
+		gen = db_generation_get(*current);
+	}
 	free(path);
-	adopt_catch_up();
-	generation_sync(queue.cfg);
-	if ((gen = db_generation_get(*current)) == NULL ||
-	    gen->reason != REASON_IMPORT) {
+	if (gen == NULL || gen->reason != REASON_IMPORT) {
 		db_generation_free(gen);
 		return NULL;
 	}
