@@ -432,11 +432,10 @@ unsigned *
 generation_retention_plan(const struct config *cfg,
     const struct retention_policy *policy, size_t *count)
 {
-	struct retention_generation	*gens;
-	const struct profile_link	*links, *link;
-	unsigned			*ids, current, parent;
+	const struct profile_link	*links;
+	unsigned			 current, parent = 0;
 	int64_t				 created;
-	size_t				 nlinks, i;
+	size_t				 nlinks;
 	char				*store_path = NULL, *cause = NULL;
 
 	*count = 0;
@@ -449,23 +448,17 @@ generation_retention_plan(const struct config *cfg,
 	free(store_path);
 	links_refresh();
 	links = links_list(&nlinks);
-	gens = xcalloc(nlinks, sizeof *gens);
-	for (i = 0; i < nlinks; i++) {
-		gens[i].id = links[i].id;
-		gens[i].created = links[i].created;
-	}
 	/*
 	 * It runs after every switch (keep_days keeps years of links): the
 	 * links' times are the records' (nix-env made each link as its
 	 * record was done), and only the current one's parent is judged,
 	 * so one record is read, not one per generation.
 	 */
-	if ((link = links_get(current)) != NULL &&
-	    db_generation_lineage(current, &parent, &created) == 1)
-		gens[link - links].parent = parent;
-	ids = retention_plan(gens, nlinks, current, policy, time(NULL), count);
-	free(gens);
-	return ids;
+	if (links_get(current) == NULL ||
+	    db_generation_lineage(current, &parent, &created) != 1)
+		parent = 0;
+	return retention_plan(links, nlinks, current, parent, policy,
+	    time(NULL), count);
 }
 
 struct generation_delete {

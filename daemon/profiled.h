@@ -504,16 +504,11 @@ void	 server_send(uint64_t, const struct Profiled__Response *);
 void	 server_send_frame(uint64_t, const unsigned char *, size_t);
 
 /* retention.c */
-struct retention_generation {
-	unsigned	 id;
-	unsigned	 parent;	/* 0: none */
-	int64_t		 created;	/* unix seconds */
-};
 struct retention_policy {
 	size_t		 keep_generations;	/* the newest kept */
 	unsigned	 keep_days;		/* those younger kept */
 };
-unsigned *retention_plan(const struct retention_generation *, size_t,
+unsigned *retention_plan(const struct profile_link *, size_t, unsigned,
 	     unsigned, const struct retention_policy *, int64_t, size_t *);
 
 /* edit.c */

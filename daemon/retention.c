@@ -15,54 +15,36 @@
 
 #include "profiled.h"
 
-/* The current generation's parent, or 0; a binary search of gens. */
-static unsigned
-retention_parent(const struct retention_generation *gens, size_t count,
-    unsigned current)
-{
-	size_t	lo = 0, hi = count, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (gens[mid].id < current)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < count && gens[lo].id == current ? gens[lo].parent : 0;
-}
-
 /*
- * The ids of gens (live generations, in id order) that policy deletes at
- * time now, in id order; *ndelete says how many.  keep_generations 0 or
- * keep_days 0 means that rule keeps nothing by itself.
+ * The ids of links (the profile's live generations, in id order) that
+ * policy deletes at time now, in id order; *ndelete says how many.
+ * parent is the current generation's (0: none).  keep_generations 0 or
+ * keep_days 0 means that rule keeps nothing by itself.  The links are
+ * read where they are: a plan after every switch costs no copy of them.
  */
 unsigned *
-retention_plan(const struct retention_generation *gens, size_t count,
-    unsigned current, const struct retention_policy *policy, int64_t now,
-    size_t *ndelete)
+retention_plan(const struct profile_link *links, size_t count,
+    unsigned current, unsigned parent, const struct retention_policy *policy,
+    int64_t now, size_t *ndelete)
 {
-	unsigned	*ids = NULL, parent;
+	unsigned	*ids = NULL;
 	size_t		 i;
 	int64_t		 age;
 
 	*ndelete = 0;
-	if (count == 0)
-		return NULL;
-	parent = retention_parent(gens, count, current);
 	for (i = 0; i < count; i++) {
 		if (count - i <= policy->keep_generations)
 			break;	/* the newest: all kept from here */
-		age = now - gens[i].created;
+		age = now - links[i].created;
 		if (policy->keep_days > 0 &&
 		    age < (int64_t)policy->keep_days * 86400)
 			continue;
 		/* Whatever the policy: the current, its parent, the newest. */
-		if (gens[i].id == current || (parent != 0 &&
-		    gens[i].id == parent) || i == count - 1)
+		if (links[i].id == current || (parent != 0 &&
+		    links[i].id == parent) || i == count - 1)
 			continue;
 		ids = xreallocarray(ids, *ndelete + 1, sizeof *ids);
-		ids[(*ndelete)++] = gens[i].id;
+		ids[(*ndelete)++] = links[i].id;
 	}
 	return ids;
 }

@@ -15,17 +15,33 @@ TestSuite(retention);
 #define DAY	86400
 #define NOW	(1000 * DAY)
 
+/* A live generation: the profile's link, and its record's parent. */
+struct gen {
+	unsigned	 id;
+	unsigned	 parent;	/* 0: none */
+	int64_t		 created;
+};
+
 /* The plan as "1 2 3". */
 static char *
-plan(const struct retention_generation *gens, size_t count, unsigned current,
-    size_t keep, unsigned days)
+plan(const struct gen *gens, size_t count, unsigned current, size_t keep,
+    unsigned days)
 {
 	struct retention_policy	 policy = { keep, days };
-	unsigned		*ids;
+	struct profile_link	 links[16];
+	unsigned		*ids, parent = 0;
 	size_t			 n, i;
 	char			*text = xstrdup(""), *next;
 
-	ids = retention_plan(gens, count, current, &policy, NOW, &n);
+	cr_assert_leq(count, 16);
+	for (i = 0; i < count; i++) {
+		links[i].id = gens[i].id;
+		links[i].store_path = NULL;
+		links[i].created = gens[i].created;
+		if (gens[i].id == current)
+			parent = gens[i].parent;
+	}
+	ids = retention_plan(links, count, current, parent, &policy, NOW, &n);
 	for (i = 0; i < n; i++) {
 		xasprintf(&next, "%s%s%u", text, i > 0 ? " " : "", ids[i]);
 		free(text);
@@ -36,7 +52,7 @@ plan(const struct retention_generation *gens, size_t count, unsigned current,
 }
 
 static void
-assert_plan(const struct retention_generation *gens, size_t count,
+assert_plan(const struct gen *gens, size_t count,
     unsigned current, size_t keep, unsigned days, const char *want)
 {
 	char	*got = plan(gens, count, current, keep, days);
@@ -48,7 +64,7 @@ assert_plan(const struct retention_generation *gens, size_t count,
 
 /* Ten generations a day apart, in a line: i's parent is i - 1. */
 static void
-line_of_ten(struct retention_generation *gens)
+line_of_ten(struct gen *gens)
 {
 	size_t	i;
 
@@ -61,7 +77,7 @@ line_of_ten(struct retention_generation *gens)
 
 Test(retention, keeps_the_newest_and_the_young)
 {
-	struct retention_generation	gens[10];
+	struct gen	gens[10];
 
 	line_of_ten(gens);
 	assert_plan(gens, 10, 10, 3, 0, "1 2 3 4 5 6 7");
@@ -73,7 +89,7 @@ Test(retention, keeps_the_newest_and_the_young)
 
 Test(retention, never_the_current_its_parent_or_the_newest)
 {
-	struct retention_generation	gens[10];
+	struct gen	gens[10];
 
 	line_of_ten(gens);
 	/* Rolled back to 4: 4, its parent 3, and the newest 10 stay. */
@@ -90,7 +106,7 @@ Test(retention, never_the_current_its_parent_or_the_newest)
  */
 Test(retention, a_branch_after_rollback_is_judged_like_the_rest)
 {
-	struct retention_generation	gens[] = {
+	struct gen	gens[] = {
 		{ 1, 0, NOW - 4 * DAY }, { 2, 1, NOW - 3 * DAY },
 		{ 3, 2, NOW - 2 * DAY }, { 4, 1, NOW - 1 * DAY },
 	};
