@@ -312,8 +312,10 @@ prepare_nix() {
 	n_sizes=$(echo $gens_sizes | wc -w)
 	n_pkgs=$(echo $pkg_sizes | wc -w)
 	# One a daemon's first build and one a save: 3 a pair at each size
-	# and at each other package count, and the two bursts' daemons.
-	markers=$((n_sizes * (1 + 3 * pairs) + 3 * pairs * (n_pkgs - 1) + 4))
+	# and at each other package count, and the two bursts' daemons; past
+	# the smallest size, a reference daemon's first build and 2 a pair.
+	markers=$((n_sizes * (1 + 3 * pairs) + 3 * pairs * (n_pkgs - 1) + 4 +
+	    (n_sizes - 1) * (1 + 2 * pairs)))
 	mkdir -p "$tmp/roots"
 	cat > "$tmp/prebuild.nix" <<EOF
 (import $top/tests/bench/pkgs.nix { }).prebuild {
@@ -478,6 +480,13 @@ side_save() {
 	ms=${kv_ms:-failed}
 	[ "$ms" = timeout ] && ms="timeout $t s"
 	ctl_wait
+}
+# The same save on the reference daemon of one generation (ref_rows).
+side_save_ref() {
+	local d=$dir s=$sock p=$profile f=$pkgfile
+	dir=$ref_dir sock=$ref_sock profile=$ref_profile pkgfile=$ref_pkgfile
+	side_save
+	dir=$d sock=$s profile=$p pkgfile=$f
 }
 side_nix_build_set() {
 	package_file "$save_pkgs" "$nixdir/build.nix"
@@ -667,7 +676,7 @@ idle_rows() {
 # Everything at one number of generations, on one daemon against one
 # nix-env profile of the same size.
 size_rows() {
-	local p t one ratio link r note
+	local p t link
 	gens=$1
 	if ! in_time; then
 		not_run "$late" "$late_note" startup-first-answer \
@@ -711,7 +720,6 @@ size_rows() {
 	[ "$gens" = "$smallest" ] && throughput_rows
 
 	save_rows "$base_pkgs" 1.0
-	eval "save_median_$gens=\$a_median"
 	if [ "$gens" = "$smallest" ]; then
 		for p in $pkg_sizes; do
 			[ "$p" = "$base_pkgs" ] && continue
@@ -720,14 +728,7 @@ size_rows() {
 			save_rows "$p" "$t"
 		done
 	else
-		eval "one=\${save_median_$smallest:-}"
-		ratio=$(awk -v a="$a_median" -v b="$one" 'BEGIN {
-		    if (a ~ /^[0-9.e+-]+$/ && b > 0) printf "%.3g\n", a / b }')
-		note="the same save at $smallest generation(s)"
-		[ -n "$ratio" ] || a_median="not run" note="no median to compare"
-		result save-to-active-vs-1 "pkgs=$base_pkgs gens=$gens" \
-		    "$a_median" ms "at gens=$smallest" "$one" "$ratio" le 1.05 \
-		    "$pairs" "$note"
+		ref_rows
 	fi
 
 	daemon_current=$(current_generation)
@@ -738,6 +739,36 @@ size_rows() {
 	    "nix-env --rollback + --switch-generation" side_nix_rollback \
 	    le 0.25
 	stop_pid "$daemon_pid"
+}
+
+# The save at this size against the same save on a daemon of the smallest
+# size, interleaved like every other comparison (medians taken minutes
+# apart would compare the machine's moods): a reference daemon beside this
+# one, stopped after.
+ref_rows() {
+	local d=$dir s=$sock p=$profile f=$pkgfile pid=$daemon_pid
+	local row=save-to-active-vs-1 params="pkgs=$base_pkgs gens=$gens"
+	local bname="at gens=$smallest"
+	ref_pid=
+	if new_daemon "ref-$gens" "$smallest" 0 && start_daemon "$smallest" &&
+	    settle; then
+		ref_dir=$dir ref_sock=$sock ref_profile=$profile
+		ref_pkgfile=$pkgfile
+	else
+		ref_dir=
+	fi
+	ref_pid=$daemon_pid
+	dir=$d sock=$s profile=$p pkgfile=$f daemon_pid=$pid
+	if [ -z "$ref_dir" ]; then
+		result "$row" "$params" "not run" ms "$bname" "" "" le 1.05 0 \
+		    "the reference daemon was not ready"
+	else
+		save_pkgs=$base_pkgs
+		say "$gens generations: the same save at $smallest"
+		compare "$row" "$params" side_save "$bname" side_save_ref \
+		    le 1.05
+	fi
+	stop_pid "$ref_pid"
 }
 
 # 100 saves in 2 s (or fewer in smoke mode) at a debounce: builds started.
