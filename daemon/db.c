@@ -871,7 +871,9 @@ db_generation_finish(unsigned expected, unsigned id, char **cause)
 {
 	if (db_exec("BEGIN IMMEDIATE", cause) == -1)
 		return -1;
-	if (db_exec("PRAGMA defer_foreign_keys = ON", cause) == -1)
+	/* Only to renumber: the pragma expires every kept statement. */
+	if (id != expected &&
+	    db_exec("PRAGMA defer_foreign_keys = ON", cause) == -1)
 		goto fail;
 	if (id != expected && (db_run2("DELETE FROM generations WHERE id = ? "
 	    "AND ? IN (SELECT id FROM generations WHERE intent = 1)", id,
