@@ -646,6 +646,17 @@ adopt_progress(size_t *done, size_t *total)
 }
 
 /*
+ * Whether adoption is still scanning or recording the profile's links, in
+ * steps: until it is done, a link may have no record (adopt_catch_up
+ * records them all at once).
+ */
+int
+adopt_recording(void)
+{
+	return adopt.phase == ADOPT_SCANNING || adopt.phase == ADOPT_RECORDING;
+}
+
+/*
  * Whether generation id is recorded without its packages and adoption is
  * still to read them (its environment is read or being read now).
  */
@@ -654,7 +665,7 @@ adopt_pending(unsigned id)
 {
 	struct adopt_place	 key = { .id = id }, *place;
 
-	if (adopt.phase == ADOPT_SCANNING || adopt.phase == ADOPT_RECORDING)
+	if (adopt_recording())
 		return 1;
 	if (adopt.phase == ADOPT_IDLE || (place = bsearch(&key, adopt.places,
 	    adopt.total, sizeof *adopt.places, adopt_place_compare)) == NULL)

@@ -193,6 +193,7 @@ void	 adopt_start(struct event_base *, const struct config *,
 	     adopt_changed_cb);
 int	 adopt_progress(size_t *, size_t *);
 void	 adopt_catch_up(void);
+int	 adopt_recording(void);
 int	 adopt_pending(unsigned);
 void	 adopt_free(void);
 

@@ -68,6 +68,8 @@ struct queue_build {
 						   (or waits for a deletion) */
 	unsigned		 chosen;	/* chosen by hand meanwhile, or 0 */
 	int			 waiting_gc;	/* activates once it is done */
+	int			 waiting_links;	/* ... once adoption has
+						   recorded every link */
 	struct queue_waiters	 waiters;	/* profilectl switch */
 	struct build_result	*result;	/* once Nix has finished */
 };
@@ -610,6 +612,7 @@ queue_activate(void)
 	struct build_result	*result = b->result;
 	unsigned		 current, existing;
 	char			*store_path = NULL, *cause = NULL;
+	int			 same;
 
 	if (queue.gc != NULL) {
 		/* nix-env deletes generations: make this one after it. */
@@ -618,16 +621,29 @@ queue_activate(void)
 		return;
 	}
 	b->waiting_gc = 0;
-	queue_set_built(NULL);
 	if (profile_current(queue.cfg->profile, &current, &store_path,
-	    &cause) == -1)
+	    &cause) == -1) {
+		queue_set_built(NULL);
 		goto fail;
-	adopt_catch_up();
-	generation_sync(queue.cfg);
-	existing = store_path != NULL &&
-	    strcmp(store_path, result->out_path) == 0 ? current :
-	    generation_reusable(queue.cfg, result->out_path);
+	}
+	same = store_path != NULL && strcmp(store_path, result->out_path) == 0;
 	free(store_path);
+	if (!same && adopt_recording()) {
+		/*
+		 * A generation is numbered and found again from the links'
+		 * records: make it once adoption has recorded every link, in
+		 * its steps (queue_adopted), rather than all of them now.
+		 */
+		b->switching = b->waiting_links = 1;
+		queue_changed();
+		return;
+	}
+	b->waiting_links = 0;
+	queue_set_built(NULL);
+	if (!same)
+		generation_sync(queue.cfg);
+	existing = same ? current :
+	    generation_reusable(queue.cfg, result->out_path);
 	if (existing != 0) {
 		if (existing != current &&
 		    generation_switch(queue.cfg, existing, &cause) == -1)
@@ -1024,8 +1040,9 @@ queue_file_changed(const char *path)
 }
 
 /*
- * Adoption read more packages: a save's build that waited for the current
- * generation's is built again, and judged with them.
+ * Adoption moved on: a build that waits for every link to be recorded is
+ * activated once they are, and a save's build that waited for the current
+ * generation's packages is built again, and judged with them.
  */
 void
 queue_adopted(void)
@@ -1033,6 +1050,13 @@ queue_adopted(void)
 	char		*path = NULL, *cause = NULL;
 	unsigned	 current;
 
+	if (queue.running != NULL && queue.running->waiting_links &&
+	    !adopt_recording()) {
+		queue_activate();
+		queue_changed();
+		queue_check();
+		return;
+	}
 	if (!queue.unread || queue.stopping)
 		return;
 	if (profile_current(queue.cfg->profile, &current, &path, &cause) == -1)
@@ -1375,14 +1399,24 @@ out:
 int
 queue_stop(void)
 {
+	struct queue_deferred	*d;
+
 	queue.stopping = 1;
 	queue_drop_next("profiled is stopping");
 	queue_waiters_done(&queue.idle_waiters, NULL, "profiled is stopping");
 	/* nix-env runs: its generation is let finish.  An intent that
 	 * waits for a lock is given up (queue_created_cb ends the build). */
-	if (queue.running != NULL && queue.running->switching) {
+	if (queue.running != NULL && queue.running->switching &&
+	    !queue.running->waiting_links) {
 		generation_cancel();
 		return 1;
+	}
+	/* A build that waits for adoption is not made now. */
+	while ((d = TAILQ_FIRST(&queue.deferred)) != NULL && queue.gc == NULL) {
+		TAILQ_REMOVE(&queue.deferred, d, entry);
+		if (d->cb != NULL)
+			d->cb(NULL, "profiled is stopping", d->arg);
+		free(d);
 	}
 	if (queue.running != NULL) {
 		build_cancel();

@@ -311,11 +311,18 @@ adopt_catch_up(void)
 {
 }
 
-/* No generation is another tool's here: none waits for its packages. */
+/* Adoption records the links while fakes.recording says so. */
+int
+adopt_recording(void)
+{
+	return fakes.recording;
+}
+
+/* While the links are recorded, every generation waits for adoption. */
 int
 adopt_pending(unsigned id)
 {
-	return 0;
+	return fakes.recording;
 }
 
 /* generation.c */
@@ -441,15 +448,35 @@ db_path(void)
 	return "profiled.db";
 }
 
+/*
+ * The current generation's record, made by profiled, once fakes.recorded
+ * says so; none else (so no generation is another tool's).
+ */
 struct generation *
 db_generation_get(unsigned id)
 {
-	return NULL;
+	struct generation	*gen;
+
+	if (!fakes.recorded || id != fakes.current)
+		return NULL;
+	gen = xcalloc(1, sizeof *gen);
+	gen->id = id;
+	gen->store_path = xstrdup(fakes.current_path);
+	gen->reason = REASON_SAVE;
+	gen->build_ms = -1;
+	return gen;
 }
 
 void
 db_generation_free(struct generation *gen)
 {
+	if (gen == NULL)
+		return;
+	package_list_free(gen->packages, gen->npackages);
+	free(gen->store_path);
+	free(gen->content_hash);
+	free(gen->content);
+	free(gen->summary);
 	free(gen);
 }
 

@@ -19,6 +19,8 @@ struct fakes {
 	char			 paths[FAKES_GENERATIONS][64]; /* nix-env made */
 	unsigned		 rollback_target; /* 0: "nothing to roll back to" */
 	unsigned		 reusable;	/* generation_reusable's answer */
+	int			 recording;	/* adopt_recording's answer */
+	int			 recorded;	/* the current one has a record */
 
 	int			 building;	/* build_start ran, no result yet */
 	char			*build_hash;	/* the content hash it builds */

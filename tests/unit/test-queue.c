@@ -265,6 +265,57 @@ Test(queue, new_content_builds_and_switches)
 	cr_assert_str_eq(state_name(), "idle");
 }
 
+/*
+ * A build that ends while adoption still records the profile's links (in
+ * steps, at start) makes its generation once they are all recorded, not
+ * by recording them all in that callback; one of the current store path
+ * makes nothing, so it waits for nothing.
+ */
+Test(queue, a_generation_waits_for_adoption_to_record_the_links)
+{
+	const char	*text = "with pkgs; [ hello ]\n";
+	size_t		 syncs;
+
+	start(text);
+	fakes.recorded = fakes.recording = 1;
+	syncs = fakes_count("generation_sync");
+	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
+	cr_assert_str_eq(state_name(), "switching");
+	assert_count("generation_create", 0);
+	cr_assert_eq(fakes_count("generation_sync"), syncs,
+	    "no sync while adoption records the links");
+	queue_adopted();
+	assert_count("generation_create", 0);
+
+	fakes.recording = 0;
+	queue_adopted();
+	assert_logged("generation_create parent=1");
+	fakes_generation_created(2);
+	assert_logged("events_switched 1->2 created=1 save");
+	cr_assert_str_eq(state_name(), "idle");
+}
+
+Test(queue, the_current_store_path_waits_for_no_adoption)
+{
+	start("with pkgs; [ hello ]\n");
+	fakes.recorded = fakes.recording = 1;
+	fakes_build_finish(fakes_result_ok(fakes.current_path));
+	cr_assert_str_eq(state_name(), "idle");
+	assert_count("generation_create", 0);
+}
+
+/* Stopped meanwhile: nothing is made, and a switch that waited is told. */
+Test(queue, stop_while_waiting_for_adoption_makes_nothing)
+{
+	start("with pkgs; [ hello ]\n");
+	fakes.recorded = fakes.recording = 1;
+	fakes_build_finish(fakes_result_ok("/nix/store/2222-user-environment"));
+	queue_switch_to(0, 1, fakes_done_cb, CLIENT(7));
+	cr_assert_eq(queue_stop(), 0, "the loop may end at once");
+	assert_logged("reply error 7 profiled is stopping");
+	assert_count("generation_create", 0);
+}
+
 Test(queue, build_of_the_current_store_path_makes_no_generation)
 {
 	start("[ hello ]\n");
