@@ -355,11 +355,15 @@ profiled_status_cb(void)
 	systemd_status(&status);
 }
 
-/* Adoption went on: a build may wait for it, and status shows it. */
+/*
+ * Adoption went on: a build or a page of generations may wait for it,
+ * and status shows it.
+ */
 static void
 profiled_adopt_cb(void)
 {
 	queue_adopted();
+	rpc_adopted();
 	profiled_status_cb();
 }
 

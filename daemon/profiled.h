@@ -533,6 +533,7 @@ void	 rpc_dispatch(uint64_t, const struct Profiled__Request *);
 void	 rpc_reply_error(uint64_t, const char *);
 void	 rpc_status(uint64_t);
 void	 rpc_status_changed(void);
+void	 rpc_adopted(void);
 const unsigned char *rpc_status_frame(size_t *, char **);
 void	 rpc_shutdown(void);
 

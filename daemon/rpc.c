@@ -16,6 +16,7 @@
  * least every RPC_STATUS_RECHECK_MS; a database waiting on a lock, whose
  * warning counts milliseconds, is never cached.
  */
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -48,6 +49,20 @@ static struct {
 	size_t		 adopting_total;
 	struct timeval	 packed;	/* when */
 } rpc_status_cache;
+
+/*
+ * A page of generations asked for while adoption still records the
+ * profile's links (in steps, in its first moments): answered once they are
+ * all recorded (rpc_adopted), rather than by recording them all at once.
+ */
+struct rpc_page {
+	uint64_t		 client;
+	unsigned		 after;
+	int			 all;
+	int			 brief;
+	TAILQ_ENTRY(rpc_page)	 entry;
+};
+static TAILQ_HEAD(, rpc_page) rpc_pages = TAILQ_HEAD_INITIALIZER(rpc_pages);
 
 /* A show waiting for Nix to size the generation's closure. */
 struct rpc_show {
@@ -283,6 +298,12 @@ rpc_status(uint64_t client)
 void
 rpc_shutdown(void)
 {
+	struct rpc_page	*page;
+
+	while ((page = TAILQ_FIRST(&rpc_pages)) != NULL) {
+		TAILQ_REMOVE(&rpc_pages, page, entry);
+		free(page);
+	}
 	free(rpc_status_cache.frame);
 	memset(&rpc_status_cache, 0, sizeof rpc_status_cache);
 }
@@ -487,7 +508,17 @@ rpc_generations(uint64_t client, unsigned after, int all, int brief)
 	size_t			  limit;
 	unsigned		  current;
 	char			 *store_path = NULL, *cause = NULL;
+	struct rpc_page		 *page;
 
+	if (adopt_recording()) {
+		page = xcalloc(1, sizeof *page);
+		page->client = client;
+		page->after = after;
+		page->all = all;
+		page->brief = brief;
+		TAILQ_INSERT_TAIL(&rpc_pages, page, entry);
+		return;
+	}
 	if (profile_current(rpc_config->profile, &current, &store_path,
 	    &cause) == -1) {
 		rpc_reply_error(client, cause);
@@ -495,7 +526,6 @@ rpc_generations(uint64_t client, unsigned after, int all, int brief)
 		return;
 	}
 	free(store_path);
-	adopt_catch_up();
 	generation_sync(rpc_config);
 	db_read_begin();
 	limit = brief ? RPC_BRIEF_PAGE_COUNT : RPC_PAGE_COUNT;
@@ -540,6 +570,26 @@ rpc_generations(uint64_t client, unsigned after, int all, int brief)
 	free(items);
 	free(list.generations);
 	db_generation_list_free(gens, count);
+}
+
+/*
+ * Adoption moved on: once every link is recorded, answer the pages that
+ * waited for it, in the order asked (a client gone meanwhile misses its
+ * answer).
+ */
+void
+rpc_adopted(void)
+{
+	struct rpc_page	*page;
+
+	if (adopt_recording())
+		return;
+	while ((page = TAILQ_FIRST(&rpc_pages)) != NULL) {
+		TAILQ_REMOVE(&rpc_pages, page, entry);
+		rpc_generations(page->client, page->after, page->all,
+		    page->brief);
+		free(page);
+	}
 }
 
 /*

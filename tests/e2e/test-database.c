@@ -415,3 +415,90 @@ Test(database_user, unreadable_moved_aside)
 	database_assert_moved_aside("corrupt or unreadable");
 	free(db);
 }
+
+/* Links a listing waits for, beyond the one generation profiled made. */
+#define DATABASE_LINKS	40
+
+/* Whether process pid is blocked in poll(2), as profilectl is once its
+ * request is sent and it waits for the answer. */
+static int
+database_in_poll(pid_t pid)
+{
+	char	*path, *text;
+	long	 nr = -1;
+
+	xasprintf(&path, "/proc/%ld/syscall", (long)pid);
+	text = harness_read(path);
+	sscanf(text, "%ld", &nr);
+	free(text);
+	free(path);
+	return nr == 7 || nr == 271;	/* poll, ppoll (x86-64) */
+}
+
+/*
+ * A page of history asked for while adoption cannot record the profile's
+ * links (another process holds the database) waits until they are all
+ * recorded, and then lists every one: never a partial history, or an
+ * error, nor every link recorded in one callback of the loop.
+ */
+Test(database, a_listing_waits_for_every_link_to_be_recorded)
+{
+	struct harness_background	 bg;
+	struct json			*list;
+	const struct json		*g;
+	long long			 deadline;
+	char				*first, *target, *link, *out, *cause = NULL;
+	pid_t				 holder;
+	long				 id;
+	int				 status;
+
+	harness_start();
+	json_free(harness_wait_generation(1));
+	harness_stop();
+	xasprintf(&first, "%s-1-link", harness.profile);
+	cr_assert_not_null(target = realpath(first, NULL));
+	for (id = 2; id <= DATABASE_LINKS; id++) {
+		xasprintf(&link, "%s-%ld-link", harness.profile, id);
+		cr_assert(symlink(target, link) == 0, "symlink %s: %s", link,
+		    strerror(errno));
+		free(link);
+	}
+
+	holder = database_hold(0);
+	harness_start();
+	harness_background(&bg, "generations", "--json", NULL);
+	deadline = harness_clock_ms() + HARNESS_DEADLINE_MS;
+	while (!database_in_poll(bg.pid)) {
+		cr_assert_eq(waitpid(bg.pid, &status, WNOHANG), 0,
+		    "generations answered while the links could not be "
+		    "recorded: %s", harness_read(bg.out));
+		cr_assert_lt(harness_clock_ms(), deadline, "profilectl never "
+		    "waited for its answer");
+		harness_pause();
+	}
+	/* A call after it is answered: the loop has read its request. */
+	profiled__response__free_unpacked(harness_daemon_status(), NULL);
+	cr_assert_eq(waitpid(bg.pid, &status, WNOHANG), 0, "generations "
+	    "answered while the links could not be recorded: %s",
+	    harness_read(bg.out));
+
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	cr_assert_eq(harness_background_exit(&bg, 0), 0, "generations: %s",
+	    harness_read(bg.err));
+	out = harness_read(bg.out);
+	cr_assert_not_null(list = json_parse(out, strlen(out), &cause),
+	    "generations --json: %s", cause);
+	cr_assert_eq(list->count, DATABASE_LINKS, "%zu generations listed",
+	    list->count);
+	for (id = 1; id <= DATABASE_LINKS; id++) {
+		cr_assert_not_null(g = harness_generation(list, id),
+		    "generation %ld is not listed", id);
+		cr_assert_str_eq(harness_string(g, "reason"), id == 1 ?
+		    "save" : "import");
+	}
+	json_free(list);
+	free(out);
+	free(target);
+	free(first);
+}
