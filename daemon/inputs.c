@@ -34,6 +34,7 @@ static struct {
 	char		**paths;	/* the imports */
 	char		(*hashes)[SHA256_HEX_SIZE];
 	size_t		 count;
+	char		*saved;		/* the list as last written */
 } inputs;
 
 /*
@@ -263,8 +264,14 @@ inputs_save(void)
 		free(text);
 		text = next;
 	}
+	/* Every build tells them: a write (and its sync) only for a change. */
+	if (inputs.saved != NULL && strcmp(inputs.saved, text) == 0) {
+		free(text);
+		return;
+	}
 	db_state_set("inputs", text);
-	free(text);
+	free(inputs.saved);
+	inputs.saved = text;
 }
 
 /*
@@ -360,6 +367,7 @@ inputs_init(const char *package_file)
 
 	inputs.package_file = package_file;
 	if ((text = db_state_get("inputs")) != NULL) {
+		inputs.saved = xstrdup(text);
 		for (line = strtok_r(text, "\n", &last); line != NULL;
 		    line = strtok_r(NULL, "\n", &last)) {
 			inputs.paths = xreallocarray(inputs.paths,
@@ -378,6 +386,7 @@ void
 inputs_shutdown(void)
 {
 	inputs_free_list(inputs.paths, inputs.hashes, inputs.count);
+	free(inputs.saved);
 	free(inputs.resolved);
 	free(inputs.file_error);
 	memset(&inputs, 0, sizeof inputs);

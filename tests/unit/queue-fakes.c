@@ -527,6 +527,7 @@ db_state_set(const char *key, const char *value)
 			break;
 	}
 	cr_assert_lt(i, FAKES_DB_SIZE, "too many state keys");
+	fakes_record("db_state_set %s", key);
 	if (fakes_db[i].key == NULL)
 		fakes_db[i].key = xstrdup(key);
 	free(fakes_db[i].value);

@@ -883,6 +883,8 @@ Test(queue, inputs_are_watched_and_an_edit_of_one_builds)
 	fakes_generation_created(3);
 	cr_assert_str_eq(status().last_build->file, a);
 	cr_assert_str_eq(status().last_build->inputs_hash, inputs_hash());
+	/* The same imports again: not written again (a sync per save). */
+	assert_count("db_state_set inputs", 1);
 	free(hash_before);
 	free(a);
 	free(b);
