@@ -554,11 +554,12 @@ adopt_read(void)
 static void
 adopt_step_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct timespec	 start, end;
+	struct timespec	 start, end, cpu_start, cpu_end;
 	long long	 ms;
 	int		 rc, phase = adopt.phase;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_start);
 	switch (adopt.phase) {
 	case ADOPT_SCANNING:
 		if (links_scan(ADOPT_SCAN_STEP))
@@ -581,12 +582,15 @@ adopt_step_cb(evutil_socket_t fd, short events, void *arg)
 		break;
 	}
 	adopt.changed_cb();
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_end);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (end.tv_sec - start.tv_sec) * 1000LL +
 	    (end.tv_nsec - start.tv_nsec) / 1000000;
 	if (ms > ADOPT_SLOW_MS)
-		log_debug("adoption step %d held the loop for %lld ms", phase,
-		    ms);
+		log_debug("adoption step %d held the loop for %lld ms (%.1f ms "
+		    "of CPU)", phase, ms,
+		    (cpu_end.tv_sec - cpu_start.tv_sec) * 1e3 +
+		    (cpu_end.tv_nsec - cpu_start.tv_nsec) / 1e6);
 }
 
 /*

@@ -396,7 +396,7 @@ start_daemon() {
 	line=$(HOME=$dir/home XDG_CONFIG_HOME=$dir XDG_STATE_HOME=$dir \
 	    XDG_RUNTIME_DIR=$dir "$rpc" start -s "$sock" -t "$t" \
 	    -l "$dir/log" -p "$dir/pid" -a "$1" \
-	    "$profiled" --config "$dir/profiled.conf" 2>> "$errors")
+	    "$profiled" -v --config "$dir/profiled.conf" 2>> "$errors")
 	daemon_pid=
 	read -r daemon_pid < "$dir/pid"
 	kv "$line"
@@ -643,7 +643,7 @@ throughput_rows() {
 # status calls while another connection lists every generation over and
 # over: how long status waits behind it.
 behind_row() {
-	local i=0 worst=0 floor=0 p99= note echo_pid=
+	local i=0 worst=0 floor=0 p99= note echo_pid= lines held
 	# The machine's own floor beside it: a bare echo server, which does
 	# nothing but answer, under as many status calls, run for run.
 	if "$rpc" capture -s "$sock" -o "$tmp/behind.frame" > /dev/null \
@@ -658,6 +658,7 @@ behind_row() {
 		done
 		i=0
 	fi
+	lines=$(wc -l < "$dir/log")
 	while [ $i -lt "$pairs" ] && in_time; do
 		kv "$("$rpc" load -s "$sock" -c 1 -g 1 -t "$load_seconds" \
 		    2>> "$errors")"
@@ -677,6 +678,14 @@ behind_row() {
 	    $((worst % 1000))
 	note="worst of $i runs; p99 of the last ${p99:-?} us"
 	[ -n "$echo_pid" ] && note="$note; a bare echo server's worst, run for run: $((floor / 1000)).$(printf %03d $((floor % 1000))) ms"
+	# What the daemon itself says (-v): any call that held its loop over
+	# 5 ms, with the CPU time it spent; the rest of a wait is the machine.
+	held=$(tail -n +"$((lines + 1))" "$dir/log" | awk '
+	    /held the loop for/ { n++; c = $0; sub(/.*\(/, "", c)
+		c += 0; if (c > max) max = c }
+	    END { if (n) printf "%d over 5 ms, the most CPU %.1f ms", n, max
+		  else printf "none over 5 ms" }')
+	note="$note; the daemon's own calls: $held"
 	[ $i = 0 ] && worst=$late note=$late_note
 	result status-behind-generations "gens=$gens" "${worst:-failed}" ms \
 	    "" "" "" le 5 "$i" "$note"
