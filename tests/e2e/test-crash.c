@@ -50,13 +50,14 @@ crash_in_place_init(void)
 
 /*
  * The SQLite commits profiled makes from a save's build to its generation
- * being current: the files the evaluation read, the intent (the one
- * before nix-env --set), its done-mark, the build record, the settled hash
- * and the hold.  crash/commits checks them, so a change cannot leave a
- * commit untested.
+ * being current: the intent (the one before nix-env --set), its
+ * done-mark, the build record, the settled hash and the hold (the files
+ * the evaluation read are written only when they change, and here they do
+ * not).  crash/commits checks them, so a change cannot leave a commit
+ * untested.
  */
-#define CRASH_COMMITS		6
-#define CRASH_INTENT_COMMIT	2
+#define CRASH_COMMITS		5
+#define CRASH_INTENT_COMMIT	1
 
 enum crash_where {
 	CRASH_NIX_BEFORE,	/* nix-env --set has not run */
