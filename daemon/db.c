@@ -1067,6 +1067,37 @@ db_summarize(unsigned id)
 }
 
 /*
+ * The numbers a statement gives (its first column), in its order; *count
+ * says how many.  -1 (and what was read) if it fails.
+ */
+static int
+db_ids(sqlite3_stmt *stmt, unsigned **ids, size_t *count)
+{
+	int	rc;
+
+	*ids = NULL;
+	*count = 0;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*ids = xreallocarray(*ids, *count + 1, sizeof **ids);
+		(*ids)[(*count)++] = sqlite3_column_int64(stmt, 0);
+	}
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* db_summarize each of the count generations ids; -1 if one fails. */
+static int
+db_summarize_ids(const unsigned *ids, size_t count)
+{
+	size_t	i;
+
+	for (i = 0; i < count; i++) {
+		if (db_summarize(ids[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Generation id's packages or parent were written: its summary and its
  * children's, in the caller's transaction; -1 if they cannot be.
  */
@@ -1074,26 +1105,20 @@ static int
 db_summarize_family(unsigned id)
 {
 	sqlite3_stmt	*stmt;
-	unsigned	*children = NULL;
-	size_t		 n = 0, i;
+	unsigned	*children;
+	size_t		 n;
 	int		 rc;
 
-	if (db_summarize(id) == -1)
-		return -1;
-	if ((stmt = db_statement(DB_STATEMENT_CHILDREN)) == NULL)
+	if (db_summarize(id) == -1 ||
+	    (stmt = db_statement(DB_STATEMENT_CHILDREN)) == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		children = xreallocarray(children, n + 1, sizeof *children);
-		children[n++] = sqlite3_column_int64(stmt, 0);
-	}
+	rc = db_ids(stmt, &children, &n);
 	db_statement_done(stmt);
-	for (i = 0; rc == SQLITE_DONE && i < n; i++) {
-		if (db_summarize(children[i]) == -1)
-			rc = SQLITE_ERROR;
-	}
+	if (rc == 0)
+		rc = db_summarize_ids(children, n);
 	free(children);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 /* Every record's summary, in the transaction that brings schema 5 in. */
@@ -1101,24 +1126,19 @@ static int
 db_summarize_all(void)
 {
 	sqlite3_stmt	*stmt;
-	unsigned	*ids = NULL;
-	size_t		 n = 0, i;
+	unsigned	*ids;
+	size_t		 n;
 	int		 rc;
 
 	if (sqlite3_prepare_v2(db, "SELECT id FROM generations ORDER BY id",
 	    -1, &stmt, NULL) != SQLITE_OK)
 		return -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		ids = xreallocarray(ids, n + 1, sizeof *ids);
-		ids[n++] = sqlite3_column_int64(stmt, 0);
-	}
+	rc = db_ids(stmt, &ids, &n);
 	sqlite3_finalize(stmt);
-	for (i = 0; rc == SQLITE_DONE && i < n; i++) {
-		if (db_summarize(ids[i]) == -1)
-			rc = SQLITE_ERROR;
-	}
+	if (rc == 0)
+		rc = db_summarize_ids(ids, n);
 	free(ids);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 /* The record of generation id with its packages, or NULL if none. */
@@ -1408,8 +1428,7 @@ unsigned *
 db_generation_children(unsigned id, size_t *count)
 {
 	sqlite3_stmt	*stmt;
-	unsigned	*children = NULL;
-	int		 rc;
+	unsigned	*children;
 
 	*count = 0;
 	db_begin_call();
@@ -1420,12 +1439,7 @@ db_generation_children(unsigned id, size_t *count)
 		return NULL;
 	}
 	sqlite3_bind_int64(stmt, 1, id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		children = xreallocarray(children, *count + 1,
-		    sizeof *children);
-		children[(*count)++] = sqlite3_column_int64(stmt, 0);
-	}
-	if (rc != SQLITE_DONE)
+	if (db_ids(stmt, &children, count) == -1)
 		db_fail("listing a generation's children", NULL);
 	sqlite3_finalize(stmt);
 	return children;
