@@ -293,30 +293,9 @@ adopt_scanned(void)
 static int
 adopt_parse_packages(struct adopt_env *env, const struct json *list)
 {
-	const struct json	*item, *name, *version, *path;
-	size_t			 i;
-
-	if (list == NULL || list->type != JSON_ARRAY)
+	if (manifest_parse_packages(list, &env->packages,
+	    &env->npackages) == -1)
 		return -1;
-	env->packages = xcalloc(list->count + 1, sizeof *env->packages);
-	for (i = 0; i < list->count; i++) {
-		item = list->items[i];
-		name = json_get(item, "name");
-		version = json_get(item, "version");
-		path = json_get(item, "path");
-		if (name == NULL || name->type != JSON_STRING ||
-		    version == NULL || version->type != JSON_STRING ||
-		    path == NULL || path->type != JSON_STRING) {
-			package_list_free(env->packages, env->npackages);
-			env->packages = NULL;
-			env->npackages = 0;
-			return -1;
-		}
-		env->packages[i].name = xstrdup(name->string);
-		env->packages[i].version = xstrdup(version->string);
-		env->packages[i].path = xstrdup(path->string);
-		env->npackages++;
-	}
 	env->source = ADOPT_READ;
 	return 0;
 }

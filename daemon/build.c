@@ -525,28 +525,16 @@ static int
 build_read_packages(struct build_result *result, const struct json *list,
     char **cause)
 {
-	const struct json	*item, *name, *version, *path;
-	size_t			 i;
+	size_t	i;
 
-	if (list == NULL || list->type != JSON_ARRAY)
+	if (manifest_parse_packages(list, &result->packages,
+	    &result->npackages) == -1)
 		return -1;
-	result->packages = xcalloc(list->count, sizeof *result->packages);
-	for (i = 0; i < list->count; i++) {
-		item = list->items[i];
-		name = json_get(item, "name");
-		version = json_get(item, "version");
-		path = json_get(item, "path");
-		if (name == NULL || name->type != JSON_STRING ||
-		    version == NULL || version->type != JSON_STRING ||
-		    path == NULL || path->type != JSON_STRING)
+	for (i = 0; i < result->npackages; i++) {
+		if (build_package_fits(result->packages[i].name,
+		    result->packages[i].version, result->packages[i].path,
+		    cause) == -1)
 			return -1;
-		if (build_package_fits(name->string, version->string,
-		    path->string, cause) == -1)
-			return -1;
-		result->packages[i].name = xstrdup(name->string);
-		result->packages[i].version = xstrdup(version->string);
-		result->packages[i].path = xstrdup(path->string);
-		result->npackages++;
 	}
 	return 0;
 }

@@ -53,3 +53,41 @@ manifest_packages(const char *out_path, char **cause)
 	free(manifest);
 	return json;
 }
+
+/*
+ * The packages of list, that JSON parsed ([{"name", "version", "path"},
+ * ...], as adopt-manifests.nix prints them too), into a new *packages of
+ * *count: 0, or -1 (and nothing) if it is not that shape.
+ */
+int
+manifest_parse_packages(const struct json *list, struct package **packages,
+    size_t *count)
+{
+	const struct json	*item, *name, *version, *path;
+	size_t			 i;
+
+	*packages = NULL;
+	*count = 0;
+	if (list == NULL || list->type != JSON_ARRAY)
+		return -1;
+	*packages = xcalloc(list->count, sizeof **packages);
+	for (i = 0; i < list->count; i++) {
+		item = list->items[i];
+		name = json_get(item, "name");
+		version = json_get(item, "version");
+		path = json_get(item, "path");
+		if (name == NULL || name->type != JSON_STRING ||
+		    version == NULL || version->type != JSON_STRING ||
+		    path == NULL || path->type != JSON_STRING) {
+			package_list_free(*packages, *count);
+			*packages = NULL;
+			*count = 0;
+			return -1;
+		}
+		(*packages)[i].name = xstrdup(name->string);
+		(*packages)[i].version = xstrdup(version->string);
+		(*packages)[i].path = xstrdup(path->string);
+		(*count)++;
+	}
+	return 0;
+}

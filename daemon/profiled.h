@@ -319,6 +319,8 @@ void	 nix_shutdown(void);
 
 /* manifest.c */
 char	*manifest_packages(const char *, char **);
+int	 manifest_parse_packages(const struct json *, struct package **,
+	     size_t *);
 
 /* build.c */
 struct build_result {
